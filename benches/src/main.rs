@@ -1,0 +1,2 @@
+//! `uoom-bench`: load and comparison harness.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The assignment benchmark's JSON formats (shared/bench/SPEC.md).

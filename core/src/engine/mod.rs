@@ -1,0 +1,1 @@
+//! The routing engine: saga, circuit breakers, fallback routing.

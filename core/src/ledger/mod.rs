@@ -1,0 +1,1 @@
+//! The capacity ledger: two-phase reservations that never overbook.

@@ -1,0 +1,1 @@
+//! Exact money in minor units with a currency.

@@ -1,0 +1,1 @@
+//! Orders, items, delivery addresses and the lifecycle state machine.

@@ -1,0 +1,1 @@
+//! The create-order request (camelCase JSON) and its validation.

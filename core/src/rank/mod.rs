@@ -1,0 +1,1 @@
+//! Multi-criteria channel ranking: filtered, weighted top-k with explanations.

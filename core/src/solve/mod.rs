@@ -1,0 +1,1 @@
+//! The assignment solver: budgeted (anytime heuristic) and exact (MILP).
