@@ -245,3 +245,26 @@ fn deeply_nested_bodies_are_rejected_not_overflowed() {
     let e = parse_create_order(deep.as_bytes()).unwrap_err();
     assert_eq!(e.field_errors()[0].code, "not_json");
 }
+
+#[test]
+fn duplicates_are_found_even_next_to_invalid_lines() {
+    let mut req = sample();
+    let line = req["items"][0].clone();
+    let mut bad = line.clone();
+    bad["unitPrice"] = json!(-1);
+    req["items"] = json!([bad, line.clone(), line]);
+    let e = validate_create_order(&req).unwrap_err();
+    let got: Vec<_> = e
+        .field_errors()
+        .iter()
+        .map(|f| (f.field.as_str(), f.code.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("items[0].unitPrice", "out_of_range"),
+            ("items[1].itemId", "duplicate"),
+            ("items[2].itemId", "duplicate"),
+        ]
+    );
+}
