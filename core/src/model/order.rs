@@ -332,7 +332,7 @@ impl Order {
     ///
     /// ```
     /// use uoom::*;
-    /// let mut req = parse_create_order(std::fs::read("../examples/orders/sample.json").unwrap().as_slice()).unwrap();
+    /// let mut req = parse_create_order(include_bytes!("../../../examples/orders/sample.json")).unwrap();
     /// req.items[0].unit_price = Money::from_minor(i64::MAX, Currency::USD);
     /// req.items[0].quantity = 2;
     /// let err = Order::from_request(OrderId::from_u128(1), req, Millis(0)).unwrap_err();
@@ -360,7 +360,7 @@ impl Order {
     ///
     /// ```
     /// use uoom::*;
-    /// let req = parse_create_order(std::fs::read("../examples/orders/sample.json").unwrap().as_slice()).unwrap();
+    /// let req = parse_create_order(include_bytes!("../../../examples/orders/sample.json")).unwrap();
     /// let mut o = Order::from_request(OrderId::from_u128(9), req, Millis(10)).unwrap();
     /// o.transition(OrderStatus::Cancelled, Millis(20)).unwrap();
     /// assert_eq!(o.transition(OrderStatus::Failed, Millis(30)).unwrap_err().kind(), ErrorKind::Conflict);
@@ -384,7 +384,7 @@ impl Order {
     ///
     /// ```
     /// use uoom::*;
-    /// let req = parse_create_order(std::fs::read("../examples/orders/sample.json").unwrap().as_slice()).unwrap();
+    /// let req = parse_create_order(include_bytes!("../../../examples/orders/sample.json")).unwrap();
     /// let o = Order::from_request(OrderId::from_u128(1), req, Millis(0)).unwrap();
     /// assert_eq!(o.total_quantity(), 1);
     /// ```
