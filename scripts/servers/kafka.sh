@@ -28,7 +28,7 @@ java_run() {
   # The command-line tools: small heap, quick JIT, quiet logs.
   java -Xms128m -Xmx"$HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
     -Djava.awt.headless=true \
-    -Dorg.slf4j.simpleLogger.defaultLogLevel="${UOOM_KAFKA_TOOL_LOG_LEVEL:-warn}" \
+    -Dorg.slf4j.simpleLogger.defaultLogLevel="${UOOM_KAFKA_TOOL_LOG_LEVEL:-error}" \
     -cp "$LIBS/*" "$@"
 }
 
