@@ -2,7 +2,8 @@
 # DynamoDB Local (in memory) on 127.0.0.1 for the adapter tests. The jars and the
 # sqlite4java native library come from Maven Central (scripts/servers/dynamodb/pom.xml);
 # a tiny launcher (LoopbackServerRunner.java, compiled once) binds it to loopback,
-# which DynamoDB Local's own command line cannot do. Telemetry is off.
+# which DynamoDB Local's own command line cannot do. Telemetry is off; -sharedDb
+# gives every client the same tables whatever credentials and region it uses.
 #
 # usage: dynamodb.sh start|stop|status|url
 #   start   fetch the jars (cached), start, wait until it answers
@@ -66,7 +67,7 @@ start() {
   nohup java -Xms64m -Xmx"$HEAP" -XX:+UseSerialGC \
     -Djava.library.path="$LIBS" -Duoom.dynamodb.host=127.0.0.1 \
     -cp "$CLASSES:$LIBS/*" LoopbackServerRunner \
-    -inMemory -port "$PORT" -disableTelemetry >>"$LOGF" 2>&1 </dev/null &
+    -inMemory -sharedDb -port "$PORT" -disableTelemetry >>"$LOGF" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$PIDF"
   cd - >/dev/null

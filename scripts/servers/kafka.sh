@@ -64,6 +64,7 @@ log.segment.bytes=67108864
 EOF
 }
 
+# The readiness line comes from KafkaRaftServer, kept at info whatever UOOM_KAFKA_LOG_LEVEL says.
 ready() {
   port_open "$PORT" && grep -q "Kafka Server started" "$LOGF" 2>/dev/null
 }
@@ -90,6 +91,7 @@ start() {
   nohup java -Xms128m -Xmx"$HEAP" -XX:+UseSerialGC -Djava.awt.headless=true \
     -Dorg.slf4j.simpleLogger.defaultLogLevel="${UOOM_KAFKA_LOG_LEVEL:-info}" \
     -Dorg.slf4j.simpleLogger.showDateTime=true \
+    -Dorg.slf4j.simpleLogger.log.kafka.server.KafkaRaftServer=info \
     -cp "$LIBS/*" kafka.Kafka "$CONF" >>"$LOGF" 2>&1 </dev/null &
   echo $! >"$PIDF"
   log "starting Kafka $KAFKA_VERSION (pid $!), log $LOGF"
