@@ -18,7 +18,7 @@ build: setup-rust ## Build the workspace (release)
 demo: build ## The main job: route a realistic order stream through the engine
 	@./scripts/demo.sh
 
-test: test-rust test-servers ## Run every test
+test: test-rust test-adapters ## Run every test
 	@echo "make test: all suites passed"
 
 test-rust: setup-rust ## Unit, property, doc and CLI tests of core, cli and benches
@@ -52,3 +52,10 @@ servers-down: ## Stop the test servers
 
 test-servers: ## Start the test servers, check schema and client round trips, stop them
 	@./scripts/servers/all.sh test
+
+# The adapters (features postgres, outbox, kafka, dynamodb of core) against the
+# real servers: starts them, runs the servers' smoke checks and
+# core/tests/adapters_*.rs, stops what it started (also on failure).
+.PHONY: test-adapters
+test-adapters: ## Adapter integration tests against PostgreSQL, Kafka and DynamoDB Local (includes test-servers' checks)
+	@CARGO=$(CARGO) ./scripts/test-adapters.sh
