@@ -146,8 +146,16 @@ fn idempotency_records_and_outbox_appends() {
         serde_json::json!({"capacity": 9}),
         Millis(2_000),
     );
-    s.append_events(&[cap]).unwrap();
+    s.append_events(std::slice::from_ref(&cap)).unwrap();
     assert_eq!(s.outbox_events_of("c1").unwrap().len(), 1);
+
+    // The in-process outbox view: oldest first, acknowledged up to a seq.
+    let pending = s.pending_records(10).unwrap();
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[1].1, cap);
+    s.mark_published_through(pending[0].0).unwrap();
+    assert_eq!(s.outbox_depth().unwrap(), 1);
+    assert_eq!(s.pending_records(10).unwrap()[0].1.id, cap.id);
 }
 
 #[test]

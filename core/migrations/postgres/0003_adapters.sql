@@ -8,6 +8,11 @@
 --    instead of clock_timestamp(), so retry due times and leases follow the
 --    relay's injected clock (a manual clock in tests). outbox_claim stays for
 --    relays that trust the database clock.
+-- 4. Both claim functions plan their query afresh on every call
+--    (plan_cache_mode = force_custom_plan). PL/pgSQL caches a generic plan
+--    after five calls; one made while the table was small filters the
+--    per-aggregate anti-joins instead of using them as index conditions, which
+--    turned a 100 ms claim into 15-60 s once 25,000 events were pending.
 
 ALTER TABLE orders ADD COLUMN hints jsonb NOT NULL DEFAULT '{}'::jsonb
     CHECK (jsonb_typeof(hints) = 'object');
@@ -17,6 +22,21 @@ CREATE TABLE idempotency_keys (
     outcome     jsonb       NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- The write model's stale-write check inside its pipelined transaction: the
+-- order upsert counts the rows it changed and this raises (serialization
+-- failure) when one was stale, so the rest of the transaction rolls back
+-- without a round trip to the client.
+CREATE FUNCTION uoom_expect_rows(actual bigint, expected bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF actual IS DISTINCT FROM expected THEN
+        RAISE EXCEPTION 'stale order write: % of % orders changed', actual, expected
+            USING ERRCODE = 'serialization_failure';
+    END IF;
+    RETURN actual;
+END;
+$$;
 
 CREATE FUNCTION outbox_claim_at(p_relay text, p_batch integer, p_lease interval, p_now timestamptz)
 RETURNS SETOF outbox_events
@@ -86,6 +106,11 @@ BEGIN
     SELECT * FROM leased ORDER BY leased.seq;
 END;
 $$;
+
+ALTER FUNCTION outbox_claim_at(text, integer, interval, timestamptz)
+    SET plan_cache_mode = force_custom_plan;
+ALTER FUNCTION outbox_claim(text, integer, interval)
+    SET plan_cache_mode = force_custom_plan;
 
 COMMENT ON FUNCTION outbox_claim_at(text, integer, interval, timestamptz) IS
     'outbox_claim with the relay''s clock: leases up to p_batch pending events due at p_now.';

@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The relay's running totals.
 ///
-/// Delivery lag is the time from an event's `occurred_at` to the broker's
-/// acknowledgement, counted in buckets so that "99.9 % within 5 s" can be
+/// Delivery lag is the wall time from an event's storing (its outbox row's
+/// `created_at`) to the broker's acknowledgement, counted in buckets so that "99.9 % within 5 s" can be
 /// checked from a snapshot.
 ///
 /// ```

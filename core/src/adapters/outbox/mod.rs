@@ -31,6 +31,9 @@ pub struct ClaimedEvent {
     pub seq: i64,
     /// Failed attempts before this claim.
     pub attempts: u32,
+    /// When the event was stored (wall clock of the store): the start of
+    /// the delivery lag the relay's metrics measure.
+    pub stored_at: Millis,
 }
 
 /// Where the relay finds events and records what became of them. Every

@@ -1,7 +1,7 @@
 //! The relay loop: claim, publish in per-aggregate rounds, record.
 
 use super::{ClaimedEvent, OutboxStore, Publisher, RelayMetrics};
-use crate::{Clock, EventId, Result};
+use crate::{Clock, EventId, Result, SystemClock};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -132,7 +132,7 @@ pub struct BatchReport {
 ///     fn publish_dead_letter(&self, _: &EventRecord, _: &str, _: u32) -> std::result::Result<(), String> { Ok(()) }
 /// }
 /// let ev = EventRecord::new(EventId::from_u128(1), "order", "o1", "OrderCreated", serde_json::json!({}), Millis(0));
-/// let store = One(Mutex::new((Some(ClaimedEvent { record: ev, seq: 1, attempts: 0 }), Millis(0), false)));
+/// let store = One(Mutex::new((Some(ClaimedEvent { record: ev, seq: 1, attempts: 0, stored_at: Millis(0) }), Millis(0), false)));
 /// let clock = std::sync::Arc::new(ManualClock::new(Millis(0)));
 /// let relay = Relay::new(RelayConfig::new("r"), store, Down, clock.clone());
 /// let mut dead_at = None;
@@ -249,13 +249,14 @@ impl<S: OutboxStore, P: Publisher, C: Clock> Relay<S, P, C> {
             let events: Vec<&ClaimedEvent> = alive.iter().map(|&r| runs[r][round]).collect();
             let records: Vec<_> = events.iter().map(|e| &e.record).collect();
             let results = self.publisher.publish(&records);
-            let now = self.clock.now();
+            // Lag is wall time, whatever clock drives the retries.
+            let wall = SystemClock.now();
             let mut next_alive = Vec::with_capacity(alive.len());
             for ((&r, ev), res) in alive.iter().zip(&events).zip(results) {
                 match res {
                     Ok(()) => {
                         published.push(ev.record.id);
-                        self.metrics.record_lag(now.since(ev.record.occurred_at));
+                        self.metrics.record_lag(wall.since(ev.stored_at));
                         if round + 1 < runs[r].len() {
                             next_alive.push(r);
                         }

@@ -61,6 +61,12 @@ pub struct PgConfig {
     pub readers: usize,
     /// Units queued before `save` waits for room (default 10,000).
     pub queue: usize,
+    /// PostgreSQL's `synchronous_commit` for the writer sessions (default on).
+    /// Off, a commit returns before its WAL reaches disk: a unit stays atomic
+    /// (order and events together or neither) but a server crash can lose the
+    /// last fraction of a second of acknowledged units. A throughput knob
+    /// for deployments that accept that; never the default.
+    pub synchronous_commit: bool,
 }
 
 impl PgConfig {
@@ -73,6 +79,7 @@ impl PgConfig {
             group_wait: Duration::from_millis(1),
             readers: 2,
             queue: 10_000,
+            synchronous_commit: true,
         }
     }
 
@@ -91,6 +98,12 @@ impl PgConfig {
     /// Sets how long a writer waits to fill a group.
     pub fn with_group_wait(mut self, wait: Duration) -> Self {
         self.group_wait = wait;
+        self
+    }
+
+    /// Sets `synchronous_commit` of the writer sessions (see the field).
+    pub fn with_synchronous_commit(mut self, on: bool) -> Self {
+        self.synchronous_commit = on;
         self
     }
 
@@ -177,6 +190,12 @@ impl PgStore {
             let rx = Arc::new(Mutex::new(rx));
             for _ in 0..cfg.writers.max(1) {
                 let client = connect_client(&cfg.url).await?;
+                if !cfg.synchronous_commit {
+                    client
+                        .batch_execute("SET synchronous_commit = off")
+                        .await
+                        .map_err(io("session set-up"))?;
+                }
                 tokio::spawn(writer::run_writer(
                     client,
                     rx.clone(),
@@ -371,6 +390,56 @@ impl PgStore {
             .map_err(io("outbox depth"))?;
         let n: i64 = row.try_get(0).map_err(io("outbox depth"))?;
         Ok(n.max(0) as u64)
+    }
+
+    /// Up to `max` oldest pending events (neither published nor parked) with
+    /// their `seq`: the engine's in-process `Outbox::pending`, for callers
+    /// that relay without [`PgOutboxStore`]'s claims (one relay only).
+    pub fn pending_records(&self, max: usize) -> Result<Vec<(i64, EventRecord)>> {
+        let client = self.reader();
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        let rows = self
+            .rt
+            .block_on(client.query(
+                "SELECT seq, id, aggregate_type, aggregate_id, event_type, schema_version, payload, \
+                 (round(extract(epoch from occurred_at) * 1000))::int8 \
+                 FROM outbox_events WHERE published_at IS NULL AND NOT dead ORDER BY seq LIMIT $1",
+                &[&max],
+            ))?
+            .map_err(io("outbox read"))?;
+        rows.iter()
+            .map(|r| {
+                let e = io("outbox read");
+                let version: i32 = r.try_get(5).map_err(&e)?;
+                let at: i64 = r.try_get(7).map_err(&e)?;
+                Ok((
+                    r.try_get(0).map_err(&e)?,
+                    EventRecord {
+                        id: crate::EventId(r.try_get(1).map_err(&e)?),
+                        aggregate_type: r.try_get(2).map_err(&e)?,
+                        aggregate_id: r.try_get(3).map_err(&e)?,
+                        event_type: r.try_get(4).map_err(&e)?,
+                        schema_version: u16::try_from(version).unwrap_or(u16::MAX),
+                        payload: r.try_get(6).map_err(&e)?,
+                        occurred_at: crate::Millis(at.max(0) as u64),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Marks every pending event with `seq` up to and including `seq` as
+    /// published (the acknowledgement of [`PgStore::pending_records`]).
+    pub fn mark_published_through(&self, seq: i64) -> Result<()> {
+        let client = self.reader();
+        self.rt
+            .block_on(client.execute(
+                "UPDATE outbox_events SET published_at = now() \
+                 WHERE seq <= $1 AND published_at IS NULL AND NOT dead",
+                &[&seq],
+            ))?
+            .map_err(io("outbox acknowledge"))?;
+        Ok(())
     }
 
     /// Every event of one aggregate with its delivery state, in `seq` order.

@@ -109,7 +109,8 @@ impl OutboxStore for PgOutboxStore {
             .rt
             .block_on(self.client.query(
                 "SELECT id, seq, aggregate_type, aggregate_id, event_type, schema_version, payload, \
-                 (round(extract(epoch from occurred_at) * 1000))::int8, attempts \
+                 (round(extract(epoch from occurred_at) * 1000))::int8, attempts, \
+                 (round(extract(epoch from created_at) * 1000))::int8 \
                  FROM outbox_claim_at($1, $2, make_interval(secs => $3), to_timestamp($4))",
                 &[&relay, &max, &lease, &ts(now)],
             ))?
@@ -120,6 +121,7 @@ impl OutboxStore for PgOutboxStore {
                 let version: i32 = r.try_get(5).map_err(&e)?;
                 let at: i64 = r.try_get(7).map_err(&e)?;
                 let attempts: i32 = r.try_get(8).map_err(&e)?;
+                let stored: i64 = r.try_get(9).map_err(&e)?;
                 Ok(ClaimedEvent {
                     record: EventRecord {
                         id: EventId(r.try_get(0).map_err(&e)?),
@@ -132,6 +134,7 @@ impl OutboxStore for PgOutboxStore {
                     },
                     seq: r.try_get(1).map_err(&e)?,
                     attempts: attempts.max(0) as u32,
+                    stored_at: Millis(stored.max(0) as u64),
                 })
             })
             .collect()
