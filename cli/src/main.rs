@@ -1,6 +1,8 @@
 //! The `uoom` command line.
 use clap::{Parser, Subcommand};
 
+mod solve;
+
 /// uoom: order routing and assignment from the command line.
 #[derive(Parser)]
 #[command(name = "uoom", version, about)]
@@ -10,9 +12,14 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Solve an assignment instance (shared/bench/SPEC.md) and print its solution JSON.
+    Solve(solve::SolveArgs),
+}
 
 fn main() {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Solve(args) => std::process::exit(solve::run(&args)),
+    }
 }
