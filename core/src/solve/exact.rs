@@ -18,7 +18,7 @@ use good_lp::solvers::highs::highs;
 use good_lp::{Expression, ProblemVariables, Solution as _, SolverModel, Variable, variable};
 
 /// Relative gap HiGHS is asked for (tighter than the 1e-6 promised).
-const TARGET_GAP: f64 = 1e-7;
+const TARGET_GAP: f64 = 5e-7;
 
 pub(crate) fn solve_exact(p: &Problem, sol: Solution, b: Budgeted) -> Solution {
     let mut best_sol = sol;

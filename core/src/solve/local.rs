@@ -53,10 +53,89 @@ pub(crate) fn improve(
     max_work: u64,
     deadline: &dyn Fn() -> bool,
 ) -> u64 {
+    let dirty = vec![true; p.num_orders()];
+    improve_dirty(p, st, best_any, max_work, deadline, dirty)
+}
+
+/// Iterated local search: kick a few orders out of (or into) place with a
+/// fixed-seed generator, re-optimise around them, keep the result when it is
+/// better. Deterministic for a given budget.
+pub(crate) fn perturb_and_improve(
+    p: &Problem,
+    best: &mut State,
+    best_any: &[f64],
+    max_work: u64,
+    deadline: &dyn Fn() -> bool,
+) -> u64 {
+    let n = p.num_orders();
+    if n < 2 {
+        return 0;
+    }
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut work = 0u64;
+    let kick = (n / 50).clamp(2, 30);
+    while work < max_work && !deadline() {
+        // Cloning the state and scanning the dirty flags cost O(n + m).
+        work += 2 * (n + p.num_channels()) as u64;
+        let mut st = best.clone();
+        let mut dirty = vec![false; n];
+        for _ in 0..kick {
+            let i = (next() % n as u64) as usize;
+            let r = p.range(i);
+            let from = st.asg[i];
+            // Out of its channel if placed; else into a random channel with room.
+            if from != NONE {
+                st.set(p, i, NONE, 0.0);
+                mark_channel(&st, from as usize, &mut dirty);
+            } else if !r.is_empty() {
+                let k = r.start + (next() % r.len() as u64) as usize;
+                let j = p.pch[k];
+                if st.free[j as usize] >= i64::from(p.units[i]) {
+                    st.set(p, i, j, p.pcost[k]);
+                }
+            }
+            dirty[i] = true;
+            work += r.len() as u64;
+        }
+        // Unassigned orders may take the freed room.
+        for (i, d) in dirty.iter_mut().enumerate() {
+            if st.asg[i] == NONE {
+                *d = true;
+            }
+        }
+        work += improve_dirty(
+            p,
+            &mut st,
+            best_any,
+            max_work.saturating_sub(work),
+            deadline,
+            dirty,
+        );
+        st.cost = st.exact_cost();
+        if st.cost < best.cost - 1e-9 {
+            *best = st;
+        }
+    }
+    work
+}
+
+fn improve_dirty(
+    p: &Problem,
+    st: &mut State,
+    best_any: &[f64],
+    max_work: u64,
+    deadline: &dyn Fn() -> bool,
+    mut dirty: Vec<bool>,
+) -> u64 {
     let n = p.num_orders();
     let eps = 1e-9;
     let mut work = 0u64;
-    let mut dirty = vec![true; n];
     let mut improved = true;
     while improved && work < max_work {
         improved = false;
