@@ -191,6 +191,9 @@ pub(crate) fn coordinate_ascent(
         }
         let mut moved = false;
         for j in 0..m {
+            if j % 16 == 15 && late() {
+                break;
+            }
             let ju = j as u32;
             buf.clear();
             let pairs = &p.cpair[p.cstart[j]..p.cstart[j + 1]];

@@ -226,12 +226,17 @@ pub(crate) fn budgeted_full(
     let limit = Duration::from_millis(opts.time_limit_ms);
     // The safety net: leave 3 ms for explanations and output.
     let net = limit.saturating_sub(Duration::from_millis(3));
-    let late = || !opts.exact && started.elapsed() >= net;
     let budget = opts.time_limit_ms.saturating_mul(WORK_PER_MS);
     let pairs = p.num_pairs().max(1) as u64;
 
+    let t_greedy = Instant::now();
     let mut best = greedy::regret_greedy(p, &[]);
     let mut work = 2 * pairs;
+    // The safety net looks one phase ahead: a phase (a sweep over the pairs,
+    // a greedy pass) takes about as long as the first greedy did, so none
+    // starts that would overrun the budget.
+    let lookahead = t_greedy.elapsed();
+    let late = || !opts.exact && started.elapsed() + lookahead >= net;
     let greedy_cost = best.exact_cost();
     let ba = local::best_any(p);
     let mut asc = lagrange::Ascent::new(p);
@@ -246,7 +251,10 @@ pub(crate) fn budgeted_full(
     let supply: u64 = p.capacity.iter().map(|&c| u64::from(c)).sum();
     if p.num_orders() > 0 && demand <= supply {
         work += lagrange::coordinate_ascent(p, &mut asc.lambda, 8, &late);
-        let mut st = greedy::regret_greedy(p, &asc.lambda);
+        // Records the bound of these prices (one sweep).
+        asc.step(p, best.cost);
+        work += pairs;
+        let mut st = greedy::regret_greedy(p, &asc.best_lambda);
         work += 2 * pairs;
         let cap = (price_budget.saturating_sub(work)).min(4 * pairs);
         work += local::improve(p, &mut st, &ba, cap, &late);
