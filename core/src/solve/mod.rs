@@ -198,6 +198,7 @@ pub fn solve(problem: &Problem, opts: &SolveOptions) -> Result<Solution> {
 }
 
 /// What the budgeted phases hand to the exact phase.
+#[cfg_attr(not(feature = "exact"), allow(dead_code))]
 pub(crate) struct Budgeted {
     pub best: State,
     pub lambda: Vec<f64>,
