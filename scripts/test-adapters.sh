@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make test-adapters: start the test servers, run the servers' smoke checks
+# make test-adapters: run the adapters' unit and doc tests, start the test
+# servers, run the servers' smoke checks
 # (unless UOOM_SKIP_SMOKE=1) and the adapters' integration tests
 # (core/tests/adapters_*.rs) against them, then stop what this run started,
 # also on failure.
@@ -23,6 +24,11 @@ t0=$SECONDS
 # Build first, so the servers do not wait (idle) for the compiler.
 nice -n 19 "$CARGO" test -p uoom --features "$FEATURES" --test 'adapters_*' --no-run
 echo "test-adapters: build took $((SECONDS - t0))s"
+# The adapters' unit tests and doc examples need no server.
+t0=$SECONDS
+nice -n 19 "$CARGO" test -p uoom --features "$FEATURES" --lib adapters
+nice -n 19 "$CARGO" test -p uoom --features "$FEATURES" --doc adapters
+echo "test-adapters: unit and doc tests took $((SECONDS - t0))s"
 t1=$SECONDS
 "$SERVERS/all.sh" start
 echo "test-adapters: servers up in $((SECONDS - t1))s"

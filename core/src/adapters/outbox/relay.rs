@@ -400,3 +400,210 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::EventRecord;
+    use crate::adapters::outbox::{ClaimedEvent, OutboxStore, Publisher};
+    use crate::{ManualClock, Millis};
+    use std::sync::Mutex;
+
+    #[derive(Clone)]
+    struct Row {
+        ev: ClaimedEvent,
+        due: Millis,
+        published: bool,
+        dead: bool,
+        held: bool,
+    }
+
+    /// The claim rule of `outbox_claim_at` over a vector: per aggregate, the
+    /// unbroken run of due events from its oldest pending one.
+    #[derive(Default)]
+    struct MemStore(Mutex<Vec<Row>>);
+
+    impl OutboxStore for MemStore {
+        fn claim(
+            &self,
+            _: &str,
+            max: usize,
+            _: Duration,
+            now: Millis,
+        ) -> Result<Vec<ClaimedEvent>> {
+            let mut rows = self.0.lock().unwrap();
+            let mut blocked = std::collections::HashSet::new();
+            let mut out = Vec::new();
+            for r in rows.iter_mut() {
+                let agg = r.ev.record.aggregate_id.clone();
+                if r.published || r.dead || blocked.contains(&agg) {
+                    continue;
+                }
+                if r.held || r.due > now || out.len() >= max {
+                    blocked.insert(agg);
+                    continue;
+                }
+                r.held = true;
+                out.push(r.ev.clone());
+            }
+            Ok(out)
+        }
+        fn mark_published(&self, _: &str, ids: &[EventId]) -> Result<()> {
+            self.update(ids, |r| r.published = true);
+            Ok(())
+        }
+        fn mark_retry(&self, _: &str, id: EventId, _: &str, at: Millis) -> Result<()> {
+            self.update(&[id], |r| {
+                r.due = at;
+                r.ev.attempts += 1;
+            });
+            Ok(())
+        }
+        fn mark_dead(&self, _: &str, id: EventId, _: &str) -> Result<()> {
+            self.update(&[id], |r| r.dead = true);
+            Ok(())
+        }
+        fn release(&self, _: &str, _: &[EventId]) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    impl MemStore {
+        fn update(&self, ids: &[EventId], f: impl Fn(&mut Row)) {
+            for r in self.0.lock().unwrap().iter_mut() {
+                if ids.contains(&r.ev.record.id) {
+                    f(r);
+                }
+                r.held = false;
+            }
+        }
+    }
+
+    /// Records what it was asked to publish; fails each id in `fail` once.
+    #[derive(Default)]
+    struct Log {
+        sent: Mutex<Vec<(String, u128)>>,
+        fail: Mutex<Vec<EventId>>,
+        dlq: Mutex<Vec<EventId>>,
+    }
+
+    impl Publisher for Log {
+        fn publish(&self, events: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
+            let keys: std::collections::HashSet<&str> = events.iter().map(|e| e.key()).collect();
+            assert_eq!(
+                keys.len(),
+                events.len(),
+                "one event per aggregate per round"
+            );
+            events
+                .iter()
+                .map(|e| {
+                    let mut fail = self.fail.lock().unwrap();
+                    if let Some(i) = fail.iter().position(|f| *f == e.id) {
+                        fail.remove(i);
+                        return Err("transient".into());
+                    }
+                    self.sent
+                        .lock()
+                        .unwrap()
+                        .push((e.aggregate_id.clone(), e.id.0.as_u128()));
+                    Ok(())
+                })
+                .collect()
+        }
+        fn publish_dead_letter(
+            &self,
+            e: &EventRecord,
+            _: &str,
+            _: u32,
+        ) -> std::result::Result<(), String> {
+            self.dlq.lock().unwrap().push(e.id);
+            Ok(())
+        }
+    }
+
+    fn store(aggregates: u128, per: u128) -> MemStore {
+        let mut rows = Vec::new();
+        for i in 0..per {
+            for a in 0..aggregates {
+                let id = a * 100 + i;
+                rows.push(Row {
+                    ev: ClaimedEvent {
+                        record: EventRecord::new(
+                            EventId::from_u128(id),
+                            "order",
+                            format!("a{a}"),
+                            "E",
+                            serde_json::json!({}),
+                            Millis(0),
+                        ),
+                        seq: rows.len() as i64,
+                        attempts: 0,
+                        stored_at: Millis(0),
+                    },
+                    due: Millis(0),
+                    published: false,
+                    dead: false,
+                    held: false,
+                });
+            }
+        }
+        MemStore(Mutex::new(rows))
+    }
+
+    #[test]
+    fn a_failure_holds_back_only_its_aggregate_and_order_is_kept() {
+        let clock = Arc::new(ManualClock::new(Millis(0)));
+        let log = Log::default();
+        // a1's second event fails once.
+        log.fail.lock().unwrap().push(EventId::from_u128(101));
+        let relay = Relay::new(
+            RelayConfig::new("t").with_batch(4),
+            store(3, 3),
+            log,
+            clock.clone(),
+        );
+        let mut cycles = 0;
+        while relay.store().0.lock().unwrap().iter().any(|r| !r.published) {
+            relay.run_once().unwrap();
+            clock.advance_ms(500);
+            cycles += 1;
+            assert!(cycles < 50, "did not drain");
+        }
+        let sent = relay.publisher().sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 9, "each event exactly once: {sent:?}");
+        for a in 0..3u128 {
+            let ids: Vec<u128> = sent
+                .iter()
+                .filter(|(k, _)| *k == format!("a{a}"))
+                .map(|s| s.1)
+                .collect();
+            assert_eq!(ids, vec![a * 100, a * 100 + 1, a * 100 + 2]);
+        }
+        // a0 and a2 were done before a1's retry came due (1 s later).
+        let last_of = |k: &str| sent.iter().rposition(|(key, _)| key == k).unwrap();
+        assert!(last_of("a0") < last_of("a1") && last_of("a2") < last_of("a1"));
+        let m = relay.metrics().snapshot();
+        assert_eq!((m.retries, m.dead_letters, m.published), (1, 0, 9));
+    }
+
+    #[test]
+    fn without_retries_the_first_failure_goes_to_the_dlq() {
+        let clock = Arc::new(ManualClock::new(Millis(0)));
+        let log = Log::default();
+        log.fail.lock().unwrap().push(EventId::from_u128(0));
+        let relay = Relay::new(
+            RelayConfig::new("t").with_backoff(Vec::new()),
+            store(1, 2),
+            log,
+            clock,
+        );
+        let r = relay.run_once().unwrap();
+        assert_eq!((r.claimed, r.dead, r.released), (2, 1, 1));
+        assert_eq!(
+            *relay.publisher().dlq.lock().unwrap(),
+            vec![EventId::from_u128(0)]
+        );
+        assert_eq!(relay.run_once().unwrap().published, 1);
+    }
+}
