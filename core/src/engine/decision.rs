@@ -1,5 +1,7 @@
 //! How a routing decision was made: every outcome carries one of these tags.
 
+use crate::events::FailureReason;
+use crate::{ChannelId, OrderId, OrderStatus};
 use serde::{Deserialize, Serialize};
 
 /// The path that produced a routing decision.
@@ -50,5 +52,57 @@ impl DecisionKind {
             DecisionKind::BatchGreedy => "batch_greedy",
             DecisionKind::Fallback => "fallback",
         }
+    }
+}
+
+/// What became of one submitted order: returned by the router, stored for
+/// idempotent replays, and projected into the status read model.
+///
+/// ```
+/// use uoom::engine::Outcome;
+/// use uoom::{OrderId, OrderStatus};
+/// let o = Outcome::new(OrderId::from_u128(1), OrderStatus::Validated);
+/// assert!(!o.is_confirmed());
+/// assert!(o.channel.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The order the submit created.
+    pub order_id: OrderId,
+    /// Its status now (`VALIDATED` while it waits in a batch window).
+    pub status: OrderStatus,
+    /// The channel that took it.
+    pub channel: Option<ChannelId>,
+    /// How the routing decision was made.
+    pub decision: Option<DecisionKind>,
+    /// Why it failed, if it did.
+    pub failure: Option<FailureReason>,
+    /// Booking attempts made.
+    pub attempts: u32,
+    /// Compensating actions run (bookings cancelled, reservations released).
+    pub compensations: u32,
+    /// True when this is the stored outcome of an earlier submit with the
+    /// same idempotency key, returned without routing again.
+    pub replayed: bool,
+}
+
+impl Outcome {
+    /// An outcome with nothing decided yet.
+    pub fn new(order_id: OrderId, status: OrderStatus) -> Self {
+        Self {
+            order_id,
+            status,
+            channel: None,
+            decision: None,
+            failure: None,
+            attempts: 0,
+            compensations: 0,
+            replayed: false,
+        }
+    }
+
+    /// True if the order ended confirmed on a channel.
+    pub fn is_confirmed(&self) -> bool {
+        self.status == OrderStatus::Confirmed
     }
 }

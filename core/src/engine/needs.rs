@@ -72,3 +72,16 @@ impl RouteNeeds {
         d <= channel.radius_km + 1e-9 && channel.eta_min(d) <= self.deadline_min + 1e-9
     }
 }
+
+impl RouteNeeds {
+    /// The solver's view of the same needs.
+    pub fn to_demand(&self) -> crate::solve::Demand {
+        crate::solve::Demand {
+            location: self.location,
+            units: self.units,
+            vehicle: self.vehicle,
+            deadline_min: self.deadline_min,
+            priority: self.priority,
+        }
+    }
+}
