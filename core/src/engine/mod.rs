@@ -16,6 +16,7 @@ pub mod needs;
 pub mod ports;
 pub mod router;
 mod saga;
+pub mod sim;
 
 pub use breaker::{Breaker, BreakerConfig, BreakerState, Transition};
 pub use decision::{DecisionKind, Outcome};
@@ -30,3 +31,4 @@ pub use ports::{
     UnitOfWork, WriteModel,
 };
 pub use router::{Router, RouterBuilder, RouterConfig};
+pub use sim::{CITIES, City, CityPlan, Scenario, ScenarioConfig, SimOrder};

@@ -72,13 +72,22 @@ impl Router {
         self.open.is_empty() || !self.open.contains(&c)
     }
 
-    /// Ranks the eligible, feasible channels for `needs` by score and keeps
-    /// the best `top_k` in `self.candidates`.
+    /// Ranks the channels that are feasible for `needs`, eligible (breaker)
+    /// and have room, by score, and keeps the best `top_k` in `self.candidates`.
     fn rank(&mut self, needs: &RouteNeeds) {
         let w = self.config.weights;
         self.scored.clear();
         for (i, ch) in self.channels.iter().enumerate() {
             if !needs.feasible_on(ch) || !(self.open.is_empty() || !self.open.contains(&i)) {
+                continue;
+            }
+            // Capacity-aware: a full channel is not a candidate (one
+            // uncontended account lock; the reserve re-checks atomically).
+            let has_room = match self.accounts.get(i) {
+                Some(Some(h)) => self.ledger.balance_of(h).available() >= needs.units,
+                _ => false,
+            };
+            if !has_room {
                 continue;
             }
             let d = ch.location.distance_km(&needs.location);
