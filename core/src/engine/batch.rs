@@ -8,6 +8,7 @@
 
 use super::decision::{DecisionKind, Outcome};
 use super::router::Router;
+use super::saga::Attempts;
 use crate::Result;
 use crate::solve::{self, Demand, Method, Problem, SolveOptions};
 use std::time::Instant;
@@ -44,20 +45,16 @@ impl Router {
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut events = Vec::with_capacity(16);
         for (i, q) in batch.iter_mut().enumerate() {
-            let routed = match &plan {
-                Some((assignment, kind)) => {
-                    let first: Vec<usize> = assignment[i].into_iter().collect();
-                    self.route_over(&mut q.order, &q.needs, &first, *kind, &mut events)
-                }
-                None => self.route_over(
-                    &mut q.order,
-                    &q.needs,
-                    &[],
-                    DecisionKind::Fallback,
-                    &mut events,
-                ),
+            let (first, kind) = match &plan {
+                Some((assignment, kind)) => (assignment[i].into_iter().collect(), *kind),
+                None => (Vec::new(), DecisionKind::Fallback),
             };
-            let outcome = routed?;
+            let log = Attempts::default();
+            let outcome =
+                match self.route_over(&mut q.order, &q.needs, &first, kind, &mut events, log) {
+                    Ok(o) => o,
+                    Err(e) => self.fail_hard(&q.order, &mut events, e),
+                };
             self.finish(&q.order, &mut events, q.key.as_deref(), &outcome, q.started)?;
             outcomes.push(outcome);
         }

@@ -25,16 +25,14 @@ pub(super) struct Attempts {
 }
 
 impl Attempts {
-    /// Why the order failed, given everything tried.
-    pub(super) fn reason(&self, any_candidate: bool) -> FailureReason {
-        if !any_candidate {
-            return FailureReason::NoFeasibleChannel;
-        }
+    /// Why the order failed, given everything tried: the last partner
+    /// failure if any, else the constraint that kept channels out.
+    pub(super) fn reason(&self) -> FailureReason {
         match self.last_failure {
             Some(r) => r,
             None if self.capacity_refusals > 0 => FailureReason::CapacityExhausted,
             None if self.breaker_refusals > 0 => FailureReason::BreakerOpen,
-            None => FailureReason::AllCandidatesFailed,
+            None => FailureReason::NoFeasibleChannel,
         }
     }
 }
@@ -74,11 +72,15 @@ impl Router {
 
     /// Ranks the channels that are feasible for `needs`, eligible (breaker)
     /// and have room, by score, and keeps the best `top_k` in `self.candidates`.
-    fn rank(&mut self, needs: &RouteNeeds) {
+    fn rank(&mut self, needs: &RouteNeeds, log: &mut Attempts) {
         let w = self.config.weights;
         self.scored.clear();
         for (i, ch) in self.channels.iter().enumerate() {
-            if !needs.feasible_on(ch) || !(self.open.is_empty() || !self.open.contains(&i)) {
+            if !needs.feasible_on(ch) {
+                continue;
+            }
+            if !(self.open.is_empty() || !self.open.contains(&i)) {
+                log.breaker_refusals += 1;
                 continue;
             }
             // Capacity-aware: a full channel is not a candidate (one
@@ -88,6 +90,7 @@ impl Router {
                 _ => false,
             };
             if !has_room {
+                log.capacity_refusals += 1;
                 continue;
             }
             let d = ch.location.distance_km(&needs.location);
@@ -119,9 +122,11 @@ impl Router {
             tracing::warn!(error = %e, "could not prepare the capacity slot");
         }
         self.refresh_open_breakers();
-        self.rank(needs);
+        let mut log = Attempts::default();
+        self.rank(needs, &mut log);
         let ranked = std::mem::take(&mut self.candidates);
-        let outcome = match self.route_over(order, needs, &ranked, DecisionKind::Realtime, events) {
+        let kind = DecisionKind::Realtime;
+        let outcome = match self.route_over(order, needs, &ranked, kind, events, log) {
             Ok(o) => o,
             Err(e) => self.fail_hard(order, events, e),
         };
@@ -138,8 +143,8 @@ impl Router {
         first: &[usize],
         kind: DecisionKind,
         events: &mut Vec<DomainEvent>,
+        mut log: Attempts,
     ) -> crate::Result<Outcome> {
-        let mut log = Attempts::default();
         if let Some(c) = self.try_candidates(order, needs, first, kind, events, &mut log)? {
             return Ok(self.outcome(order, c, kind, &log));
         }
@@ -158,7 +163,7 @@ impl Router {
         if let Some(c) = self.try_candidates(order, needs, &fallback, fb, events, &mut log)? {
             return Ok(self.outcome(order, c, fb, &log));
         }
-        let reason = log.reason(!first.is_empty() || !fallback.is_empty());
+        let reason = log.reason();
         let attempts = log.attempts;
         self.set_status_with(order, OrderStatus::Failed, events, |order_id, from, to| {
             EventPayload::OrderFailed {
@@ -187,7 +192,7 @@ impl Router {
 
     /// A store or state-machine error in the middle of a saga: the order is
     /// reported failed (its reservations were already compensated).
-    fn fail_hard(
+    pub(super) fn fail_hard(
         &mut self,
         order: &Order,
         events: &mut Vec<DomainEvent>,
