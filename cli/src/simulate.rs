@@ -341,7 +341,10 @@ fn report(
     let us = |q: f64| latency.value_at_quantile(q) as f64 / 1e3;
     let throughput = orders as f64 / wall.as_secs_f64().max(1e-9);
     let cpu_s = cpu.map(|c| c.as_secs_f64());
-    let per_cpu_s = cpu_s.map(|c| (orders as f64 / c.max(1e-9)).round());
+    // Paced runs spin while waiting for the next order: CPU time says nothing there.
+    let per_cpu_s = cpu_s
+        .filter(|_| args.rps.is_none())
+        .map(|c| (orders as f64 / c.max(1e-9)).round());
     let routed = metrics.routed;
     let unrouted = metrics.unrouted;
     let decided: u64 = metrics.decisions.iter().sum();
@@ -427,6 +430,9 @@ fn report(
             match (cpu_s, per_cpu_s) {
                 (Some(c), Some(p)) => {
                     format!("{c:.3} s over {threads} thread(s), {p:.0} orders per CPU-second")
+                }
+                (Some(c), None) => {
+                    format!("{c:.3} s over {threads} thread(s), pacing waits included")
                 }
                 _ => "unknown on this OS".to_owned(),
             },
