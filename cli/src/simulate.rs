@@ -11,12 +11,12 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::collections::{BTreeMap, VecDeque};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 use uoom::engine::{
-    DecisionKind, GatewayStats, Metrics, Outbox, Outcome, Router, Scenario, ScenarioConfig,
-    SimGateway, SimOrder,
+    DecisionKind, GatewayStats, MemoryReadModel, MemoryStore, Metrics, Outbox, Outcome, Router,
+    Scenario, ScenarioConfig, SimGateway, SimOrder,
 };
 use uoom::{Clock, ManualClock};
 
@@ -179,10 +179,17 @@ fn worker(
     let clock = Arc::new(ManualClock::new(start));
     let mut routers: Vec<Option<(Router, Arc<SimGateway>)>> =
         (0..scenario.cities.len()).map(|_| None).collect();
+    let mut per_city = vec![0usize; scenario.cities.len()];
+    for o in &stream {
+        per_city[o.city] += 1;
+    }
     for &ci in cities {
         let gateway = Arc::new(scenario.gateway(ci, clock.clone()));
+        let store = Arc::new(MemoryStore::with_capacity(per_city[ci]));
         let router = scenario
             .router(ci, clock.clone(), gateway.clone())
+            .with_store(store.clone(), store)
+            .with_read_model(Arc::new(MemoryReadModel::with_capacity(per_city[ci])))
             .with_batch_window_ms(args.batch_window_ms)
             .build()
             .context("building a router")?;
@@ -234,7 +241,9 @@ fn worker(
             tally(&out, &mut failures);
         }
         if n % 1024 == 1023 {
-            events += relay(router.outbox().as_ref());
+            for (r, _) in routers.iter().flatten() {
+                events += relay(r.outbox().as_ref());
+            }
             progress.inc(1024);
         }
     }
@@ -314,6 +323,7 @@ fn report(
     threads: usize,
     reports: &[WorkerReport],
 ) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
     let mut metrics = Metrics::default();
     let mut failures: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -399,7 +409,7 @@ fn report(
             "input": if args.from_json { "json" } else { "parsed" },
             "batch_window_ms": args.batch_window_ms,
         });
-        println!("{v}");
+        writeln!(out, "{v}")?;
         return Ok(());
     }
     let pct = |a: u64, b: u64| {
@@ -413,10 +423,11 @@ fn report(
         Some(r) => format!("paced at {r} orders/s"),
         None => "flat out".to_owned(),
     };
-    println!(
+    writeln!(
+        out,
         "uoom simulate: {orders} orders, {} channels in {} cities, seed {}, {threads} thread(s), {pace}",
         config.channels, config.cities, config.seed
-    );
+    )?;
     let rows: Vec<(&str, String)> = vec![
         (
             "throughput",
@@ -498,7 +509,7 @@ fn report(
         .max()
         .unwrap_or(0);
     for (k, v) in rows {
-        println!("  {k:<width$}  {v}");
+        writeln!(out, "  {k:<width$}  {v}")?;
     }
     println!(
         "  (latency: engine wall time per order, submit to outcome; partner latency is virtual)"

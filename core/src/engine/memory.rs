@@ -54,6 +54,22 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// A store with room for `orders` orders and their outbox entries, so a
+    /// run of known size never pauses to grow its tables.
+    ///
+    /// ```
+    /// let store = uoom::engine::MemoryStore::with_capacity(1_000);
+    /// assert_eq!(store.order_count(), 0);
+    /// ```
+    pub fn with_capacity(orders: usize) -> Self {
+        Self {
+            inner: Mutex::new(Store {
+                orders: HashMap::with_capacity(orders),
+                ..Store::default()
+            }),
+        }
+    }
+
     /// Number of orders stored.
     pub fn order_count(&self) -> usize {
         self.inner.lock().orders.len()
@@ -69,7 +85,12 @@ impl WriteModel for MemoryStore {
     fn save(&self, unit: UnitOfWork<'_>) -> Result<()> {
         let mut s = self.inner.lock();
         match s.orders.get_mut(&unit.order.id) {
-            Some(stored) => stored.clone_from(unit.order),
+            // An order's contents never change after creation, only its
+            // status and timestamp: no deep copy on every later save.
+            Some(stored) => {
+                stored.status = unit.order.status;
+                stored.updated_at = unit.order.updated_at;
+            }
             None => {
                 s.orders.insert(unit.order.id, unit.order.clone());
             }
@@ -142,6 +163,24 @@ struct Views {
 #[derive(Debug, Default)]
 pub struct MemoryReadModel {
     inner: Mutex<Views>,
+}
+
+impl MemoryReadModel {
+    /// A read model with room for `orders` views.
+    ///
+    /// ```
+    /// use uoom::engine::{MemoryReadModel, StatusReadModel};
+    /// let rm = MemoryReadModel::with_capacity(100);
+    /// assert!(rm.get(&uoom::OrderId::from_u128(1)).is_none());
+    /// ```
+    pub fn with_capacity(orders: usize) -> Self {
+        Self {
+            inner: Mutex::new(Views {
+                by_id: HashMap::with_capacity(orders),
+                by_customer: HashMap::new(),
+            }),
+        }
+    }
 }
 
 impl StatusReadModel for MemoryReadModel {
