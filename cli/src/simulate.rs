@@ -511,8 +511,9 @@ fn report(
     for (k, v) in rows {
         writeln!(out, "  {k:<width$}  {v}")?;
     }
-    println!(
+    writeln!(
+        out,
         "  (latency: engine wall time per order, submit to outcome; partner latency is virtual)"
-    );
+    )?;
     Ok(())
 }
