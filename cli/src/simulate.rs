@@ -18,7 +18,7 @@ use uoom::engine::{
     DecisionKind, GatewayStats, MemoryReadModel, MemoryStore, Metrics, Outbox, Outcome, Router,
     Scenario, ScenarioConfig, SimGateway, SimOrder,
 };
-use uoom::{Clock, ManualClock};
+use uoom::{Clock, ErrorKind, ManualClock};
 
 /// Options of `uoom simulate`.
 #[derive(clap::Args, Debug, Clone)]
@@ -71,6 +71,7 @@ struct WorkerReport {
     /// Time this thread was on a CPU during the run (Linux), if known.
     cpu: Option<Duration>,
     orders: u64,
+    rejected: u64,
 }
 
 /// On-CPU time of the calling thread, from `/proc/thread-self/schedstat`
@@ -208,6 +209,7 @@ fn worker(
     let mut failures: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut queued: Vec<VecDeque<Instant>> = vec![VecDeque::new(); scenario.cities.len()];
     let mut events = 0u64;
+    let mut rejected = 0u64;
     let tally = |o: &Outcome, failures: &mut BTreeMap<&'static str, u64>| {
         if let Some(r) = o.failure {
             *failures.entry(r.as_str()).or_default() += 1;
@@ -224,10 +226,20 @@ fn worker(
         clock.set(o.at.max(clock.now()));
         let (router, _) = routers[o.city].as_mut().expect("city is on this thread");
         let t0 = Instant::now();
-        let out = if args.from_json {
-            router.submit_json(&bodies[n], None)?
+        let submitted = if args.from_json {
+            router.submit_json(&bodies[n], None)
         } else {
-            router.submit(o.request, None)?
+            router.submit(o.request, None)
+        };
+        let out = match submitted {
+            Ok(out) => out,
+            Err(e) if e.kind() == ErrorKind::Validation => {
+                // A request the model rejects is an answer too (HTTP 400).
+                latency.saturating_record(t0.elapsed().as_nanos() as u64);
+                rejected += 1;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
         };
         if args.batch_window_ms.is_some() {
             queued[o.city].push_back(t0);
@@ -288,6 +300,7 @@ fn worker(
         elapsed,
         cpu,
         orders: total as u64,
+        rejected,
     })
 }
 
@@ -331,6 +344,7 @@ fn report(
     let (mut held, mut capacity, mut events) = (0u64, 0u64, 0u64);
     let mut wall = Duration::ZERO;
     let mut orders = 0u64;
+    let rejected: u64 = reports.iter().map(|r| r.rejected).sum();
     let cpu: Option<Duration> = reports.iter().map(|r| r.cpu).sum();
     for r in reports {
         latency.add(&r.latency)?;
@@ -383,6 +397,7 @@ fn report(
             "orders": orders,
             "routed": routed,
             "unrouted": unrouted,
+            "rejected": rejected,
             "throughput_per_s": throughput.round(),
             "latency_us": {
                 "p50": us(0.50), "p95": us(0.95), "p99": us(0.99),

@@ -206,7 +206,7 @@ impl StatusReadModel for MemoryReadModel {
             .rev()
             .filter_map(|id| v.by_id.get(id).cloned())
             .collect();
-        views.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        views.sort_by_key(|v| std::cmp::Reverse(v.created_at));
         views.truncate(limit);
         views
     }

@@ -67,7 +67,7 @@ impl Router {
     /// True if channel `c` may be tried now (its breaker lets traffic through).
     #[inline]
     pub(super) fn eligible(&self, c: usize) -> bool {
-        self.open.is_empty() || !self.open.contains(&c)
+        !self.open.contains(&c)
     }
 
     /// Ranks the channels that are feasible for `needs`, eligible (breaker)
@@ -79,7 +79,7 @@ impl Router {
             if !needs.feasible_on(ch) {
                 continue;
             }
-            if !(self.open.is_empty() || !self.open.contains(&i)) {
+            if self.open.contains(&i) {
                 log.breaker_refusals += 1;
                 continue;
             }

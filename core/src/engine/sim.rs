@@ -187,11 +187,12 @@ impl Scenario {
             let city = cities[ci];
             let currency = Currency::parse(city.currency).unwrap_or_default();
             let lines = rng.random_range(1..=3usize);
-            let items: Vec<OrderItem> = (0..lines)
-                .map(|_| {
-                    let (name, price) = ITEMS[rng.random_range(0..ITEMS.len())];
+            let items: Vec<OrderItem> = rand::seq::index::sample(&mut rng, ITEMS.len(), lines)
+                .into_iter()
+                .map(|k| {
+                    let (name, price) = ITEMS[k];
                     OrderItem {
-                        item_id: format!("sku-{}", price),
+                        item_id: format!("sku-{k}"),
                         name: name.to_owned(),
                         quantity: if rng.random::<f64>() < 0.8 { 1 } else { 2 },
                         unit_price: Money::from_minor(price, currency),
