@@ -422,3 +422,41 @@ impl DomainEvent {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_json_with_their_type() {
+        let order_id = OrderId::from_u128(3);
+        let e = DomainEvent::new(
+            EventId::from_u128(9),
+            Aggregate::Order(order_id),
+            Millis(5),
+            EventPayload::OrderValidated {
+                order_id,
+                from: OrderStatus::Pending,
+                to: OrderStatus::Validated,
+            },
+        );
+        let text = serde_json::to_string(&e).unwrap();
+        let back: DomainEvent = serde_json::from_str(&text).unwrap();
+        // Same fields as OrderStatusChanged: only the tag tells them apart.
+        assert_eq!(back, e);
+        assert_eq!(back.event_type(), EventType::OrderValidated);
+        assert_eq!(e.payload_json()["type"], "OrderValidated");
+    }
+
+    #[test]
+    fn only_order_status_events_report_a_status_change() {
+        let c = ChannelId::from("c1");
+        let p = EventPayload::CapacityUpdated {
+            channel: c,
+            slot: SlotId(1),
+            capacity: 3,
+        };
+        assert_eq!(p.status_change(), None);
+        assert_eq!(p.order_id(), None);
+    }
+}
