@@ -20,6 +20,29 @@ impl Router {
     /// Routes the batch if its window is over (or it is full); returns the
     /// outcomes of the orders it routed, empty otherwise. Call it on a timer
     /// or before each submit.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone())
+    /// #     .with_batch_window_ms(Some(100)).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let queued = router.submit_json(body, None).unwrap();
+    /// assert_eq!(queued.status, OrderStatus::Validated);
+    /// assert!(router.poll().unwrap().is_empty());
+    /// clock.advance_ms(100);
+    /// let done = router.poll().unwrap();
+    /// assert_eq!(done[0].order_id, queued.order_id);
+    /// assert_eq!(done[0].status, OrderStatus::Confirmed);
+    /// ```
     pub fn poll(&mut self) -> Result<Vec<Outcome>> {
         let Some(window) = self.config.batch_window_ms else {
             return Ok(Vec::new());
@@ -33,6 +56,25 @@ impl Router {
     }
 
     /// Routes every queued order now, as one batch.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone())
+    /// #     .with_batch_window_ms(Some(100)).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// router.submit_json(body, None).unwrap();
+    /// assert_eq!(router.flush().unwrap().len(), 1);
+    /// assert_eq!(router.queued(), 0);
+    /// ```
     pub fn flush(&mut self) -> Result<Vec<Outcome>> {
         let mut batch = std::mem::take(&mut self.batch);
         if batch.is_empty() {

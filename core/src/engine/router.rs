@@ -345,6 +345,25 @@ impl Router {
 
     /// Point-in-time gauges: breaker states, utilisation of the current
     /// slot, outbox depth.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// router.submit_json(body, None).unwrap();
+    /// let g = router.gauges();
+    /// assert_eq!(g.breaker_states, [1, 0, 0]);
+    /// assert!((g.utilisation - 0.1).abs() < 1e-9); // 1 unit of 10
+    /// ```
     pub fn gauges(&self) -> Gauges {
         let mut g = Gauges::default();
         for b in &self.breakers {
@@ -379,12 +398,48 @@ impl Router {
     }
 
     /// Prometheus text of this router's metrics and gauges.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// router.submit_json(body, None).unwrap();
+    /// assert!(router.render_metrics().contains("uoom_orders_routed_total 1"));
+    /// ```
     pub fn render_metrics(&self) -> String {
         self.metrics.render(&self.gauges())
     }
 
     /// The routing needs of an order: its hints where given, otherwise the
     /// default policy of [`RouteNeeds::from_quantity`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let req = uoom::parse_create_order(body).unwrap();
+    /// let order = uoom::Order::from_request(uoom::OrderId::from_u128(1), req, Millis(0)).unwrap();
+    /// let needs = Router::needs_of(&order);
+    /// assert_eq!((needs.units, needs.vehicle), (1, uoom::Vehicle::Bike));
+    /// ```
     pub fn needs_of(order: &Order) -> RouteNeeds {
         let mut n = RouteNeeds::from_quantity(order.delivery.location, order.total_quantity());
         if let Some(v) = order.hints.vehicle {
@@ -398,6 +453,25 @@ impl Router {
     }
 
     /// Parses a create-order JSON body and submits it; see [`Router::submit`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let out = router.submit_json(body, Some("checkout-1")).unwrap();
+    /// assert_eq!(out.status, OrderStatus::Confirmed);
+    /// let err = router.submit_json(b"{}", None).unwrap_err();
+    /// assert_eq!(err.kind(), uoom::ErrorKind::Validation);
+    /// ```
     pub fn submit_json(&mut self, body: &[u8], key: Option<&str>) -> Result<Outcome> {
         let req = crate::parse_create_order(body)?;
         self.submit(req, key)
@@ -411,6 +485,26 @@ impl Router {
     /// Errors only for a request that cannot become an order (validation)
     /// or a store failure; an order that cannot be routed is an `Ok` outcome
     /// with status `FAILED` and the reason.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let req = uoom::parse_create_order(body).unwrap();
+    /// let first = router.submit(req.clone(), Some("k")).unwrap();
+    /// let again = router.submit(req, Some("k")).unwrap();
+    /// assert!(again.replayed);
+    /// assert_eq!(again.order_id, first.order_id);
+    /// ```
     pub fn submit(&mut self, req: CreateOrderRequest, key: Option<&str>) -> Result<Outcome> {
         let started = Instant::now();
         if let Some(k) = key
@@ -463,6 +557,25 @@ impl Router {
     /// `OUT_FOR_DELIVERY`, `DELIVERED`, `CANCELLED`, `FAILED`), writing the
     /// change and its event in one unit of work. An illegal transition is a
     /// [`Error::Conflict`] and changes nothing.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let id = router.submit_json(body, None).unwrap().order_id;
+    /// assert_eq!(router.advance(&id, OrderStatus::Preparing).unwrap().status, OrderStatus::Preparing);
+    /// let illegal = router.advance(&id, OrderStatus::Delivered).unwrap_err();
+    /// assert_eq!(illegal.kind(), uoom::ErrorKind::Conflict);
+    /// ```
     pub fn advance(&mut self, order_id: &OrderId, to: OrderStatus) -> Result<StatusView> {
         let mut order = self
             .write
@@ -492,20 +605,32 @@ impl Router {
         events.push(DomainEvent::new(id, aggregate, self.clock.now(), payload));
     }
 
-    /// Changes the order's status and records the one event that says so.
+    /// Changes the order's status and records the one event that says so
+    /// (`OrderValidated` or `OrderStatusChanged`; the saga records the
+    /// richer ones through [`Router::set_status_with`]).
     pub(super) fn set_status(
         &mut self,
         order: &mut Order,
         to: OrderStatus,
         events: &mut Vec<DomainEvent>,
     ) -> Result<()> {
-        let from = order.transition(to, self.clock.now())?;
-        let order_id = order.id;
-        let payload = match to {
+        self.set_status_with(order, to, events, |order_id, from, to| match to {
             OrderStatus::Validated => EventPayload::OrderValidated { order_id, from, to },
             _ => EventPayload::OrderStatusChanged { order_id, from, to },
-        };
-        self.push_event(events, Aggregate::Order(order_id), payload);
+        })
+    }
+
+    /// Sets the status and records the event `payload` builds for the change.
+    pub(super) fn set_status_with(
+        &mut self,
+        order: &mut Order,
+        to: OrderStatus,
+        events: &mut Vec<DomainEvent>,
+        payload: impl FnOnce(OrderId, OrderStatus, OrderStatus) -> EventPayload,
+    ) -> Result<()> {
+        let from = order.transition(to, self.clock.now())?;
+        let p = payload(order.id, from, to);
+        self.push_event(events, Aggregate::Order(order.id), p);
         Ok(())
     }
 

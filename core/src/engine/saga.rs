@@ -38,20 +38,6 @@ impl Attempts {
 }
 
 impl Router {
-    /// Sets the status and records the event `payload` builds for the change.
-    pub(super) fn set_status_with(
-        &mut self,
-        order: &mut Order,
-        to: OrderStatus,
-        events: &mut Vec<DomainEvent>,
-        payload: impl FnOnce(OrderId, OrderStatus, OrderStatus) -> EventPayload,
-    ) -> crate::Result<()> {
-        let from = order.transition(to, self.clock.now())?;
-        let p = payload(order.id, from, to);
-        self.push_event(events, Aggregate::Order(order.id), p);
-        Ok(())
-    }
-
     /// Breakers whose open period is over become eligible for a probe again.
     pub(super) fn refresh_open_breakers(&mut self) {
         if self.open.is_empty() {
