@@ -239,12 +239,14 @@ fn capacity_running_out_moves_orders_on_then_fails_them_without_holding_anything
     let clock = clock();
     let gw = Arc::new(SimGateway::new(clock.clone(), 1).with_tracking());
     let (mut r, store) = router(two_channels(2, 1), gw, clock.clone());
-    let chans: Vec<_> = (0..3)
-        .map(|i| r.submit(request(i), None).unwrap().channel.unwrap())
+    let mut chans: Vec<String> = (0..3)
+        .map(|i| r.submit(request(i), None).unwrap().channel.unwrap().0)
         .collect();
+    chans.sort();
     assert_eq!(
-        chans.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        vec!["best", "best", "backup"]
+        chans,
+        vec!["backup", "best", "best"],
+        "every unit of both channels used"
     );
     let out = r.submit(request(9), None).unwrap();
     assert_eq!(out.status, OrderStatus::Failed);

@@ -19,6 +19,7 @@ use super::needs::{DEFAULT_DEADLINE_MIN, RouteNeeds};
 use super::ports::{ChannelGateway, Outbox, StatusReadModel, StatusView, UnitOfWork, WriteModel};
 use crate::events::{Aggregate, DomainEvent, EventPayload};
 use crate::ledger::{AccountHandle, Ledger, SlotId};
+use crate::rank::{RankWeights, Ranked, Ranker};
 use crate::solve::Weights;
 use crate::{
     Channel, Clock, CreateOrderRequest, Error, Millis, Order, OrderId, OrderStatus, Result,
@@ -46,9 +47,10 @@ pub struct RouterConfig {
     pub batch_max: usize,
     /// Time budget of the batch solver, in ms.
     pub solver_budget_ms: u64,
-    /// Score weights (the benchmark spec's objective), shared by the
-    /// real-time ranking and the batch solver.
+    /// Objective weights of the batch solver (the benchmark spec's).
     pub weights: Weights,
+    /// Criterion weights of the real-time ranking (see [`crate::rank`]).
+    pub rank_weights: RankWeights,
     /// Penalty per priority unit of leaving an order unassigned in a batch.
     pub unassigned_penalty: f64,
     /// Set each channel's ledger capacity for a new slot from
@@ -68,6 +70,7 @@ impl Default for RouterConfig {
             batch_max: 512,
             solver_budget_ms: 20,
             weights: Weights::default(),
+            rank_weights: RankWeights::default(),
             unassigned_penalty: 100.0,
             capacity_from_channels: true,
         }
@@ -182,6 +185,11 @@ impl RouterBuilder {
         self.config.weights = w;
         self
     }
+    /// Criterion weights of the real-time ranking.
+    pub fn with_rank_weights(mut self, w: RankWeights) -> Self {
+        self.config.rank_weights = w;
+        self
+    }
     /// Whether to seed ledger capacity per slot from the channels.
     pub fn with_capacity_from_channels(mut self, on: bool) -> Self {
         self.config.capacity_from_channels = on;
@@ -211,7 +219,10 @@ impl RouterBuilder {
             (s.clone() as Arc<dyn WriteModel>, s as Arc<dyn Outbox>)
         });
         let n = self.channels.len();
+        let ranker = Ranker::new(self.channels.clone(), self.clock.clone())?;
         Ok(Router {
+            ranker,
+            ranked: Vec::with_capacity(self.config.top_k),
             breakers: vec![Breaker::new(self.config.breaker); n],
             open: Vec::new(),
             rr: RoundRobin::default(),
@@ -221,7 +232,6 @@ impl RouterBuilder {
             metrics: Metrics::default(),
             batch: Vec::new(),
             batch_started: Millis(0),
-            scored: Vec::with_capacity(n),
             candidates: Vec::with_capacity(n),
             events: Vec::with_capacity(16),
             channels: self.channels,
@@ -267,7 +277,8 @@ pub struct Router {
     pub(super) metrics: Metrics,
     pub(super) batch: Vec<Queued>,
     pub(super) batch_started: Millis,
-    pub(super) scored: Vec<(f64, usize)>,
+    pub(super) ranker: Ranker,
+    pub(super) ranked: Vec<Ranked>,
     pub(super) candidates: Vec<usize>,
     pub(super) events: Vec<DomainEvent>,
 }
@@ -707,6 +718,7 @@ impl Router {
             self.accounts.push(handle);
         }
         self.outbox.append(&events)?;
+        self.ranker.sync_headroom(&self.ledger, slot);
         self.slot = Some(slot);
         Ok(())
     }

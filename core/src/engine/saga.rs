@@ -12,6 +12,7 @@ use super::ports::{BookingRef, GatewayError};
 use super::router::Router;
 use crate::events::{Aggregate, DomainEvent, EventPayload, FailureReason};
 use crate::ledger::ReservationId;
+use crate::rank::RankQuery;
 use crate::{ErrorKind, Order, OrderId, OrderStatus};
 
 /// What one saga run over a candidate list left behind.
@@ -44,10 +45,33 @@ impl Router {
             return;
         }
         let now = self.clock.now();
-        let breakers = &self.breakers;
-        self.open.retain(|&c| {
-            breakers[c].state() == super::BreakerState::Open && !breakers[c].is_eligible(now)
-        });
+        let mut i = 0;
+        while i < self.open.len() {
+            let c = self.open[i];
+            if self.breakers[c].is_eligible(now) {
+                // Open period over: ranking may offer it for one probe.
+                self.open.swap_remove(i);
+                self.set_ranker_breaker(c, false);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn set_ranker_breaker(&mut self, c: usize, open: bool) {
+        if let Err(e) = self.ranker.set_breaker_open(c, open) {
+            tracing::warn!(error = %e, "ranker refused a breaker update");
+        }
+    }
+
+    /// Tells the ranker what channel `c` has left, after the ledger moved.
+    fn refresh_headroom(&mut self, c: usize) {
+        if let Some(Some(h)) = self.accounts.get(c) {
+            let b = self.ledger.balance_of(h);
+            if let Err(e) = self.ranker.update_headroom(c, b.available(), b.capacity) {
+                tracing::warn!(error = %e, "ranker refused a headroom update");
+            }
+        }
     }
 
     /// True if channel `c` may be tried now (its breaker lets traffic through).
@@ -56,43 +80,42 @@ impl Router {
         !self.open.contains(&c)
     }
 
-    /// Ranks the channels that are feasible for `needs`, eligible (breaker)
-    /// and have room, by score, and keeps the best `top_k` in `self.candidates`.
-    fn rank(&mut self, needs: &RouteNeeds, log: &mut Attempts) {
-        let w = self.config.weights;
-        self.scored.clear();
-        for (i, ch) in self.channels.iter().enumerate() {
+    /// Ranks the channels for `needs` with the [`crate::rank::Ranker`]
+    /// (feasible, breaker closed, room in the ledger, weighted score) and
+    /// keeps the best `top_k` in `self.candidates`.
+    fn rank(&mut self, needs: &RouteNeeds) {
+        let query = RankQuery {
+            location: needs.location,
+            vehicle: needs.vehicle,
+            units: needs.units,
+            deadline_min: Some(needs.deadline_min),
+            weights: self.config.rank_weights,
+        };
+        self.candidates.clear();
+        match self
+            .ranker
+            .top_k_into(&query, self.config.top_k, &mut self.ranked)
+        {
+            Ok(()) => self
+                .candidates
+                .extend(self.ranked.iter().map(|r| r.channel)),
+            Err(e) => tracing::warn!(error = %e, "ranking failed; falling back"),
+        }
+    }
+
+    /// Why no channel was even tried: the constraint that kept the feasible
+    /// channels out (only computed on that rare path).
+    fn classify_refusals(&self, needs: &RouteNeeds, log: &mut Attempts) {
+        for (c, ch) in self.channels.iter().enumerate() {
             if !needs.feasible_on(ch) {
                 continue;
             }
-            if self.open.contains(&i) {
+            if !self.eligible(c) {
                 log.breaker_refusals += 1;
-                continue;
-            }
-            // Capacity-aware: a full channel is not a candidate (one
-            // uncontended account lock; the reserve re-checks atomically).
-            let has_room = match self.accounts.get(i) {
-                Some(Some(h)) => self.ledger.balance_of(h).available() >= needs.units,
-                _ => false,
-            };
-            if !has_room {
+            } else {
                 log.capacity_refusals += 1;
-                continue;
             }
-            let d = ch.location.distance_km(&needs.location);
-            let score =
-                w.cost * ch.cost.cost(d) + w.time * ch.eta_min(d) + w.quality * (1.0 - ch.quality);
-            self.scored.push((score, i));
         }
-        let k = self.config.top_k.min(self.scored.len());
-        if k > 0 && k < self.scored.len() {
-            self.scored
-                .select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
-        }
-        self.scored[..k].sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        self.candidates.clear();
-        self.candidates
-            .extend(self.scored[..k].iter().map(|&(_, i)| i));
     }
 
     /// The real-time path: ranked top-k, then round-robin fallback over the
@@ -108,8 +131,8 @@ impl Router {
             tracing::warn!(error = %e, "could not prepare the capacity slot");
         }
         self.refresh_open_breakers();
-        let mut log = Attempts::default();
-        self.rank(needs, &mut log);
+        let log = Attempts::default();
+        self.rank(needs);
         let ranked = std::mem::take(&mut self.candidates);
         let kind = DecisionKind::Realtime;
         let outcome = match self.route_over(order, needs, &ranked, kind, events, log) {
@@ -148,6 +171,9 @@ impl Router {
         let fb = DecisionKind::Fallback;
         if let Some(c) = self.try_candidates(order, needs, &fallback, fb, events, &mut log)? {
             return Ok(self.outcome(order, c, fb, &log));
+        }
+        if log.attempts == 0 && log.capacity_refusals == 0 && log.breaker_refusals == 0 {
+            self.classify_refusals(needs, &mut log);
         }
         let reason = log.reason();
         let attempts = log.attempts;
@@ -218,10 +244,12 @@ impl Router {
                 Ok(r) => r,
                 Err(e) if e.kind() == ErrorKind::Capacity => {
                     log.capacity_refusals += 1;
+                    self.refresh_headroom(c);
                     continue;
                 }
                 Err(e) => return Err(e),
             };
+            self.refresh_headroom(c);
             let channel_id = self.channels[c].id.clone();
             let reserved = EventPayload::CapacityReserved {
                 reservation: rid,
@@ -343,6 +371,7 @@ impl Router {
             if !self.open.contains(&c) {
                 self.open.push(c);
             }
+            self.set_ranker_breaker(c, true);
             tracing::info!(channel = %self.channels[c].id, "circuit breaker opened");
         }
     }
@@ -388,6 +417,7 @@ impl Router {
             // Already expired or released: the units are back either way.
             tracing::debug!(error = %e, "release of a finished reservation");
         }
+        self.refresh_headroom(c);
         let channel = self.channels[c].id.clone();
         let payload = EventPayload::CapacityReleased {
             reservation: rid,
