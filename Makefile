@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust lint fmt bench build setup-rust
+.PHONY: help demo test test-rust lint fmt bench build setup-rust fuzz
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -33,3 +33,9 @@ fmt: ## Format the code
 
 bench: build ## Benchmarks (see docs/benchmarks.md)
 	$(CARGO) bench -p uoom-benches
+
+FUZZ_SECONDS ?= 60
+fuzz: ## Fuzz the create-order parser for FUZZ_SECONDS (cargo-fuzz on stable via RUSTC_BOOTSTRAP=1)
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	mkdir -p core/fuzz/corpus/parse_create_order
+	cd core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse_create_order corpus/parse_create_order seeds/parse_create_order -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1

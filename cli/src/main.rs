@@ -1,5 +1,8 @@
 //! The `uoom` command line.
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod validate;
 
 mod simulate;
 
@@ -18,18 +21,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Validate a create-order request: exit 0 and the normalized order, or exit 2 and the errors.
+    ValidateOrder(validate::Args),
     /// Drive the routing engine with a generated order stream and report throughput and latency.
     Simulate(simulate::SimulateArgs),
 }
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Simulate(args) => {
-            if let Err(e) = simulate::run(args) {
+        Command::ValidateOrder(args) => validate::run(&args),
+        Command::Simulate(args) => match simulate::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
                 eprintln!("error: {e:#}");
-                std::process::exit(2);
+                ExitCode::from(2)
             }
-        }
+        },
     }
 }
