@@ -122,8 +122,9 @@ pub enum FailureReason {
     BreakerOpen,
     /// The reservation could not be committed (expired or released meanwhile).
     CommitFailed,
-    /// Every candidate was tried and none took the order.
-    AllCandidatesFailed,
+    /// The saga stopped on an internal error (logged); a hold it made
+    /// lapses at its TTL.
+    Internal,
 }
 
 impl FailureReason {
@@ -136,7 +137,7 @@ impl FailureReason {
             FailureReason::PartnerTimeout => "partner_timeout",
             FailureReason::BreakerOpen => "breaker_open",
             FailureReason::CommitFailed => "commit_failed",
-            FailureReason::AllCandidatesFailed => "all_candidates_failed",
+            FailureReason::Internal => "internal",
         }
     }
 }

@@ -202,8 +202,9 @@ impl Router {
         o
     }
 
-    /// A store or state-machine error in the middle of a saga: the order is
-    /// reported failed (its reservations were already compensated).
+    /// A state-machine or ledger error in the middle of a saga (a bug or a
+    /// broken adapter, never a partner's answer): reported, not retried; a
+    /// hold it made lapses at its TTL.
     pub(super) fn fail_hard(
         &mut self,
         order: &Order,
@@ -213,7 +214,7 @@ impl Router {
         tracing::error!(order = %order.id, error = %e, "routing saga aborted");
         events.clear();
         let mut o = Outcome::new(order.id, order.status);
-        o.failure = Some(FailureReason::AllCandidatesFailed);
+        o.failure = Some(FailureReason::Internal);
         o
     }
 
