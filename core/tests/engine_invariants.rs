@@ -5,9 +5,9 @@
 
 mod engine_common;
 
-use engine_common::{check_invariants, count, failures, run_scenario};
+use engine_common::{check_invariants, count, failures, run_scenario, run_scenario_with};
 use proptest::prelude::*;
-use uoom::engine::ScenarioConfig;
+use uoom::engine::{DecisionKind, ScenarioConfig};
 use uoom::events::FailureReason;
 
 #[test]
@@ -55,6 +55,28 @@ fn the_same_seed_replays_the_same_outcomes() {
     assert_eq!(a.outcomes, b.outcomes);
 }
 
+#[test]
+fn batch_windows_keep_every_invariant_and_route_through_the_solver() {
+    let config = ScenarioConfig::new(2_000, 21);
+    let run = run_scenario_with(&config, Some(20));
+    for shard in &run.shards {
+        check_invariants(shard);
+        assert_eq!(shard.router.queued(), 0);
+    }
+    assert_eq!(run.outcomes.len(), 2_000, "every order came out of a batch");
+    let batch = count(&run.outcomes, |o| {
+        matches!(
+            o.decision,
+            Some(
+                DecisionKind::BatchOptimal
+                    | DecisionKind::BatchImproved
+                    | DecisionKind::BatchGreedy
+            )
+        )
+    });
+    assert!(batch > 1_500, "{batch} batch decisions");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
 
@@ -71,6 +93,22 @@ proptest! {
         config.outage_share = outage_share;
         config.channels = channels;
         let run = run_scenario(&config);
+        for shard in &run.shards {
+            check_invariants(shard);
+        }
+        prop_assert_eq!(run.outcomes.len(), orders);
+    }
+
+    #[test]
+    fn invariants_hold_for_any_seed_in_batch_windows(
+        seed in any::<u64>(),
+        orders in 50usize..400,
+        headroom in 0.3f64..1.5,
+        window in 1u64..200,
+    ) {
+        let mut config = ScenarioConfig::new(orders, seed);
+        config.capacity_headroom = headroom;
+        let run = run_scenario_with(&config, Some(window));
         for shard in &run.shards {
             check_invariants(shard);
         }

@@ -43,7 +43,7 @@ pub struct RouterConfig {
     pub fallback_attempts: usize,
     /// Batch window in ms; `None` routes every order at once.
     pub batch_window_ms: Option<u64>,
-    /// A batch is flushed early when it holds this many orders.
+    /// [`Router::poll`] routes a batch early once it holds this many orders.
     pub batch_max: usize,
     /// Time budget of the batch solver, in ms.
     pub solver_budget_ms: u64,
@@ -491,7 +491,8 @@ impl Router {
     /// Routes one order. With an idempotency `key` seen before, returns the
     /// first submit's outcome (marked `replayed`) and does nothing else.
     /// With a batch window configured, the order is queued (`VALIDATED`) and
-    /// routed by [`Router::poll`] or [`Router::flush`].
+    /// routed by [`Router::poll`] (window over or batch full) or
+    /// [`Router::flush`], which return the outcomes.
     ///
     /// Errors only for a request that cannot become an order (validation)
     /// or a store failure; an order that cannot be routed is an `Ok` outcome
@@ -551,9 +552,6 @@ impl Router {
                 key: key.map(str::to_owned),
                 started,
             });
-            if self.batch.len() >= self.config.batch_max {
-                self.flush()?;
-            }
             pending
         } else {
             let outcome = self.route_realtime(&mut order, &needs, &mut events);

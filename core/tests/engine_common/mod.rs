@@ -28,8 +28,15 @@ pub struct Run {
     pub outcomes: Vec<Outcome>,
 }
 
-/// Runs `config`'s scenario order by order on a manual clock.
+/// Runs `config`'s scenario order by order on a manual clock, real time.
 pub fn run_scenario(config: &ScenarioConfig) -> Run {
+    run_scenario_with(config, None)
+}
+
+/// Runs `config`'s scenario on a manual clock; with `batch_window_ms`, orders
+/// are queued and routed in batches by the solver (`poll` after each
+/// submit, `flush` at the end), and `outcomes` holds the final outcomes.
+pub fn run_scenario_with(config: &ScenarioConfig, batch_window_ms: Option<u64>) -> Run {
     let scenario = Scenario::generate(config);
     let clock = Arc::new(ManualClock::new(config.start));
     let mut shards: Vec<Shard> = (0..scenario.cities.len())
@@ -39,6 +46,8 @@ pub fn run_scenario(config: &ScenarioConfig) -> Run {
             let router = scenario
                 .router(ci, clock.clone(), gateway.clone())
                 .with_store(store.clone(), store.clone())
+                .with_batch_window_ms(batch_window_ms)
+                .with_batch_max(64)
                 .build()
                 .unwrap();
             Shard {
@@ -52,11 +61,16 @@ pub fn run_scenario(config: &ScenarioConfig) -> Run {
     for (n, o) in scenario.orders.iter().enumerate() {
         clock.set(o.at);
         let key = format!("k{n}");
-        let out = shards[o.city]
-            .router
-            .submit(o.request.clone(), Some(&key))
-            .unwrap();
-        outcomes.push(out);
+        let router = &mut shards[o.city].router;
+        let out = router.submit(o.request.clone(), Some(&key)).unwrap();
+        if batch_window_ms.is_some() {
+            outcomes.extend(router.poll().unwrap());
+        } else {
+            outcomes.push(out);
+        }
+    }
+    for shard in &mut shards {
+        outcomes.extend(shard.router.flush().unwrap());
     }
     Run {
         clock,
