@@ -238,3 +238,38 @@ fn metrics_expose_latency_decisions_breakers_utilisation_and_outbox_depth() {
     );
     assert!(text.contains(&format!("uoom_outbox_depth {}", g.outbox_depth)));
 }
+
+#[test]
+fn a_new_slot_gets_fresh_capacity_from_the_channels_with_one_event_per_channel() {
+    let clock = clock();
+    let store = Arc::new(MemoryStore::default());
+    let one = vec![channel(
+        "a",
+        ChannelKind::DarkStore,
+        GeoPoint::new(40.72, -74.0),
+        1,
+    )];
+    let mut r = Router::builder(one, Arc::new(SimGateway::new(clock.clone(), 1)))
+        .with_clock(clock.clone())
+        .with_store(store.clone(), store.clone())
+        .with_slot_ms(60_000)
+        .build()
+        .unwrap();
+    assert!(r.submit(request(1), None).unwrap().is_confirmed());
+    assert_eq!(
+        r.submit(request(2), None).unwrap().status,
+        OrderStatus::Failed,
+        "slot full"
+    );
+    clock.advance_ms(60_000);
+    assert!(
+        r.submit(request(3), None).unwrap().is_confirmed(),
+        "next slot, fresh capacity"
+    );
+    let updates = store
+        .pending(usize::MAX)
+        .iter()
+        .filter(|e| e.event.event_type() == EventType::CapacityUpdated)
+        .count();
+    assert_eq!(updates, 2);
+}
