@@ -196,6 +196,14 @@ fn worker(
             .context("building a router")?;
         routers[ci] = Some((router, gateway));
     }
+    // Requests built on this thread, as a service's would be parsed on its
+    // worker: their memory is then freed and reused here, not handed back to
+    // the generating thread's heap.
+    let stream: Vec<SimOrder> = {
+        let local = stream.to_vec();
+        drop(stream);
+        local
+    };
     let total = stream.len();
     let bodies: Vec<Vec<u8>> = if args.from_json {
         stream
