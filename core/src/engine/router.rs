@@ -721,3 +721,30 @@ impl Router {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_router_can_move_to_another_thread() {
+        fn send<T: Send>() {}
+        send::<Router>();
+    }
+
+    #[test]
+    fn invalid_channels_are_reported_with_their_index() {
+        let clock = Arc::new(crate::ManualClock::new(Millis(0)));
+        let mut bad = Channel::builder(
+            "c",
+            crate::ChannelKind::DarkStore,
+            crate::GeoPoint::new(0.0, 0.0),
+        )
+        .build()
+        .unwrap();
+        bad.speed_kmh = 0.0;
+        let gw = Arc::new(super::super::SimGateway::new(clock, 1));
+        let err = Router::builder(vec![bad], gw).build().unwrap_err();
+        assert_eq!(err.field_errors()[0].field, "channels[0].speed_kmh");
+    }
+}
