@@ -115,7 +115,7 @@ impl Router {
                 _ => 0,
             })
             .collect();
-        let demands: Vec<Demand> = batch.iter().map(|q| q.needs.to_demand()).collect();
+        let demands: Vec<Demand> = batch.iter().map(|q| q.needs).collect();
         let budget = self.config.solver_budget_ms;
         let started = Instant::now();
         let w = self.config.weights;

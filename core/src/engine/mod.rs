@@ -25,7 +25,7 @@ pub use gateway_sim::{GatewayStats, Outage, PartnerProfile, SimGateway};
 pub use idgen::IdGen;
 pub use memory::{MemoryReadModel, MemoryStore};
 pub use metrics::{DURATION_BUCKETS_S, DurationHistogram, Gauges, Metrics};
-pub use needs::{DEFAULT_DEADLINE_MIN, RouteNeeds};
+pub use needs::DEFAULT_DEADLINE_MIN;
 pub use ports::{
     BookingRef, ChannelGateway, GatewayError, Outbox, OutboxEntry, StatusReadModel, StatusView,
     UnitOfWork, WriteModel,

@@ -15,12 +15,12 @@ use super::fallback::RoundRobin;
 use super::idgen::IdGen;
 use super::memory::{MemoryReadModel, MemoryStore};
 use super::metrics::{Gauges, Metrics};
-use super::needs::{DEFAULT_DEADLINE_MIN, RouteNeeds};
+use super::needs::DEFAULT_DEADLINE_MIN;
 use super::ports::{ChannelGateway, Outbox, StatusReadModel, StatusView, UnitOfWork, WriteModel};
 use crate::events::{Aggregate, DomainEvent, EventPayload};
 use crate::ledger::{AccountHandle, Ledger, SlotId};
 use crate::rank::{RankWeights, Ranked, Ranker};
-use crate::solve::Weights;
+use crate::solve::{Demand, Weights};
 use crate::{
     Channel, Clock, CreateOrderRequest, Error, Millis, Order, OrderId, OrderStatus, Result,
     SystemClock,
@@ -251,7 +251,7 @@ impl RouterBuilder {
 /// An order waiting in the batch window.
 pub(super) struct Queued {
     pub(super) order: Order,
-    pub(super) needs: RouteNeeds,
+    pub(super) needs: Demand,
     pub(super) key: Option<String>,
     pub(super) started: Instant,
 }
@@ -431,7 +431,7 @@ impl Router {
     }
 
     /// The routing needs of an order: its hints where given, otherwise the
-    /// default policy of [`RouteNeeds::from_quantity`].
+    /// default policy of [`Demand::from_quantity`].
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -451,8 +451,8 @@ impl Router {
     /// let needs = Router::needs_of(&order);
     /// assert_eq!((needs.units, needs.vehicle), (1, uoom::Vehicle::Bike));
     /// ```
-    pub fn needs_of(order: &Order) -> RouteNeeds {
-        let mut n = RouteNeeds::from_quantity(order.delivery.location, order.total_quantity());
+    pub fn needs_of(order: &Order) -> Demand {
+        let mut n = Demand::from_quantity(order.delivery.location, order.total_quantity());
         if let Some(v) = order.hints.vehicle {
             n.vehicle = v;
         }

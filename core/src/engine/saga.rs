@@ -7,12 +7,12 @@
 //! confirmed only by the attempt whose commit succeeded.
 
 use super::decision::{DecisionKind, Outcome};
-use super::needs::RouteNeeds;
 use super::ports::{BookingRef, GatewayError};
 use super::router::Router;
 use crate::events::{Aggregate, DomainEvent, EventPayload, FailureReason};
 use crate::ledger::ReservationId;
 use crate::rank::RankQuery;
+use crate::solve::Demand;
 use crate::{ErrorKind, Order, OrderId, OrderStatus};
 
 /// What one saga run over a candidate list left behind.
@@ -83,7 +83,7 @@ impl Router {
     /// Ranks the channels for `needs` with the [`crate::rank::Ranker`]
     /// (feasible, breaker closed, room in the ledger, weighted score) and
     /// keeps the best `top_k` in `self.candidates`.
-    fn rank(&mut self, needs: &RouteNeeds) {
+    fn rank(&mut self, needs: &Demand) {
         let query = RankQuery {
             location: needs.location,
             vehicle: needs.vehicle,
@@ -105,7 +105,7 @@ impl Router {
 
     /// Why no channel was even tried: the constraint that kept the feasible
     /// channels out (only computed on that rare path).
-    fn classify_refusals(&self, needs: &RouteNeeds, log: &mut Attempts) {
+    fn classify_refusals(&self, needs: &Demand, log: &mut Attempts) {
         for (c, ch) in self.channels.iter().enumerate() {
             if !needs.feasible_on(ch) {
                 continue;
@@ -123,7 +123,7 @@ impl Router {
     pub(super) fn route_realtime(
         &mut self,
         order: &mut Order,
-        needs: &RouteNeeds,
+        needs: &Demand,
         events: &mut Vec<DomainEvent>,
     ) -> Outcome {
         let now = self.clock.now();
@@ -148,7 +148,7 @@ impl Router {
     pub(super) fn route_over(
         &mut self,
         order: &mut Order,
-        needs: &RouteNeeds,
+        needs: &Demand,
         first: &[usize],
         kind: DecisionKind,
         events: &mut Vec<DomainEvent>,
@@ -223,7 +223,7 @@ impl Router {
     fn try_candidates(
         &mut self,
         order: &mut Order,
-        needs: &RouteNeeds,
+        needs: &Demand,
         candidates: &[usize],
         kind: DecisionKind,
         events: &mut Vec<DomainEvent>,
