@@ -2,6 +2,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod solve;
 mod validate;
 
 mod simulate;
@@ -21,6 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Solve an assignment instance (shared/bench/SPEC.md) and print its solution JSON.
+    Solve(solve::SolveArgs),
     /// Validate a create-order request: exit 0 and the normalized order, or exit 2 and the errors.
     ValidateOrder(validate::Args),
     /// Drive the routing engine with a generated order stream and report throughput and latency.
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::ValidateOrder(args) => validate::run(&args),
+        Command::Solve(args) => ExitCode::from(u8::try_from(solve::run(&args)).unwrap_or(1)),
         Command::Simulate(args) => match simulate::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
