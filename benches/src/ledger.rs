@@ -128,7 +128,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                         ledger.commit(id, None)?;
                         n += 1;
                     }
-                    if events && n % 65_536 == 0 {
+                    if events && n.is_multiple_of(65_536) {
                         std::hint::black_box(ledger.drain_events());
                     }
                     if start.elapsed() >= run_for {
