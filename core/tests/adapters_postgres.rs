@@ -222,3 +222,40 @@ fn an_unreachable_server_is_an_io_error() {
     let err = PgStore::connect(PgConfig::new("postgres://uoom:uoom@127.0.0.1:1/uoom")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io);
 }
+
+#[test]
+fn the_engine_ports_write_and_read_through_postgres() {
+    use uoom::engine::{Outbox, Outcome, UnitOfWork, WriteModel};
+    use uoom::events::{Aggregate, DomainEvent, EventPayload};
+    let s = migrated();
+    let o = order(31, 1, None, 1_000);
+    let created = DomainEvent::new(
+        EventId::from_u128(3_100),
+        Aggregate::Order(o.id),
+        Millis(1_000),
+        EventPayload::OrderValidated {
+            order_id: o.id,
+            from: OrderStatus::Pending,
+            to: OrderStatus::Validated,
+        },
+    );
+    let outcome = Outcome::new(o.id, OrderStatus::Validated);
+    WriteModel::save(
+        &s,
+        UnitOfWork {
+            order: &o,
+            events: std::slice::from_ref(&created),
+            idempotency: Some(("key-31", &outcome)),
+        },
+    )
+    .unwrap();
+    assert_eq!(WriteModel::order(&s, &o.id), Some(o.clone()));
+    assert!(s.outcome_for_key("key-31").unwrap().is_some());
+    assert_eq!(WriteModel::outcome_for_key(&s, "key-31"), Some(outcome));
+    let pending = Outbox::pending(&s, 10);
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].event, created);
+    assert_eq!(Outbox::depth(&s), 1);
+    Outbox::acknowledge(&s, pending[0].seq).unwrap();
+    assert_eq!(Outbox::depth(&s), 0);
+}

@@ -8,6 +8,7 @@
 //! blocking adapter method from inside another tokio runtime would deadlock
 //! that runtime's worker, so it is refused with [`crate::Error::Io`] instead.
 
+mod ports;
 mod record;
 mod runtime;
 
