@@ -1,0 +1,34 @@
+"""uoom: order routing and assignment optimisation with a Rust core.
+
+>>> import uoom
+>>> c = uoom.Channel("c1", "dark_store", 24.70, 46.69, capacity=60, vehicles=["bike", "car"])
+>>> c.capacity
+60
+"""
+
+from __future__ import annotations
+
+from uoom._uoom import Channel, __version__
+from uoom.exceptions import (
+    CapacityError,
+    ConflictError,
+    InfeasibleError,
+    IoError,
+    NotFoundError,
+    TimeoutError,
+    UoomError,
+    ValidationError,
+)
+
+__all__ = [
+    "__version__",
+    "Channel",
+    "UoomError",
+    "ValidationError",
+    "InfeasibleError",
+    "CapacityError",
+    "NotFoundError",
+    "ConflictError",
+    "TimeoutError",
+    "IoError",
+]
