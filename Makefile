@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust test-python lint fmt bench build setup-rust
+.PHONY: help demo test test-rust test-python lint fmt bench build setup-rust fuzz
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ build: setup-rust ## Build the workspace (release)
 demo: build ## The main job: route a realistic order stream through the engine
 	@./scripts/demo.sh
 
-test: test-rust test-python ## Run every test
+test: test-rust test-servers test-python ## Run every test
 	@echo "make test: all suites passed"
 
 test-rust: setup-rust ## Unit, property, doc and CLI tests of core, cli and benches
@@ -36,3 +36,22 @@ fmt: ## Format the code
 
 bench: build ## Benchmarks (see docs/benchmarks.md)
 	$(CARGO) bench -p uoom-benches
+
+FUZZ_SECONDS ?= 60
+fuzz: ## Fuzz the create-order parser for FUZZ_SECONDS (cargo-fuzz on stable via RUSTC_BOOTSTRAP=1)
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	mkdir -p core/fuzz/corpus/parse_create_order
+	cd core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse_create_order corpus/parse_create_order seeds/parse_create_order -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
+
+# Test servers for the adapters (scripts/servers/, docs/adapters.md): PostgreSQL,
+# Kafka in KRaft mode and DynamoDB Local, all on 127.0.0.1.
+.PHONY: servers-up servers-down test-servers
+
+servers-up: ## Start PostgreSQL, Kafka (KRaft) and DynamoDB Local on 127.0.0.1
+	@./scripts/servers/all.sh start
+
+servers-down: ## Stop the test servers
+	@./scripts/servers/all.sh stop
+
+test-servers: ## Start the test servers, check schema and client round trips, stop them
+	@./scripts/servers/all.sh test

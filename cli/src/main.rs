@@ -1,5 +1,8 @@
 //! The `uoom` command line.
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod validate;
 
 /// uoom: order routing and assignment from the command line.
 #[derive(Parser)]
@@ -10,9 +13,14 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Validate a create-order request: exit 0 and the normalized order, or exit 2 and the errors.
+    ValidateOrder(validate::Args),
+}
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::ValidateOrder(args) => validate::run(&args),
+    }
 }

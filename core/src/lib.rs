@@ -32,3 +32,8 @@ pub mod solve;
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
 pub use error::{Error, ErrorKind, FieldError, Result};
 pub use model::*;
+
+/// The Rust snippets of the README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

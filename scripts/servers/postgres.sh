@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# A private PostgreSQL cluster for the adapter tests: Debian's `postgresql`
+# binaries (installed if missing), our own data directory, 127.0.0.1 only, a
+# fixed non-default port, TCP only (no Unix socket), a `uoom` role and database.
+# The machine's own clusters (pg_lsclusters) are never touched.
+#
+# usage: postgres.sh start|stop|status|url|psql [ARGS...]|reset
+#   start   install if needed, initdb on first use, start, wait until ready, create role + db
+#   stop    pg_ctl stop -m fast; nothing left running
+#   status  exit 0 when the server accepts connections
+#   url     print the connection URL (postgres://uoom:uoom@127.0.0.1:55432/uoom)
+#   psql    run psql against the uoom database
+#   reset   stop and delete the data directory
+# env: UOOM_PG_PORT (55432)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+PORT="${UOOM_PG_PORT:-55432}"
+DB=uoom
+USER_NAME=uoom
+PASSWORD=uoom
+URL="postgres://$USER_NAME:$PASSWORD@127.0.0.1:$PORT/$DB"
+
+pg_bin() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$d" ] && [ -x "$d/initdb" ] && echo "$d"
+}
+
+install_pg() {
+  pg_bin >/dev/null && return 0
+  log "installing Debian's postgresql"
+  # Our cluster is the only one we want: no default 'main' cluster on 5432.
+  if [ ! -f /etc/postgresql-common/createcluster.conf ]; then
+    as_root mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.conf >/dev/null
+  fi
+  apt_install postgresql postgresql-client
+  pg_bin >/dev/null || die "postgresql installed but no initdb under /usr/lib/postgresql/*/bin"
+}
+
+# PostgreSQL refuses to run as root: as root we run it as the `postgres` user.
+if [ "$(id -u)" -eq 0 ]; then OS_USER=postgres; else OS_USER=$(id -un); fi
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u "$OS_USER" -- "$@"; else "$@"; fi
+}
+
+# target/servers/pg when the server's OS user can reach it, else a folder in /var/tmp.
+choose_dir() {
+  local d="$SERVERS_DIR/pg"
+  mkdir -p "$d"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown "$OS_USER" "$d"
+    if ! runuser -u "$OS_USER" -- test -w "$d" 2>/dev/null; then
+      d="/var/tmp/uoom-servers-$(echo "$SERVERS_DIR" | cksum | cut -d' ' -f1)/pg"
+      mkdir -p "$d"; chown "$OS_USER" "$d"; chmod 700 "$d"
+    fi
+  fi
+  echo "$d"
+}
+
+PG_DIR=""
+setup_paths() {
+  PG_DIR=$(choose_dir)
+  DATA="$PG_DIR/data"
+  LOGF="$PG_DIR/postgres.log"
+}
+
+psql_admin() {
+  PGPASSWORD=postgres "$BIN/psql" -X -q -v ON_ERROR_STOP=1 \
+    -h 127.0.0.1 -p "$PORT" -U postgres -d postgres "$@"
+}
+
+ready() { as_pg "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -t 2; }
+
+start() {
+  install_pg
+  BIN=$(pg_bin)
+  setup_paths
+  if [ -f "$DATA/postmaster.pid" ] && as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+    ready && { log "already running on 127.0.0.1:$PORT"; return 0; }
+  fi
+  port_open "$PORT" && die "port $PORT is taken by another process"
+  if [ ! -f "$DATA/PG_VERSION" ]; then
+    log "initdb $DATA"
+    local pwfile="$PG_DIR/.pw"
+    echo postgres >"$pwfile"; chown "$OS_USER" "$pwfile" 2>/dev/null || true
+    as_pg "$BIN/initdb" -D "$DATA" -U postgres --pwfile="$pwfile" \
+      --auth-host=scram-sha-256 --auth-local=peer -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 \
+      || { rm -f "$pwfile"; cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+    rm -f "$pwfile"
+    cat >>"$DATA/postgresql.conf" <<EOF
+
+# Written by scripts/servers/postgres.sh: loopback only, TCP only.
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = ''
+max_connections = 200
+shared_buffers = 256MB
+logging_collector = off
+log_min_messages = warning
+EOF
+  fi
+  log "starting PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT"
+  as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOGF" -w -t "$START_TIMEOUT" -o "-p $PORT" start >/dev/null \
+    || { tail -30 "$LOGF" >&2; die "pg_ctl start failed"; }
+  wait_until "$START_TIMEOUT" "" postgres ready || die "server not accepting connections"
+  # The role and database, created once.
+  if [ -z "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$USER_NAME'")" ]; then
+    psql_admin -c "CREATE ROLE $USER_NAME LOGIN PASSWORD '$PASSWORD'"
+  fi
+  if [ -z "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
+    psql_admin -c "CREATE DATABASE $DB OWNER $USER_NAME"
+  fi
+  log "ready: $URL"
+}
+
+stop() {
+  BIN=$(pg_bin) || { log "postgres: not installed, nothing to stop"; return 0; }
+  setup_paths
+  if [ -f "$DATA/postmaster.pid" ] && as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+    as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >/dev/null
+    log "postgres: stopped"
+  else
+    log "postgres: not running"
+  fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status)
+    BIN=$(pg_bin) || { echo "postgres: not installed"; exit 1; }
+    if ready; then echo "postgres: running on 127.0.0.1:$PORT"; else echo "postgres: stopped"; exit 1; fi ;;
+  url) echo "$URL" ;;
+  psql)
+    shift; BIN=$(pg_bin) || die "postgres not installed"
+    PGPASSWORD=$PASSWORD "$BIN/psql" -X -h 127.0.0.1 -p "$PORT" -U "$USER_NAME" -d "$DB" "$@" ;;
+  reset) stop; [ -n "${DATA:-}" ] && rm -rf "$DATA"; log "data removed" ;;
+  *) echo "usage: $0 start|stop|status|url|psql [ARGS...]|reset" >&2; exit 2 ;;
+esac
