@@ -10,6 +10,9 @@ use uoom::{Channel, ChannelKind, GeoPoint, Health, Vehicle};
 use crate::convert::{repr_list, repr_str, to_py, to_value};
 use crate::errors::{IntoPyResult, invalid, to_py_err};
 
+/// Positional constructor arguments, for pickling.
+type NewArgs = (String, &'static str, f64, f64);
+
 /// A fulfillment channel (kitchen, dark store, partner).
 #[pyclass(module = "uoom._uoom", name = "Channel", frozen, from_py_object)]
 #[derive(Clone)]
@@ -160,10 +163,7 @@ impl PyChannel {
             .unwrap_or(false)
     }
 
-    fn __getnewargs_ex__<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<((String, &'static str, f64, f64), Bound<'py, PyDict>)> {
+    fn __getnewargs_ex__<'py>(&self, py: Python<'py>) -> PyResult<(NewArgs, Bound<'py, PyDict>)> {
         let c = &self.inner;
         let kw = PyDict::new(py);
         kw.set_item("radius_km", c.radius_km)?;

@@ -11,11 +11,14 @@ use pyo3::prelude::*;
 mod channel;
 mod convert;
 mod errors;
+mod order;
 
 /// The native half of the `uoom` package.
 #[pymodule]
 fn _uoom(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<channel::PyChannel>()?;
+    m.add_class::<order::PyOrder>()?;
+    m.add_function(wrap_pyfunction!(order::validate_order, m)?)?;
     Ok(())
 }

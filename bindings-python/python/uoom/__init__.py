@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from uoom._uoom import Channel, __version__
+from uoom._uoom import Channel, Order, __version__, validate_order
 from uoom.exceptions import (
     CapacityError,
     ConflictError,
@@ -23,6 +23,8 @@ from uoom.exceptions import (
 __all__ = [
     "__version__",
     "Channel",
+    "Order",
+    "validate_order",
     "UoomError",
     "ValidationError",
     "InfeasibleError",
