@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust test-python lint fmt bench build setup-rust fuzz
+.PHONY: help demo test test-rust test-python bench-python lint fmt bench build setup-rust fuzz
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ test-rust: setup-rust ## Unit, property, doc and CLI tests of core, cli and benc
 
 test-python: setup-rust ## Build the Python wheel in a fresh venv; pytest, stubtest, guide snippets, example service
 	@./scripts/python.sh
+
+bench-python: setup-rust ## uoom.solve beside OR-Tools CP-SAT from Python, and per-order routing cost (release wheel)
+	@./scripts/python-bench.sh
 
 lint: setup-rust ## cargo fmt --check and clippy -D warnings
 	$(CARGO) fmt --all -- --check

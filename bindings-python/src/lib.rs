@@ -9,9 +9,12 @@
 use pyo3::prelude::*;
 
 mod channel;
+mod clock;
 mod convert;
 mod errors;
+mod ledger;
 mod order;
+mod rank;
 
 /// The native half of the `uoom` package.
 #[pymodule]
@@ -19,6 +22,8 @@ fn _uoom(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<channel::PyChannel>()?;
     m.add_class::<order::PyOrder>()?;
+    m.add_class::<ledger::PyLedger>()?;
+    m.add_class::<rank::PyRanker>()?;
     m.add_function(wrap_pyfunction!(order::validate_order, m)?)?;
     Ok(())
 }

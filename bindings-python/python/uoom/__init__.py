@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from uoom._uoom import Channel, Order, __version__, validate_order
+from uoom._uoom import Channel, Ledger, Order, Ranker, __version__, validate_order
 from uoom.exceptions import (
     CapacityError,
     ConflictError,
@@ -24,6 +24,8 @@ __all__ = [
     "__version__",
     "Channel",
     "Order",
+    "Ledger",
+    "Ranker",
     "validate_order",
     "UoomError",
     "ValidationError",
