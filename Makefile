@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust test-python bench-python lint fmt bench build setup-rust fuzz
+.PHONY: help demo test test-rust test-python bench-python lint fmt bench build setup-rust fuzz bench-solve bench-compare
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -23,6 +23,7 @@ test: test-rust test-servers test-python ## Run every test
 
 test-rust: setup-rust ## Unit, property, doc and CLI tests of core, cli and benches
 	$(CARGO) test --workspace --exclude uoom-python --exclude uoom-node
+	$(CARGO) test -p uoom --features exact --test solve_props --test solve_instances
 
 test-python: setup-rust ## Build the Python wheel in a fresh venv; pytest, stubtest, guide snippets, example service
 	@./scripts/python.sh
@@ -58,3 +59,9 @@ servers-down: ## Stop the test servers
 
 test-servers: ## Start the test servers, check schema and client round trips, stop them
 	@./scripts/servers/all.sh test
+
+bench-solve: setup-rust ## Criterion benches of the solver (single-order decision, 100 ms batches)
+	$(CARGO) bench -p uoom-benches --bench solve
+
+bench-compare: build ## uoom vs CP-SAT / HiGHS / greedy on every public instance -> docs/benchmarks.md (long; QUICK=1 skips the slow peers on b-l and t)
+	python3 benches/compare/compare.py $(if $(QUICK),--quick) --write docs/benchmarks.md
