@@ -12,9 +12,11 @@ mod channel;
 mod clock;
 mod convert;
 mod errors;
+mod gil;
 mod ledger;
 mod order;
 mod rank;
+mod solve;
 
 /// The native half of the `uoom` package.
 #[pymodule]
@@ -25,5 +27,6 @@ fn _uoom(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ledger::PyLedger>()?;
     m.add_class::<rank::PyRanker>()?;
     m.add_function(wrap_pyfunction!(order::validate_order, m)?)?;
+    m.add_function(wrap_pyfunction!(solve::solve, m)?)?;
     Ok(())
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Callable, Dict
 
 import pytest
 
@@ -29,10 +29,16 @@ def instances_dir() -> Path:
     return _instances_dir()
 
 
-def load_instance(name: str) -> Dict[str, Any]:
+def _load_instance(name: str) -> Dict[str, Any]:
     with open(_instances_dir() / f"{name}.json") as f:
         data: Dict[str, Any] = json.load(f)
     return data
+
+
+@pytest.fixture
+def load_instance() -> Callable[[str], Dict[str, Any]]:
+    """Loads a benchmark instance by name (a fresh copy each call)."""
+    return _load_instance
 
 
 CHANNEL = {

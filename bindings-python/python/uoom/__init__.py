@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from uoom._uoom import Channel, Ledger, Order, Ranker, __version__, validate_order
+from uoom._uoom import Channel, Ledger, Order, Ranker, __version__, solve, validate_order
 from uoom.exceptions import (
     CapacityError,
     ConflictError,
@@ -27,6 +27,7 @@ __all__ = [
     "Ledger",
     "Ranker",
     "validate_order",
+    "solve",
     "UoomError",
     "ValidationError",
     "InfeasibleError",

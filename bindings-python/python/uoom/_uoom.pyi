@@ -2,7 +2,7 @@
 
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union, final
 
-__all__ = ["Channel", "Ledger", "Order", "Ranker", "__version__", "validate_order"]
+__all__ = ["Channel", "Ledger", "Order", "Ranker", "__version__", "solve", "validate_order"]
 __version__: str
 
 @final
@@ -189,3 +189,8 @@ class Ranker:
     def set_breaker_open(self, channel: str, open: bool) -> None: ...
     def signals(self, channel: str) -> Dict[str, Any]: ...
     def sync_headroom(self, ledger: Ledger, *, slot: int = 0) -> int: ...
+
+def solve(
+    instance: Dict[str, Any], time_limit_ms: int = 100, exact: bool = False, *, explain: bool = True
+) -> Dict[str, Any]:
+    """Solves a batch assignment instance (``shared/bench/SPEC.md`` shape) with the GIL released."""
