@@ -65,3 +65,17 @@ bench-solve: setup-rust ## Criterion benches of the solver (single-order decisio
 
 bench-compare: build ## uoom vs CP-SAT / HiGHS / greedy on every public instance -> docs/benchmarks.md (long; QUICK=1 skips the slow peers on b-l and t)
 	python3 benches/compare/compare.py $(if $(QUICK),--quick) --write docs/benchmarks.md
+
+.PHONY: bench-ledger bench-rank
+REDIS_PORT ?= 6390
+
+bench-ledger: setup-rust ## Ledger reserve+commit/s: 1 thread, 2 threads on distinct channels, 2 contended (JSON lines)
+	$(CARGO) build --release -p uoom-benches
+	./target/release/uoom-bench ledger --seconds 5 --threads 1 --json
+	./target/release/uoom-bench ledger --seconds 5 --threads 2 --json
+	./target/release/uoom-bench ledger --seconds 5 --threads 2 --mode contended --json
+
+bench-rank: setup-rust ## Ranking top-5 of 1,000 channels vs Redis sorted sets (local redis-server started and stopped here)
+	$(CARGO) build --release -p uoom-benches
+	./scripts/redis.sh start $(REDIS_PORT)
+	./target/release/uoom-bench rank --channels 1000 --json --redis 127.0.0.1:$(REDIS_PORT); rc=$$?; ./scripts/redis.sh stop $(REDIS_PORT); exit $$rc
