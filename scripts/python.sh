@@ -40,7 +40,7 @@ trap 'rm -rf "$NEUTRAL"' EXIT
 
 echo "== python: pytest"
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
-  bindings-python/tests docs/python.md examples/python-optimizer \
+  bindings-python/tests docs/python.md README.md examples/python-optimizer \
   --doctest-glob='*.md' --doctest-modules --import-mode=importlib \
   --rootdir="$ROOT"
 t3=$(date +%s)
