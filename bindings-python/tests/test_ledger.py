@@ -104,3 +104,12 @@ def test_slots_and_set_capacity() -> None:
     assert (ch["old"], ch["overcommitted"]) == (3, 2)
     assert ch["balance"]["available"] == 0
     assert repr(lg) == "Ledger(now_ms=0, slot_ms=1000)"
+
+
+def test_partial_commit_returns_the_rest(ledger: uoom.Ledger) -> None:
+    ledger.reserve("p", "c1", 4)
+    r = ledger.commit("p", 1)
+    assert (r["units"], r["committed"], r["state"]) == (4, 1, "committed")
+    assert ledger.balance("c1")["available"] == 4
+    with pytest.raises(uoom.UoomError):
+        ledger.commit("p")
