@@ -16,6 +16,7 @@ mod gil;
 mod ledger;
 mod order;
 mod rank;
+mod router;
 mod solve;
 
 /// The native half of the `uoom` package.
@@ -26,6 +27,7 @@ fn _uoom(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<order::PyOrder>()?;
     m.add_class::<ledger::PyLedger>()?;
     m.add_class::<rank::PyRanker>()?;
+    m.add_class::<router::PyRouter>()?;
     m.add_function(wrap_pyfunction!(order::validate_order, m)?)?;
     m.add_function(wrap_pyfunction!(solve::solve, m)?)?;
     Ok(())

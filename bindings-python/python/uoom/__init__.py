@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from uoom._uoom import Channel, Ledger, Order, Ranker, __version__, solve, validate_order
+from uoom._uoom import Channel, Ledger, Order, Ranker, Router, __version__, solve, validate_order
 from uoom.exceptions import (
     CapacityError,
     ConflictError,
@@ -26,6 +26,7 @@ __all__ = [
     "Order",
     "Ledger",
     "Ranker",
+    "Router",
     "validate_order",
     "solve",
     "UoomError",

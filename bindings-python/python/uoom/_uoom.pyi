@@ -2,7 +2,7 @@
 
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union, final
 
-__all__ = ["Channel", "Ledger", "Order", "Ranker", "__version__", "solve", "validate_order"]
+__all__ = ["Channel", "Ledger", "Order", "Ranker", "Router", "__version__", "solve", "validate_order"]
 __version__: str
 
 @final
@@ -194,3 +194,33 @@ def solve(
     instance: Dict[str, Any], time_limit_ms: int = 100, exact: bool = False, *, explain: bool = True
 ) -> Dict[str, Any]:
     """Solves a batch assignment instance (``shared/bench/SPEC.md`` shape) with the GIL released."""
+
+@final
+class Router:
+    """The routing engine over in-memory stores and simulated partners."""
+
+    def __new__(
+        cls,
+        channels: Iterable[Union[Channel, Dict[str, Any]]],
+        *,
+        now_ms: Optional[int] = None,
+        seed: int = 1,
+        top_k: int = 3,
+        batch_window_ms: Optional[int] = None,
+        batch_max: int = 512,
+        solver_budget_ms: int = 20,
+        reservation_ttl_ms: int = 30000,
+        rank_weights: Optional[Dict[str, float]] = None,
+    ) -> Router: ...
+    def route(self, request: Dict[str, Any], *, key: Optional[str] = None) -> Dict[str, Any]: ...
+    def route_many(
+        self, requests: Iterable[Dict[str, Any]], *, keys: Optional[Sequence[Optional[str]]] = None
+    ) -> List[Dict[str, Any]]: ...
+    def poll(self) -> List[Dict[str, Any]]: ...
+    def flush(self) -> List[Dict[str, Any]]: ...
+    @property
+    def queued(self) -> int: ...
+    def advance(self, order_id: str, status: str) -> Dict[str, Any]: ...
+    def status(self, order_id: str) -> Optional[Dict[str, Any]]: ...
+    def metrics(self) -> str: ...
+    def advance_ms(self, ms: int) -> None: ...
