@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust lint fmt bench build setup-rust fuzz bench-solve bench-compare
+.PHONY: help demo test test-rust test-python bench-python lint fmt bench build setup-rust fuzz bench-solve bench-compare
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -18,12 +18,18 @@ build: setup-rust ## Build the workspace (release)
 demo: build ## The main job: route a realistic order stream through the engine
 	@./scripts/demo.sh
 
-test: test-rust test-servers ## Run every test
+test: test-rust test-servers test-python ## Run every test
 	@echo "make test: all suites passed"
 
 test-rust: setup-rust ## Unit, property, doc and CLI tests of core, cli and benches
 	$(CARGO) test --workspace --exclude uoom-python --exclude uoom-node
 	$(CARGO) test -p uoom --features exact --test solve_props --test solve_instances
+
+test-python: setup-rust ## Build the Python wheel in a fresh venv; pytest, stubtest, guide snippets, example service
+	@./scripts/python.sh
+
+bench-python: setup-rust ## uoom.solve beside OR-Tools CP-SAT from Python, and per-order routing cost (release wheel)
+	@./scripts/python-bench.sh
 
 lint: setup-rust ## cargo fmt --check and clippy -D warnings
 	$(CARGO) fmt --all -- --check
