@@ -5,6 +5,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: help demo test test-rust lint fmt bench build setup-rust fuzz
+.PHONY: test-node
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -52,3 +53,9 @@ servers-down: ## Stop the test servers
 
 test-servers: ## Start the test servers, check schema and client round trips, stop them
 	@./scripts/servers/all.sh test
+
+NPM ?= npm
+test: test-node
+# CARGO_BUILD_JOBS caps the napi build (its CLI has no -j); unset = all cores.
+test-node: setup-rust ## Node addon (napi-rs): build it, node --test, then the NestJS example's e2e test
+	cd bindings-node && $(NPM) ci --no-audit --no-fund && $(NPM) run build && $(NPM) test
