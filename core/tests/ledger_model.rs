@@ -1,0 +1,285 @@
+//! A reference model of the ledger for property tests: the simplest code
+//! that states the semantics (expiry by scanning, balances by summing), so
+//! that the real ledger can be compared against it after every operation.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use uoom::ErrorKind;
+use uoom::ledger::{Balance, LedgerEvent, ReservationId, ReservationState};
+
+/// A reservation in the model.
+#[derive(Debug, Clone)]
+pub struct MRes {
+    pub account: usize,
+    pub units: u32,
+    pub committed: u32,
+    pub state: ReservationState,
+    pub expires_at: u64,
+    pub ttl: u64,
+    pub batch: Option<u128>,
+}
+
+/// A batch in the model.
+#[derive(Debug, Clone)]
+pub struct MBatch {
+    pub items: Vec<(usize, u32)>,
+    pub ttl: u64,
+    pub legs: Vec<u128>,
+}
+
+/// The model ledger.
+#[derive(Debug, Default, Clone)]
+pub struct Model {
+    pub now: u64,
+    /// capacity per account (None: not created).
+    pub capacity: Vec<Option<u32>>,
+    pub res: HashMap<u128, MRes>,
+    pub batches: HashMap<u128, MBatch>,
+}
+
+impl Model {
+    pub fn new(accounts: usize) -> Self {
+        Model {
+            capacity: vec![None; accounts],
+            ..Default::default()
+        }
+    }
+
+    fn state(&self, r: &MRes) -> ReservationState {
+        if r.state == ReservationState::Pending && r.expires_at <= self.now {
+            ReservationState::Expired
+        } else {
+            r.state
+        }
+    }
+
+    fn settle(&mut self) {
+        let now = self.now;
+        for r in self.res.values_mut() {
+            if r.state == ReservationState::Pending && r.expires_at <= now {
+                r.state = ReservationState::Expired;
+            }
+        }
+    }
+
+    pub fn balance(&self, a: usize) -> Option<Balance> {
+        let capacity = self.capacity[a]?;
+        let mut b = Balance {
+            capacity,
+            pending: 0,
+            committed: 0,
+        };
+        for r in self.res.values().filter(|r| r.account == a) {
+            match self.state(r) {
+                ReservationState::Pending => b.pending += r.units,
+                ReservationState::Committed => b.committed += r.committed,
+                _ => {}
+            }
+        }
+        Some(b)
+    }
+
+    pub fn set_capacity(&mut self, a: usize, cap: u32) -> Result<u32, ErrorKind> {
+        self.settle();
+        self.capacity[a] = Some(cap);
+        Ok(self.balance(a).unwrap().overcommitted())
+    }
+
+    pub fn reserve(
+        &mut self,
+        id: u128,
+        a: usize,
+        units: u32,
+        ttl: u64,
+    ) -> Result<ReservationState, ErrorKind> {
+        self.settle();
+        if units == 0 || ttl == 0 {
+            return Err(ErrorKind::Validation);
+        }
+        if self.capacity[a].is_none() {
+            return Err(ErrorKind::NotFound);
+        }
+        if let Some(r) = self.res.get(&id) {
+            return if r.batch.is_none() && r.account == a && r.units == units && r.ttl == ttl {
+                Ok(self.state(r))
+            } else {
+                Err(ErrorKind::Conflict)
+            };
+        }
+        if self.batches.contains_key(&id) {
+            return Err(ErrorKind::Conflict);
+        }
+        let b = self.balance(a).ok_or(ErrorKind::NotFound)?;
+        if b.available() < units {
+            return Err(ErrorKind::Capacity);
+        }
+        self.res.insert(
+            id,
+            MRes {
+                account: a,
+                units,
+                committed: 0,
+                state: ReservationState::Pending,
+                expires_at: self.now + ttl,
+                ttl,
+                batch: None,
+            },
+        );
+        Ok(ReservationState::Pending)
+    }
+
+    pub fn reserve_batch(
+        &mut self,
+        id: u128,
+        items: &[(usize, u32)],
+        ttl: u64,
+    ) -> Result<usize, ErrorKind> {
+        self.settle();
+        for (a, u) in items {
+            if *u == 0 || ttl == 0 {
+                return Err(ErrorKind::Validation);
+            }
+            if self.capacity[*a].is_none() {
+                return Err(ErrorKind::NotFound);
+            }
+        }
+        if items.is_empty() {
+            return Err(ErrorKind::Validation);
+        }
+        if let Some(b) = self.batches.get(&id) {
+            return if b.items == items && b.ttl == ttl {
+                Ok(b.legs.len())
+            } else {
+                Err(ErrorKind::Conflict)
+            };
+        }
+        if self.res.contains_key(&id) {
+            return Err(ErrorKind::Conflict);
+        }
+        let mut want: HashMap<usize, u32> = HashMap::new();
+        for (a, u) in items {
+            *want.entry(*a).or_default() += u;
+            if self.balance(*a).unwrap().available() < want[a] {
+                return Err(ErrorKind::Capacity);
+            }
+        }
+        let legs: Vec<u128> = (0..items.len() as u32)
+            .map(|i| ReservationId(id).leg(i).0)
+            .collect();
+        for (i, (a, u)) in items.iter().enumerate() {
+            self.res.insert(
+                legs[i],
+                MRes {
+                    account: *a,
+                    units: *u,
+                    committed: 0,
+                    state: ReservationState::Pending,
+                    expires_at: self.now + ttl,
+                    ttl,
+                    batch: Some(id),
+                },
+            );
+        }
+        self.batches.insert(
+            id,
+            MBatch {
+                items: items.to_vec(),
+                ttl,
+                legs,
+            },
+        );
+        Ok(items.len())
+    }
+
+    pub fn commit(&mut self, id: u128, units: Option<u32>) -> Result<u32, ErrorKind> {
+        self.settle();
+        if self.batches.contains_key(&id) {
+            return Err(ErrorKind::Validation);
+        }
+        let r = self.res.get_mut(&id).ok_or(ErrorKind::NotFound)?;
+        let c = units.unwrap_or(r.units);
+        if c > r.units {
+            return Err(ErrorKind::Validation);
+        }
+        match r.state {
+            ReservationState::Pending => {
+                r.state = ReservationState::Committed;
+                r.committed = c;
+                Ok(c)
+            }
+            ReservationState::Committed if r.committed == c => Ok(c),
+            _ => Err(ErrorKind::Conflict),
+        }
+    }
+
+    pub fn release(&mut self, id: u128) -> Result<ReservationState, ErrorKind> {
+        self.settle();
+        if self.batches.contains_key(&id) {
+            return Err(ErrorKind::Validation);
+        }
+        let r = self.res.get_mut(&id).ok_or(ErrorKind::NotFound)?;
+        match r.state {
+            ReservationState::Pending => {
+                r.state = ReservationState::Released;
+                Ok(ReservationState::Released)
+            }
+            ReservationState::Committed => Err(ErrorKind::Conflict),
+            s => Ok(s),
+        }
+    }
+
+    pub fn finish_batch(&mut self, id: u128, commit: bool) -> Result<(), ErrorKind> {
+        self.settle();
+        if self.res.contains_key(&id) {
+            return Err(ErrorKind::Validation);
+        }
+        let b = self.batches.get(&id).ok_or(ErrorKind::NotFound)?.clone();
+        for l in &b.legs {
+            let r = &self.res[l];
+            let bad = match (commit, r.state) {
+                (true, ReservationState::Pending) => false,
+                (true, ReservationState::Committed) => r.committed != r.units,
+                (true, _) => true,
+                (false, ReservationState::Committed) => true,
+                (false, _) => false,
+            };
+            if bad {
+                return Err(ErrorKind::Conflict);
+            }
+        }
+        for l in &b.legs {
+            let r = self.res.get_mut(l).unwrap();
+            if r.state == ReservationState::Pending {
+                if commit {
+                    r.state = ReservationState::Committed;
+                    r.committed = r.units;
+                } else {
+                    r.state = ReservationState::Released;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Balances rebuilt from nothing but the event history.
+#[derive(Debug, Default, Clone)]
+pub struct Replay {
+    pub balances: HashMap<String, Balance>,
+}
+
+impl Replay {
+    pub fn apply(&mut self, e: &LedgerEvent) {
+        let b = self.balances.entry(e.account().to_string()).or_default();
+        match e {
+            LedgerEvent::CapacityUpdated { new, .. } => b.capacity = *new,
+            LedgerEvent::CapacityReserved { units, .. } => b.pending += units,
+            LedgerEvent::CapacityCommitted { units, .. } => {
+                b.pending -= units;
+                b.committed += units;
+            }
+            LedgerEvent::CapacityReleased { units, .. } => b.pending -= units,
+            LedgerEvent::LowCapacityAlert { .. } => {}
+        }
+    }
+}
