@@ -10,6 +10,165 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * Capacity per channel and time slot with two-phase reservations. Safe to
+ * share: every method is short and synchronous (microseconds), so none is
+ * worth a thread hop; batch methods cross the boundary once per batch.
+ */
+export declare class Ledger {
+  /** A ledger with 15-minute slots on the system clock unless told otherwise. */
+  constructor(options?: LedgerOptions | undefined | null)
+  /**
+   * Rebuilds a ledger from `snapshot()`'s JSON (pending reservations whose
+   * expiry passed meanwhile expire on first touch).
+   */
+  static restore(snapshot: string, options?: ClockOptions | undefined | null): Ledger
+  /** The whole state as JSON, for `Ledger.restore`. */
+  snapshot(): string
+  /** The slot holding instant `timeMs`. */
+  slotOf(timeMs: number): number
+  /** The slot of the ledger's clock's now. */
+  currentSlot(): number
+  /** The clock's now, ms. */
+  nowMs(): number
+  /**
+   * Advances a manual clock (expiries apply as soon as time passes them);
+   * `UOOM_CONFLICT` on the system clock. Returns the new now.
+   */
+  advanceMs(ms: number): number
+  /**
+   * Creates an account or changes its capacity (lowering below what is
+   * held is allowed and reported as `overcommitted`).
+   */
+  setCapacity(channel: string, slot: number, capacity: number): CapacityChange
+  /**
+   * Holds `units` until commit, release or `ttlMs`. Repeating with the same
+   * id returns the first result; the same id with other contents is
+   * `UOOM_CONFLICT`; not enough room is `UOOM_CAPACITY`; an unknown
+   * account is `UOOM_NOT_FOUND`.
+   */
+  reserve(id: string, channel: string, slot: number, units: number, ttlMs: number): Reservation
+  /**
+   * Many independent reservations in one call; each entry succeeds or
+   * fails on its own (no throw).
+   */
+  reserveMany(requests: Array<ReserveRequest>): Array<ReserveResult>
+  /**
+   * Reserves several (channel, slot, units) all-or-nothing under one id;
+   * the error names the item that failed (`items[2]`).
+   */
+  reserveBatch(id: string, items: Array<BatchItem>, ttlMs: number): Array<Reservation>
+  /** Commits every leg of a batch. */
+  commitBatch(id: string): Array<Reservation>
+  /** Releases every pending leg of a batch. */
+  releaseBatch(id: string): Array<Reservation>
+  /** Commits a pending reservation, all of it or `units` (the rest goes back). */
+  commit(id: string, units?: number | undefined | null): Reservation
+  /** Releases a pending reservation. */
+  release(id: string): Reservation
+  /** A reservation by id. */
+  get(id: string): Reservation
+  /** The balance of an account (`UOOM_NOT_FOUND` if none). */
+  balance(channel: string, slot: number): Balance
+  /** Units available in an account (0 if none). */
+  available(channel: string, slot: number): number
+  /** Utilisation of every account. */
+  utilisation(): Array<Utilisation>
+  /** Applies every expiry due now; returns how many reservations expired. */
+  expireDue(): number
+  /**
+   * Takes the events recorded since the last call (`CapacityReserved`,
+   * `CapacityCommitted`, `CapacityReleased`, `CapacityUpdated`,
+   * `LowCapacityAlert`), oldest first.
+   */
+  drainEvents(): Array<LedgerEvent>
+}
+
+/**
+ * Ranks channels for orders: eligibility (radius, vehicle, health, breaker,
+ * capacity, deadline, staleness), then the top-k by weighted score without
+ * sorting everything. Microseconds per query, so synchronous; `topKMany`
+ * answers a batch of queries in one crossing.
+ */
+export declare class Ranker {
+  /** A ranker over `channels` (checked; every problem listed). */
+  constructor(channels: Array<ChannelInput>, options?: RankerOptions | undefined | null)
+  /** The best `k` eligible channels for `query`, best first. */
+  topK(query: RankQuery, k: number): Array<RankedChannel>
+  /**
+   * `topK` for many queries in one call (one boundary crossing). A bad
+   * query throws `UOOM_VALIDATION` naming it (`queries[3].units`).
+   */
+  topKMany(queries: Array<RankQuery>, k: number): Array<Array<RankedChannel>>
+  /**
+   * The ranking with each criterion's contribution per rank and the reason
+   * of every exclusion.
+   */
+  explain(query: RankQuery, k: number): RankExplanation
+  /** New capacity headroom for a channel (`UOOM_NOT_FOUND` if unknown). */
+  updateHeadroom(channel: string, available: number, capacity: number): void
+  /** New quality in [0, 1]. */
+  updateQuality(channel: string, quality: number): void
+  /** New health: `up` | `degraded` | `down`. */
+  updateHealth(channel: string, health: string): void
+  /** Opens or closes a channel's circuit breaker. */
+  setBreakerOpen(channel: string, open: boolean): void
+  /**
+   * Copies every channel's availability in `slot` from a ledger; returns
+   * how many channels had an account there.
+   */
+  syncHeadroom(ledger: Ledger, slot: number): number
+  /** A channel's current signals and their ages. */
+  signals(channel: string): Signals
+  /** The clock's now, ms. */
+  nowMs(): number
+  /** Advances a manual clock (signals age); `UOOM_CONFLICT` on the system clock. */
+  advanceMs(ms: number): number
+}
+
+/**
+ * An account's balance; `committed + pending <= capacity` always holds
+ * unless capacity was lowered below it (then `overcommitted > 0`).
+ */
+export interface Balance {
+  /** Units the account can take. */
+  capacity: number
+  /** Units held by pending reservations. */
+  pending: number
+  /** Units committed. */
+  committed: number
+  /** `capacity - pending - committed`, never negative. */
+  available: number
+  /** Units held beyond capacity after a capacity cut. */
+  overcommitted: number
+}
+
+/** One leg of `reserveBatch`. */
+export interface BatchItem {
+  /** Channel id. */
+  channel: string
+  /** Slot index. */
+  slot: number
+  /** Units to hold. */
+  units: number
+}
+
+/** The result of `setCapacity`. */
+export interface CapacityChange {
+  /** Channel id. */
+  channel: string
+  /** Slot index. */
+  slot: number
+  /** Capacity before (absent for a new account). */
+  old?: number
+  /** Capacity now. */
+  new: number
+  /** Balance after the change. */
+  balance: Balance
+  /** Units held beyond the new capacity (a kitchen closing early). */
+  overcommitted: number
+}
+
+/**
  * A fulfillment channel as JavaScript passes it. Optional fields take the
  * core builder's defaults (5 km, capacity 0, bike, cost 0, 10 min prep,
  * 25 km/h, quality 1, up).
@@ -41,6 +200,26 @@ export interface ChannelInput {
   quality?: number
   /** `up` | `degraded` | `down`. */
   status?: string
+}
+
+/** Options shared by the classes that read a clock. */
+export interface ClockOptions {
+  /** Use a manual clock (advanced with `advanceMs`) instead of wall time. */
+  manualClock?: boolean
+  /** Start of the manual clock, ms since the epoch (default 0). */
+  startMs?: number
+}
+
+/** Each criterion's share of a score (already weighted). */
+export interface Contributions {
+  /** From capacity headroom. */
+  capacity: number
+  /** From quality. */
+  quality: number
+  /** From latency (ETA). */
+  latency: number
+  /** From cost. */
+  cost: number
 }
 
 /** One requested line. */
@@ -105,6 +284,17 @@ export interface ErrorInfo {
   fieldErrors: Array<FieldError>
 }
 
+/** A channel left out, and why. */
+export interface ExcludedChannel {
+  /** Channel id. */
+  channel: string
+  /**
+   * `channel_down` | `breaker_open` | `stale_signals` | `vehicle_mismatch` |
+   * `no_capacity` | `out_of_radius` | `deadline_unreachable`.
+   */
+  reason: string
+}
+
 /** One problem of a validation error, located by its JSON path. */
 export interface FieldError {
   /** Path of the offending field, e.g. `items[0].quantity` (empty for the whole body). */
@@ -113,6 +303,56 @@ export interface FieldError {
   code: string
   /** Human-readable explanation. */
   message: string
+}
+
+/**
+ * Something that happened to an account. Fields beyond `type`, `channel`,
+ * `slot` and `at` depend on the type.
+ */
+export interface LedgerEvent {
+  /**
+   * `CapacityReserved` | `CapacityCommitted` | `CapacityReleased` |
+   * `CapacityUpdated` | `LowCapacityAlert`.
+   */
+  type: string
+  /** Channel id of the account. */
+  channel: string
+  /** Slot of the account. */
+  slot: number
+  /** When it happened, ms. */
+  at: number
+  /** The ledger's id of the reservation (a hash of the id you gave). */
+  reservation?: string
+  /** The batch of a reserved leg. */
+  batch?: string
+  /** Units reserved, committed or released. */
+  units?: number
+  /** Expiry of a reservation, ms. */
+  expiresAt?: number
+  /** Why units were released: `released` | `expired` | `partial_commit`. */
+  reason?: string
+  /** Capacity before an update. */
+  old?: number
+  /** Capacity after an update. */
+  new?: number
+  /** Units held beyond capacity after an update. */
+  overcommitted?: number
+  /** Units available when an alert fired. */
+  available?: number
+  /** Capacity when an alert fired. */
+  capacity?: number
+}
+
+/** Options of `new Ledger(...)`. */
+export interface LedgerOptions {
+  /** Slot length in ms (default 15 minutes). */
+  slotMs?: number
+  /** Alert when availability drops under this percentage (default 10). */
+  alertPct?: number
+  /** Use a manual clock (advanced with `advanceMs`) instead of wall time. */
+  manualClock?: boolean
+  /** Start of the manual clock, ms since the epoch (default 0). */
+  startMs?: number
 }
 
 /** Exact money: minor units plus the decimal text, never a float to add up. */
@@ -165,6 +405,156 @@ export interface OrderItem {
   unitPrice: number
   /** Exact quantity × unit price. */
   lineTotal?: Money
+}
+
+/** One ranked channel. */
+export interface RankedChannel {
+  /** Channel id. */
+  channel: string
+  /** Index in the ranker's channel list. */
+  index: number
+  /** Weighted score in [0, 1] (higher is better). */
+  score: number
+  /** Each criterion's contribution to the score. */
+  contributions: Contributions
+  /** Distance to the order, km. */
+  distanceKm: number
+  /** ETA, minutes. */
+  etaMin: number
+  /** Delivery cost. */
+  cost: number
+}
+
+/** Options of `new Ranker(channels, options)`. */
+export interface RankerOptions {
+  /** Use a manual clock (advanced with `advanceMs`) instead of wall time. */
+  manualClock?: boolean
+  /** Start of the manual clock, ms since the epoch (default 0). */
+  startMs?: number
+  /** A signal older than this is stale (see `stalePolicy`). */
+  maxSignalAgeMs?: number
+  /**
+   * `exclude` (default: a stale channel is not eligible) or `zero_score`
+   * (eligible, but stale signals earn nothing).
+   */
+  stalePolicy?: string
+}
+
+/**
+ * A ranking with every criterion's contribution per rank, and every
+ * excluded channel with its reason.
+ */
+export interface RankExplanation {
+  /** The weights used (normalised). */
+  weights: RankWeights
+  /** The top-k, best first. */
+  ranked: Array<RankedChannel>
+  /** Channels that passed every filter. */
+  eligible: number
+  /** Channels filtered out, with the reason. */
+  excluded: Array<ExcludedChannel>
+}
+
+/** What an order needs, for ranking. */
+export interface RankQuery {
+  /** Delivery latitude. */
+  lat: number
+  /** Delivery longitude. */
+  lon: number
+  /** `bike` | `car` | `van` | `refrigerated` (default `bike`). */
+  vehicle?: string
+  /** Capacity units (default 1). */
+  units?: number
+  /** Deadline in minutes (channels that cannot make it are excluded). */
+  deadlineMin?: number
+  /** Per-query weights (default capacity 0.25, quality 0.30, latency 0.30, cost 0.15). */
+  weights?: RankWeights
+}
+
+/** Weights of the ranking criteria (any non-negative numbers; normalised). */
+export interface RankWeights {
+  /** Capacity headroom. */
+  capacity: number
+  /** Channel quality. */
+  quality: number
+  /** ETA for the order. */
+  latency: number
+  /** Delivery cost. */
+  cost: number
+}
+
+/** A reservation as the ledger sees it now. */
+export interface Reservation {
+  /** The id it was made with (`id#leg` for a leg of a batch). */
+  id: string
+  /** Channel id. */
+  channel: string
+  /** Slot index. */
+  slot: number
+  /** Units reserved. */
+  units: number
+  /** Units committed (0 until committed). */
+  committed: number
+  /** `pending` | `committed` | `released` | `expired`. */
+  state: string
+  /** When it was made, ms. */
+  createdAt: number
+  /** When it lapses if not committed, ms. */
+  expiresAt: number
+}
+
+/** One independent reservation of `reserveMany`. */
+export interface ReserveRequest {
+  /** Idempotency key. */
+  id: string
+  /** Channel id. */
+  channel: string
+  /** Slot index. */
+  slot: number
+  /** Units to hold. */
+  units: number
+  /** Time to live in ms. */
+  ttlMs: number
+}
+
+/** The outcome of one entry of `reserveMany`: a reservation or an error. */
+export interface ReserveResult {
+  /** True when reserved. */
+  ok: boolean
+  /** The reservation when `ok`. */
+  reservation?: Reservation
+  /** The error otherwise (`UOOM_CAPACITY`, `UOOM_CONFLICT`, …). */
+  error?: ErrorInfo
+}
+
+/** A channel's dynamic signals and when each was last updated. */
+export interface Signals {
+  /** Units available. */
+  available: number
+  /** Capacity. */
+  capacity: number
+  /** Quality in [0, 1]. */
+  quality: number
+  /** `up` | `degraded` | `down`. */
+  health: string
+  /** Circuit breaker open. */
+  breakerOpen: boolean
+  /** When headroom was last updated, ms. */
+  headroomAt: number
+  /** When quality was last updated, ms. */
+  qualityAt: number
+  /** When health or the breaker was last updated, ms. */
+  healthAt: number
+}
+
+/** One account's utilisation. */
+export interface Utilisation {
+  /** Channel id. */
+  channel: string
+  /** Slot index. */
+  slot: number
+  /** `(pending + committed) / capacity`, in [0, 1]. */
+  utilisation: number
 }
 
 /**

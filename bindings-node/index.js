@@ -835,6 +835,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Ledger = nativeBinding.Ledger
+module.exports.Ranker = nativeBinding.Ranker
 module.exports.validateChannels = nativeBinding.validateChannels
 module.exports.validateOrder = nativeBinding.validateOrder
 module.exports.validateOrders = nativeBinding.validateOrders

@@ -9,9 +9,12 @@
 extern crate napi_derive;
 
 mod channel;
+mod clock;
 mod errors;
 mod input;
+mod ledger;
 mod order;
+mod rank;
 
 /// The version of the native addon (the uoom crate version it was built from).
 #[napi]
