@@ -76,3 +76,15 @@ test('validateOrders: one crossing for a batch, errors per entry without throwin
   assert.equal(out[1].error.fieldErrors[0].field, 'items')
   assert.equal(out[2].ok, true)
 })
+
+test('values with no JSON form are reported, not thrown as crashes', () => {
+  const cyclic = sample()
+  cyclic.self = cyclic
+  const err = expectCode(() => uoom.validateOrder(cyclic), 'UOOM_VALIDATION')
+  assert.equal(err.fieldErrors[0].code, 'not_json')
+  expectCode(() => uoom.validateOrder(undefined), 'UOOM_VALIDATION')
+  const nan = sample()
+  nan.items[0].unitPrice = NaN
+  const e2 = expectCode(() => uoom.validateOrder(nan), 'UOOM_VALIDATION')
+  assert.equal(e2.fieldErrors[0].field, 'items[0].unitPrice', 'NaN becomes null: the field is named')
+})

@@ -6,27 +6,20 @@
 use napi::bindgen_prelude::*;
 use napi::sys;
 
-/// An owned JSON input.
+/// An owned JSON input: its text, or why it has none.
 pub enum JsonInput {
-    /// A JS value converted to JSON.
-    Value(serde_json::Value),
-    /// JSON text (from a string or a Buffer).
+    /// JSON text (from a string, a Buffer, or `JSON.stringify` of an object).
     Text(Vec<u8>),
-    /// A JS value that has no JSON form (`NaN`, `Infinity`, a function, …).
+    /// A JS value with no JSON form (`undefined`, a function, a cycle, …).
     Unrepresentable(String),
 }
 
 impl JsonInput {
-    /// Parses with `parse` (bytes) or checks with `check` (a JSON value); a
-    /// value with no JSON form is a validation error on the whole body.
-    pub fn with<T>(
-        &self,
-        parse: impl FnOnce(&[u8]) -> uoom::Result<T>,
-        check: impl FnOnce(&serde_json::Value) -> uoom::Result<T>,
-    ) -> uoom::Result<T> {
+    /// The JSON text; a value with no JSON form is a validation error on
+    /// the whole body (code `not_json`), like malformed text.
+    pub fn bytes(&self) -> uoom::Result<&[u8]> {
         match self {
-            JsonInput::Value(v) => check(v),
-            JsonInput::Text(b) => parse(b),
+            JsonInput::Text(b) => Ok(b),
             JsonInput::Unrepresentable(why) => Err(uoom::Error::invalid(
                 "",
                 "not_json",
@@ -72,12 +65,55 @@ impl FromNapiValue for JsonInput {
             let b = unsafe { BufferSlice::from_napi_value(env, v)? };
             return Ok(JsonInput::Text(b.to_vec()));
         }
+        // An object: V8's own JSON.stringify walks it far faster than one
+        // N-API call per property would, and the core parses the text.
         // SAFETY: as above.
-        Ok(
-            match unsafe { serde_json::Value::from_napi_value(env, v) } {
-                Ok(value) => JsonInput::Value(value),
-                Err(e) => JsonInput::Unrepresentable(e.reason.clone()),
-            },
-        )
+        match unsafe { stringify(env, v) }? {
+            Some(text) => Ok(JsonInput::Text(text.into_bytes())),
+            None => Ok(JsonInput::Unrepresentable(
+                "JSON.stringify gives nothing for it (undefined, a function, a symbol, a cycle or a BigInt)".into(),
+            )),
+        }
+    }
+}
+
+/// `JSON.stringify(v)`, or `None` when it throws or yields no string.
+///
+/// # Safety
+/// `env` and `v` must be valid for the current call.
+unsafe fn stringify(env: sys::napi_env, v: sys::napi_value) -> Result<Option<String>> {
+    let mut global = std::ptr::null_mut();
+    let mut json = std::ptr::null_mut();
+    let mut func = std::ptr::null_mut();
+    let mut out = std::ptr::null_mut();
+    // SAFETY: plain N-API calls on values of this call; every status checked.
+    unsafe {
+        check_status!(sys::napi_get_global(env, &mut global))?;
+        check_status!(sys::napi_get_named_property(
+            env,
+            global,
+            c"JSON".as_ptr(),
+            &mut json
+        ))?;
+        check_status!(sys::napi_get_named_property(
+            env,
+            json,
+            c"stringify".as_ptr(),
+            &mut func
+        ))?;
+        let args = [v];
+        let status = sys::napi_call_function(env, json, func, 1, args.as_ptr(), &mut out);
+        if status != sys::Status::napi_ok {
+            // A cycle or a BigInt makes JSON.stringify throw: clear it, report it as data.
+            let mut exception = std::ptr::null_mut();
+            sys::napi_get_and_clear_last_exception(env, &mut exception);
+            return Ok(None);
+        }
+        let mut ty = 0;
+        check_status!(sys::napi_typeof(env, out, &mut ty))?;
+        if ValueType::from(ty) != ValueType::String {
+            return Ok(None);
+        }
+        Ok(Some(String::from_napi_value(env, out)?))
     }
 }

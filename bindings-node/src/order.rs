@@ -127,7 +127,7 @@ pub type RequestInput = JsonInput;
 
 /// Parses and validates one create-order body.
 pub fn parse_request(input: &RequestInput) -> uoom::Result<CoreRequest> {
-    input.with(uoom::parse_create_order, uoom::validate_create_order)
+    uoom::parse_create_order(input.bytes()?)
 }
 
 /// Validates a create-order request (an object, or its JSON text) and returns
