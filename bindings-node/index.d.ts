@@ -86,24 +86,24 @@ export declare class Ledger {
 /**
  * Ranks channels for orders: eligibility (radius, vehicle, health, breaker,
  * capacity, deadline, staleness), then the top-k by weighted score without
- * sorting everything. Microseconds per query, so synchronous; `topKMany`
+ * sorting everything. Microseconds per query, so synchronous; `rankMany`
  * answers a batch of queries in one crossing.
  */
 export declare class Ranker {
   /** A ranker over `channels` (checked; every problem listed). */
   constructor(channels: Array<ChannelInput>, options?: RankerOptions | undefined | null)
-  /** The best `k` eligible channels for `query`, best first. */
-  topK(query: RankQuery, k: number): Array<RankedChannel>
+  /** The best `k` (default 5) eligible channels for `query`, best first. */
+  rank(query: RankQuery, k?: number | undefined | null): Array<RankedChannel>
   /**
-   * `topK` for many queries in one call (one boundary crossing). A bad
+   * `rank` for many queries in one call (one boundary crossing). A bad
    * query throws `UOOM_VALIDATION` naming it (`queries[3].units`).
    */
-  topKMany(queries: Array<RankQuery>, k: number): Array<Array<RankedChannel>>
+  rankMany(queries: Array<RankQuery>, k?: number | undefined | null): Array<Array<RankedChannel>>
   /**
    * The ranking with each criterion's contribution per rank and the reason
    * of every exclusion.
    */
-  explain(query: RankQuery, k: number): RankExplanation
+  explain(query: RankQuery, k?: number | undefined | null): RankExplanation
   /** New capacity headroom for a channel (`UOOM_NOT_FOUND` if unknown). */
   updateHeadroom(channel: string, available: number, capacity: number): void
   /** New quality in [0, 1]. */

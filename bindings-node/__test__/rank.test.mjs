@@ -11,9 +11,9 @@ function withHeadroom(r) {
   return r
 }
 
-test('topK ranks eligible channels best first with each criterion contribution', () => {
+test('rank ranks eligible channels best first with each criterion contribution', () => {
   const r = withHeadroom(ranker())
-  const top = r.topK({ ...AT, vehicle: 'bike', units: 1 }, 5)
+  const top = r.rank({ ...AT, vehicle: 'bike', units: 1 }, 5)
   assert.equal(top.length, 2)
   assert.ok(top[0].score >= top[1].score)
   for (const t of top) {
@@ -23,12 +23,13 @@ test('topK ranks eligible channels best first with each criterion contribution',
     assert.equal(channels()[t.index].id, t.channel)
   }
   assert.deepEqual(top.map((t) => t.channel).sort(), ['d1', 'k1'])
-  assert.equal(r.topK({ ...AT }, 1).length, 1)
+  assert.equal(r.rank({ ...AT }, 1).length, 1)
+  assert.deepEqual(r.rank(AT), r.rank(AT, 5), 'k defaults to 5')
 })
 
 test('filters: vehicle, units and health exclude channels, and explain says why', () => {
   const r = withHeadroom(ranker())
-  const vans = r.topK({ ...AT, vehicle: 'van', units: 1 }, 5)
+  const vans = r.rank({ ...AT, vehicle: 'van', units: 1 }, 5)
   assert.deepEqual(vans.map((t) => t.channel), ['d1'], 'only d1 has vans')
   r.updateHealth('d1', 'down')
   const ex = r.explain({ ...AT, vehicle: 'van', units: 1 }, 5)
@@ -41,12 +42,12 @@ test('filters: vehicle, units and health exclude channels, and explain says why'
   assert.ok(Math.abs(tooBig.weights.capacity + tooBig.weights.quality + tooBig.weights.latency + tooBig.weights.cost - 1) < 1e-9)
   r.setBreakerOpen('k1', true)
   assert.equal(r.signals('k1').breakerOpen, true)
-  assert.deepEqual(r.topK({ ...AT }, 5), [])
+  assert.deepEqual(r.rank({ ...AT }, 5), [])
 })
 
 test('signals carry their ages; stale ones follow the policy', () => {
   const r = withHeadroom(ranker({ maxSignalAgeMs: 1_000 }))
-  assert.equal(r.topK(AT, 5).length, 2)
+  assert.equal(r.rank(AT, 5).length, 2)
   r.advanceMs(5_000)
   assert.equal(r.nowMs(), 5_000)
   const ex = r.explain(AT, 5)
@@ -56,27 +57,27 @@ test('signals carry their ages; stale ones follow the policy', () => {
   r.updateHealth('k1', 'up')
   const s = r.signals('k1')
   assert.deepEqual([s.headroomAt, s.qualityAt, s.healthAt, s.quality, s.health], [5_000, 5_000, 5_000, 0.5, 'up'])
-  assert.deepEqual(r.topK(AT, 5).map((t) => t.channel), ['k1'])
+  assert.deepEqual(r.rank(AT, 5).map((t) => t.channel), ['k1'])
   const lenient = withHeadroom(ranker({ maxSignalAgeMs: 1_000, stalePolicy: 'zero_score' }))
   lenient.advanceMs(5_000)
-  assert.equal(lenient.topK(AT, 5).length, 2, 'zero_score keeps stale channels eligible')
+  assert.equal(lenient.rank(AT, 5).length, 2, 'zero_score keeps stale channels eligible')
 })
 
 test('per-query weights change the order', () => {
   const r = withHeadroom(ranker())
-  const cheap = r.topK({ ...AT, weights: { capacity: 0, quality: 0, latency: 0, cost: 1 } }, 2)
-  const good = r.topK({ ...AT, weights: { capacity: 0, quality: 1, latency: 0, cost: 0 } }, 2)
+  const cheap = r.rank({ ...AT, weights: { capacity: 0, quality: 0, latency: 0, cost: 1 } }, 2)
+  const good = r.rank({ ...AT, weights: { capacity: 0, quality: 1, latency: 0, cost: 0 } }, 2)
   assert.equal(cheap[0].channel, 'k1', 'k1 is cheaper (base 2 vs 3)')
   assert.equal(good[0].channel, 'k1', 'k1 has the better quality')
   assert.equal(good[0].contributions.cost, 0)
 })
 
-test('topKMany answers a batch and names a bad query', () => {
+test('rankMany answers a batch and names a bad query', () => {
   const r = withHeadroom(ranker())
-  const out = r.topKMany([AT, { ...AT, vehicle: 'van' }], 3)
+  const out = r.rankMany([AT, { ...AT, vehicle: 'van' }], 3)
   assert.equal(out.length, 2)
   assert.equal(out[1][0].channel, 'd1')
-  const err = expectCode(() => r.topKMany([AT, { ...AT, units: 0 }], 3), 'UOOM_VALIDATION')
+  const err = expectCode(() => r.rankMany([AT, { ...AT, units: 0 }], 3), 'UOOM_VALIDATION')
   assert.equal(err.fieldErrors[0].field, 'queries[1].units')
 })
 
@@ -96,8 +97,8 @@ test('errors: unknown channels, bad values, bad options', () => {
   expectCode(() => r.signals('nope'), 'UOOM_NOT_FOUND')
   expectCode(() => r.updateQuality('k1', 2), 'UOOM_VALIDATION')
   expectCode(() => r.updateHealth('k1', 'sleepy'), 'UOOM_VALIDATION')
-  expectCode(() => r.topK({ ...AT, vehicle: 'rocket' }, 3), 'UOOM_VALIDATION')
-  const err = expectCode(() => r.topK({ lat: 95, lon: 0, deadlineMin: -1 }, 3), 'UOOM_VALIDATION')
+  expectCode(() => r.rank({ ...AT, vehicle: 'rocket' }, 3), 'UOOM_VALIDATION')
+  const err = expectCode(() => r.rank({ lat: 95, lon: 0, deadlineMin: -1 }, 3), 'UOOM_VALIDATION')
   const fields = err.fieldErrors.map((e) => e.field)
   assert.ok(fields.includes('location') && fields.includes('deadlineMin'), fields.join())
   expectCode(() => new uoom.Ranker(channels(), { stalePolicy: 'maybe' }), 'UOOM_VALIDATION')

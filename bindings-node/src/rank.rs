@@ -10,6 +10,9 @@ use napi::bindgen_prelude::*;
 use uoom::rank::{self as core, RankQuery as CoreQuery, RankWeights as CoreWeights, StalePolicy};
 use uoom::{GeoPoint, Health, Vehicle};
 
+/// Ranks returned when `k` is not given.
+const DEFAULT_K: u32 = 5;
+
 /// Options of `new Ranker(channels, options)`.
 #[napi(object)]
 #[derive(Clone, Default)]
@@ -197,7 +200,7 @@ pub struct Signals {
 
 /// Ranks channels for orders: eligibility (radius, vehicle, health, breaker,
 /// capacity, deadline, staleness), then the top-k by weighted score without
-/// sorting everything. Microseconds per query, so synchronous; `topKMany`
+/// sorting everything. Microseconds per query, so synchronous; `rankMany`
 /// answers a batch of queries in one crossing.
 #[napi]
 pub struct Ranker {
@@ -253,23 +256,27 @@ impl Ranker {
         }
     }
 
-    /// The best `k` eligible channels for `query`, best first.
+    /// The best `k` (default 5) eligible channels for `query`, best first.
     #[napi]
-    pub fn top_k(&self, env: Env, query: RankQuery, k: u32) -> Result<Vec<RankedChannel>> {
+    pub fn rank(&self, env: Env, query: RankQuery, k: Option<u32>) -> Result<Vec<RankedChannel>> {
         let q = self::query(&query).or_throw(&env)?;
-        let out = self.inner.top_k(&q, k as usize).or_throw(&env)?;
+        let out = self
+            .inner
+            .top_k(&q, k.unwrap_or(DEFAULT_K) as usize)
+            .or_throw(&env)?;
         Ok(out.iter().map(|r| self.ranked(r)).collect())
     }
 
-    /// `topK` for many queries in one call (one boundary crossing). A bad
+    /// `rank` for many queries in one call (one boundary crossing). A bad
     /// query throws `UOOM_VALIDATION` naming it (`queries[3].units`).
     #[napi]
-    pub fn top_k_many(
+    pub fn rank_many(
         &self,
         env: Env,
         queries: Vec<RankQuery>,
-        k: u32,
+        k: Option<u32>,
     ) -> Result<Vec<Vec<RankedChannel>>> {
+        let k = k.unwrap_or(DEFAULT_K);
         let mut buf = Vec::with_capacity(k as usize);
         let mut out = Vec::with_capacity(queries.len());
         for (i, q) in queries.iter().enumerate() {
@@ -287,9 +294,12 @@ impl Ranker {
     /// The ranking with each criterion's contribution per rank and the reason
     /// of every exclusion.
     #[napi]
-    pub fn explain(&self, env: Env, query: RankQuery, k: u32) -> Result<RankExplanation> {
+    pub fn explain(&self, env: Env, query: RankQuery, k: Option<u32>) -> Result<RankExplanation> {
         let q = self::query(&query).or_throw(&env)?;
-        let e = self.inner.explain(&q, k as usize).or_throw(&env)?;
+        let e = self
+            .inner
+            .explain(&q, k.unwrap_or(DEFAULT_K) as usize)
+            .or_throw(&env)?;
         Ok(RankExplanation {
             weights: e.weights.into(),
             ranked: e.ranked.iter().map(|r| self.ranked(&r.ranked)).collect(),
