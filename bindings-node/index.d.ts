@@ -177,7 +177,7 @@ export interface ChannelInput {
   /** Catalogue id, unique among the channels. */
   id: string
   /** `internal_kitchen` | `dark_store` | `external_partner` | `partner_network`. */
-  kind: string
+  kind: 'internal_kitchen' | 'dark_store' | 'external_partner' | 'partner_network'
   /** Latitude of the dispatch point, degrees. */
   lat: number
   /** Longitude of the dispatch point, degrees. */
@@ -187,7 +187,7 @@ export interface ChannelInput {
   /** Units the channel can take per planning window (ledger slot). */
   capacity?: number
   /** Vehicles it dispatches: `bike` | `car` | `van` | `refrigerated`. */
-  vehicles?: Array<string>
+  vehicles?: Array<'bike' | 'car' | 'van' | 'refrigerated'>
   /** Fixed cost per order. */
   baseCost?: number
   /** Cost per km. */
@@ -199,7 +199,7 @@ export interface ChannelInput {
   /** Quality in [0, 1]. */
   quality?: number
   /** `up` | `degraded` | `down`. */
-  status?: string
+  status?: 'up' | 'degraded' | 'down'
 }
 
 /** Options shared by the classes that read a clock. */
@@ -382,7 +382,7 @@ export interface NormalizedOrder {
   /** Currency of every line. */
   currency: string
   /** Routing hint: required vehicle. */
-  vehicle?: string
+  vehicle?: 'bike' | 'car' | 'van' | 'refrigerated'
   /** Routing hint: delivery deadline in minutes. */
   deadlineMinutes?: number
   /** Routing hint: priority 1..=3. */
@@ -462,7 +462,7 @@ export interface RankQuery {
   /** Delivery longitude. */
   lon: number
   /** `bike` | `car` | `van` | `refrigerated` (default `bike`). */
-  vehicle?: string
+  vehicle?: 'bike' | 'car' | 'van' | 'refrigerated'
   /** Capacity units (default 1). */
   units?: number
   /** Deadline in minutes (channels that cannot make it are excluded). */
@@ -496,7 +496,7 @@ export interface Reservation {
   /** Units committed (0 until committed). */
   committed: number
   /** `pending` | `committed` | `released` | `expired`. */
-  state: string
+  state: 'pending' | 'committed' | 'released' | 'expired'
   /** When it was made, ms. */
   createdAt: number
   /** When it lapses if not committed, ms. */
@@ -536,7 +536,7 @@ export interface Signals {
   /** Quality in [0, 1]. */
   quality: number
   /** `up` | `degraded` | `down`. */
-  health: string
+  health: 'up' | 'degraded' | 'down'
   /** Circuit breaker open. */
   breakerOpen: boolean
   /** When headroom was last updated, ms. */

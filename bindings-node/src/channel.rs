@@ -13,6 +13,7 @@ pub struct ChannelInput {
     /// Catalogue id, unique among the channels.
     pub id: String,
     /// `internal_kitchen` | `dark_store` | `external_partner` | `partner_network`.
+    #[napi(ts_type = "'internal_kitchen' | 'dark_store' | 'external_partner' | 'partner_network'")]
     pub kind: String,
     /// Latitude of the dispatch point, degrees.
     pub lat: f64,
@@ -23,6 +24,7 @@ pub struct ChannelInput {
     /// Units the channel can take per planning window (ledger slot).
     pub capacity: Option<u32>,
     /// Vehicles it dispatches: `bike` | `car` | `van` | `refrigerated`.
+    #[napi(ts_type = "Array<'bike' | 'car' | 'van' | 'refrigerated'>")]
     pub vehicles: Option<Vec<String>>,
     /// Fixed cost per order.
     pub base_cost: Option<f64>,
@@ -35,6 +37,7 @@ pub struct ChannelInput {
     /// Quality in [0, 1].
     pub quality: Option<f64>,
     /// `up` | `degraded` | `down`.
+    #[napi(ts_type = "'up' | 'degraded' | 'down'")]
     pub status: Option<String>,
 }
 

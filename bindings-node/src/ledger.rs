@@ -93,6 +93,7 @@ pub struct Reservation {
     /// Units committed (0 until committed).
     pub committed: u32,
     /// `pending` | `committed` | `released` | `expired`.
+    #[napi(ts_type = "'pending' | 'committed' | 'released' | 'expired'")]
     pub state: String,
     /// When it was made, ms.
     pub created_at: f64,

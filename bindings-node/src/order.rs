@@ -73,6 +73,7 @@ pub struct NormalizedOrder {
     /// Currency of every line.
     pub currency: String,
     /// Routing hint: required vehicle.
+    #[napi(ts_type = "'bike' | 'car' | 'van' | 'refrigerated'")]
     pub vehicle: Option<String>,
     /// Routing hint: delivery deadline in minutes.
     pub deadline_minutes: Option<f64>,

@@ -73,6 +73,7 @@ pub struct RankQuery {
     /// Delivery longitude.
     pub lon: f64,
     /// `bike` | `car` | `van` | `refrigerated` (default `bike`).
+    #[napi(ts_type = "'bike' | 'car' | 'van' | 'refrigerated'")]
     pub vehicle: Option<String>,
     /// Capacity units (default 1).
     pub units: Option<u32>,
@@ -187,6 +188,7 @@ pub struct Signals {
     /// Quality in [0, 1].
     pub quality: f64,
     /// `up` | `degraded` | `down`.
+    #[napi(ts_type = "'up' | 'degraded' | 'down'")]
     pub health: String,
     /// Circuit breaker open.
     pub breaker_open: bool,
