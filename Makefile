@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust lint fmt bench build setup-rust fuzz
+.PHONY: help demo test test-rust lint fmt bench build setup-rust fuzz bench-solve bench-compare
 .PHONY: test-node
 
 help: ## List the targets
@@ -24,6 +24,7 @@ test: test-rust test-servers ## Run every test
 
 test-rust: setup-rust ## Unit, property, doc and CLI tests of core, cli and benches
 	$(CARGO) test --workspace --exclude uoom-python --exclude uoom-node
+	$(CARGO) test -p uoom --features exact --test solve_props --test solve_instances
 
 lint: setup-rust ## cargo fmt --check and clippy -D warnings
 	$(CARGO) fmt --all -- --check
@@ -53,6 +54,26 @@ servers-down: ## Stop the test servers
 
 test-servers: ## Start the test servers, check schema and client round trips, stop them
 	@./scripts/servers/all.sh test
+
+bench-solve: setup-rust ## Criterion benches of the solver (single-order decision, 100 ms batches)
+	$(CARGO) bench -p uoom-benches --bench solve
+
+bench-compare: build ## uoom vs CP-SAT / HiGHS / greedy on every public instance -> docs/benchmarks.md (long; QUICK=1 skips the slow peers on b-l and t)
+	python3 benches/compare/compare.py $(if $(QUICK),--quick) --write docs/benchmarks.md
+
+.PHONY: bench-ledger bench-rank
+REDIS_PORT ?= 6390
+
+bench-ledger: setup-rust ## Ledger reserve+commit/s: 1 thread, 2 threads on distinct channels, 2 contended (JSON lines)
+	$(CARGO) build --release -p uoom-benches
+	./target/release/uoom-bench ledger --seconds 5 --threads 1 --json
+	./target/release/uoom-bench ledger --seconds 5 --threads 2 --json
+	./target/release/uoom-bench ledger --seconds 5 --threads 2 --mode contended --json
+
+bench-rank: setup-rust ## Ranking top-5 of 1,000 channels vs Redis sorted sets (local redis-server started and stopped here)
+	$(CARGO) build --release -p uoom-benches
+	./scripts/redis.sh start $(REDIS_PORT)
+	./target/release/uoom-bench rank --channels 1000 --json --redis 127.0.0.1:$(REDIS_PORT); rc=$$?; ./scripts/redis.sh stop $(REDIS_PORT); exit $$rc
 
 NPM ?= npm
 test: test-node

@@ -1,2 +1,31 @@
-//! `uoom-bench`: load and comparison harness.
-fn main() {}
+//! `uoom-bench`: load and comparison harness. One file per subcommand; this
+//! file only dispatches (add a module and a variant to add a subcommand).
+
+mod ledger;
+mod rank;
+mod stats;
+
+use clap::{Parser, Subcommand};
+
+/// uoom load and comparison harness.
+#[derive(Parser)]
+#[command(name = "uoom-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Capacity ledger throughput: reserve + commit pairs per second.
+    Ledger(ledger::Args),
+    /// Ranking latency: filtered weighted top-k, optionally against Redis.
+    Rank(rank::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Ledger(a) => ledger::run(a),
+        Cmd::Rank(a) => rank::run(a),
+    }
+}

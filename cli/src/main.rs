@@ -2,6 +2,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod solve;
 mod validate;
 
 /// uoom: order routing and assignment from the command line.
@@ -14,6 +15,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Solve an assignment instance (shared/bench/SPEC.md) and print its solution JSON.
+    Solve(solve::SolveArgs),
     /// Validate a create-order request: exit 0 and the normalized order, or exit 2 and the errors.
     ValidateOrder(validate::Args),
 }
@@ -22,5 +25,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::ValidateOrder(args) => validate::run(&args),
+        Command::Solve(args) => ExitCode::from(u8::try_from(solve::run(&args)).unwrap_or(1)),
     }
 }

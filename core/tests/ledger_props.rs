@@ -278,23 +278,22 @@ proptest! {
                 std::thread::spawn(move || {
                     let id = |i: u32| ReservationId((u128::from(i) << 8) | t as u128);
                     let mut committed = [0u32; ACCOUNTS];
-                    let mut accounts = std::collections::HashMap::new();
+                    // Ids whose commit was counted: a repeated commit is idempotent
+                    // and must not count twice.
+                    let mut counted = std::collections::HashSet::new();
                     for op in ops {
                         match op {
                             TOp::Reserve(i, a, u, ttl) => {
                                 let (ch, s) = key(a);
-                                if ledger.reserve(id(i), &ch, s, u, ttl).is_ok() {
-                                    accounts.entry(i).or_insert(a);
-                                }
+                                let _ = ledger.reserve(id(i), &ch, s, u, ttl);
                             }
                             TOp::Commit(i, u) => {
-                                if let Ok(r) = ledger.commit(id(i), u) {
-                                    // Count each reservation's commit once (repeats are idempotent).
-                                    if accounts.remove(&i).is_some() {
-                                        let a = r.account.key().slot.0 as usize * 2
-                                            + usize::from(r.account.key().channel.as_str() == "c1");
-                                        committed[a] += r.committed;
-                                    }
+                                if let Ok(r) = ledger.commit(id(i), u)
+                                    && counted.insert(i)
+                                {
+                                    let a = r.account.key().slot.0 as usize * 2
+                                        + usize::from(r.account.key().channel.as_str() == "c1");
+                                    committed[a] += r.committed;
                                 }
                             }
                             TOp::Release(i) => {

@@ -268,3 +268,17 @@ fn duplicates_are_found_even_next_to_invalid_lines() {
         ]
     );
 }
+
+/// serde_json's default float parser is not correctly rounded: without its
+/// `float_roundtrip` feature this latitude came back one ulp off after
+/// normalisation (found by `one_field_of_the_sample_replaced`).
+#[test]
+fn coordinates_survive_normalisation_bit_for_bit() {
+    let mut req = sample();
+    let lat = -2.596_710_477_677_103_8e-167_f64;
+    *req.pointer_mut("/deliveryAddress/latitude").unwrap() = serde_json::json!(lat);
+    let parsed = validate_create_order(&req).unwrap();
+    assert_eq!(parsed.delivery.location.lat.to_bits(), lat.to_bits());
+    let again = parse_create_order(parsed.to_json().to_string().as_bytes()).unwrap();
+    assert_eq!(again, parsed);
+}

@@ -73,6 +73,19 @@ impl Ledger {
     }
 
     /// [`Ledger::reserve_batch`] on resolved accounts.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::ledger::{Ledger, SlotId};
+    /// use uoom::{ChannelId, ManualClock, Millis};
+    /// let ledger = Ledger::new(Arc::new(ManualClock::new(Millis(0))));
+    /// let c = ChannelId::from("c1");
+    /// ledger.set_capacity(&c, SlotId(0), 5).unwrap();
+    /// let h = ledger.account(&c, SlotId(0)).unwrap();
+    /// let legs = ledger.reserve_batch_on(3u128.into(), &[(h.clone(), 2), (h, 2)], 1_000).unwrap();
+    /// assert_eq!(legs.len(), 2);
+    /// assert_eq!(ledger.available(&c, SlotId(0)), 1);
+    /// ```
     pub fn reserve_batch_on(
         &self,
         id: ReservationId,

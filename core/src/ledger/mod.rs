@@ -399,6 +399,19 @@ impl Ledger {
 
     /// Takes every recorded event, ordered by time (ties: account creation
     /// order, then the order they happened in on that account).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::ledger::{Ledger, SlotId};
+    /// use uoom::{ChannelId, ManualClock, Millis};
+    /// let ledger = Ledger::new(Arc::new(ManualClock::new(Millis(0))));
+    /// let c = ChannelId::from("c1");
+    /// ledger.set_capacity(&c, SlotId(0), 5).unwrap();
+    /// ledger.reserve(1u128.into(), &c, SlotId(0), 2, 1_000).unwrap();
+    /// let names: Vec<_> = ledger.drain_events().iter().map(|e| e.name()).collect();
+    /// assert_eq!(names, ["CapacityUpdated", "CapacityReserved"]);
+    /// assert!(ledger.drain_events().is_empty());
+    /// ```
     pub fn drain_events(&self) -> Vec<LedgerEvent> {
         let all = self.accounts.read().clone();
         let mut raw: Vec<(Millis, usize, usize, RawEvent)> = Vec::new();

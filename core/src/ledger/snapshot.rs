@@ -106,6 +106,19 @@ impl Ledger {
     /// A consistent snapshot: every reservation shard and then every account
     /// is locked while it is copied (the usual lock order), with expiries due
     /// by now applied first.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::ledger::{Ledger, SlotId};
+    /// use uoom::{ChannelId, ManualClock, Millis};
+    /// let ledger = Ledger::new(Arc::new(ManualClock::new(Millis(0))));
+    /// let c = ChannelId::from("c1");
+    /// ledger.set_capacity(&c, SlotId(0), 5).unwrap();
+    /// ledger.reserve(1u128.into(), &c, SlotId(0), 2, 1_000).unwrap();
+    /// let snap = ledger.snapshot();
+    /// assert_eq!(snap.accounts[0].balance.pending, 2);
+    /// assert_eq!(snap.reservations.len(), 1);
+    /// ```
     pub fn snapshot(&self) -> LedgerSnapshot {
         self.expire_due();
         let now = self.clock.now();
@@ -177,6 +190,19 @@ impl Ledger {
     /// reservation's account exists; each account's pending equals the sum
     /// of its pending reservations). Reservations whose expiry passed while
     /// the engine was down expire on first touch, as usual.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::ledger::{Ledger, SlotId};
+    /// use uoom::{ChannelId, ManualClock, Millis};
+    /// let ledger = Ledger::new(Arc::new(ManualClock::new(Millis(0))));
+    /// let c = ChannelId::from("c1");
+    /// ledger.set_capacity(&c, SlotId(0), 5).unwrap();
+    /// let mut snap = ledger.snapshot();
+    /// snap.version = 99;
+    /// let err = Ledger::restore(Arc::new(ManualClock::new(Millis(0))), snap).err().unwrap();
+    /// assert_eq!(err.field_errors()[0].field, "version");
+    /// ```
     pub fn restore(clock: Arc<dyn Clock>, snap: LedgerSnapshot) -> Result<Ledger> {
         if snap.version != SNAPSHOT_VERSION {
             return Err(Error::invalid(

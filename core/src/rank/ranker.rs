@@ -264,6 +264,19 @@ impl Ranker {
     }
 
     /// Signals older than `ms` are stale and handled by the policy (default: none are ever stale).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::rank::{RankQuery, Ranker};
+    /// use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, Vehicle};
+    /// let c = Channel::builder("c1", ChannelKind::DarkStore, GeoPoint::new(24.70, 46.67)).with_capacity(4).build().unwrap();
+    /// let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// let q = RankQuery::new(GeoPoint::new(24.71, 46.67), Vehicle::Bike, 1);
+    /// let r = Ranker::new(vec![c], clock.clone()).unwrap().with_max_signal_age_ms(60_000);
+    /// assert_eq!(r.top_k(&q, 1).unwrap().len(), 1);
+    /// clock.advance_ms(60_001);
+    /// assert!(r.top_k(&q, 1).unwrap().is_empty()); // stale: excluded by default
+    /// ```
     pub fn with_max_signal_age_ms(mut self, ms: u64) -> Self {
         self.max_age_ms = Some(ms);
         self
@@ -346,6 +359,20 @@ impl Ranker {
     }
 
     /// Sets capacity headroom (from the ledger): available and capacity units.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::rank::{RankQuery, Ranker};
+    /// use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, Vehicle};
+    /// let c = Channel::builder("c1", ChannelKind::DarkStore, GeoPoint::new(24.70, 46.67)).with_capacity(4).build().unwrap();
+    /// let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// let q = RankQuery::new(GeoPoint::new(24.71, 46.67), Vehicle::Bike, 1);
+    /// let mut r = Ranker::new(vec![c], clock).unwrap();
+    /// r.update_headroom(0, 0, 4).unwrap();
+    /// assert!(r.top_k(&q, 1).unwrap().is_empty()); // no capacity left
+    /// r.update_headroom(&uoom::ChannelId::from("c1"), 2, 4).unwrap();
+    /// assert!((r.top_k(&q, 1).unwrap()[0].contributions.capacity - 0.25 * 0.5).abs() < 1e-12);
+    /// ```
     pub fn update_headroom(
         &mut self,
         ch: impl ChannelRef,
@@ -363,6 +390,19 @@ impl Ranker {
     }
 
     /// Sets quality (in [0, 1]; anything else is a validation error).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::rank::{RankQuery, Ranker};
+    /// use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, Vehicle};
+    /// let c = Channel::builder("c1", ChannelKind::DarkStore, GeoPoint::new(24.70, 46.67)).with_capacity(4).build().unwrap();
+    /// let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// let q = RankQuery::new(GeoPoint::new(24.71, 46.67), Vehicle::Bike, 1);
+    /// let mut r = Ranker::new(vec![c], clock).unwrap();
+    /// r.update_quality(0, 0.8).unwrap();
+    /// assert_eq!(r.signals(0).unwrap().quality, 0.8);
+    /// assert!(r.update_quality(0, 2.0).is_err());
+    /// ```
     pub fn update_quality(&mut self, ch: impl ChannelRef, quality: f64) -> Result<()> {
         let i = ch.resolve(self)?;
         if !quality.is_finite() || !(0.0..=1.0).contains(&quality) {
@@ -381,6 +421,18 @@ impl Ranker {
     }
 
     /// Sets health.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::rank::{RankQuery, Ranker};
+    /// use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, Vehicle};
+    /// let c = Channel::builder("c1", ChannelKind::DarkStore, GeoPoint::new(24.70, 46.67)).with_capacity(4).build().unwrap();
+    /// let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// let q = RankQuery::new(GeoPoint::new(24.71, 46.67), Vehicle::Bike, 1);
+    /// let mut r = Ranker::new(vec![c], clock).unwrap();
+    /// r.update_health("c1", uoom::Health::Degraded).unwrap();
+    /// assert!((r.top_k(&q, 1).unwrap()[0].contributions.quality - 0.30 * 0.5).abs() < 1e-12);
+    /// ```
     pub fn update_health(&mut self, ch: impl ChannelRef, health: Health) -> Result<()> {
         let i = ch.resolve(self)?;
         let now = self.clock.now();
@@ -392,6 +444,18 @@ impl Ranker {
     }
 
     /// Opens or closes the channel's circuit breaker (also refreshes the health timestamp).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::rank::{RankQuery, Ranker};
+    /// use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, Vehicle};
+    /// let c = Channel::builder("c1", ChannelKind::DarkStore, GeoPoint::new(24.70, 46.67)).with_capacity(4).build().unwrap();
+    /// let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// let q = RankQuery::new(GeoPoint::new(24.71, 46.67), Vehicle::Bike, 1);
+    /// let mut r = Ranker::new(vec![c], clock).unwrap();
+    /// r.set_breaker_open(0, true).unwrap();
+    /// assert_eq!(r.explain(&q, 1).unwrap().excluded[0].reason, uoom::rank::Exclusion::BreakerOpen);
+    /// ```
     pub fn set_breaker_open(&mut self, ch: impl ChannelRef, open: bool) -> Result<()> {
         let i = ch.resolve(self)?;
         let now = self.clock.now();

@@ -1,0 +1,60 @@
+//! Criterion benches of the solver: the single-order decision (target ≤ 20 µs
+//! for 200 channels) and the budgeted batch solve on the public instances.
+//!
+//! `cargo bench -p uoom-benches --bench solve` (or `make bench-solve`).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::path::PathBuf;
+use uoom::bench_format::Instance;
+use uoom::solve::{ChannelIndex, SolveOptions, solve};
+
+fn instance(name: &str) -> Option<Instance> {
+    // Small instances live in the repository; big ones are read from the shared set.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [
+        root.join("../core/tests/data").join(format!("{name}.json")),
+        root.join("../../shared/bench/instances")
+            .join(format!("{name}.json")),
+    ];
+    candidates
+        .iter()
+        .find_map(|p| std::fs::read(p).ok())
+        .map(|b| Instance::from_json(&b).expect("valid instance"))
+}
+
+fn single_order(c: &mut Criterion) {
+    for name in ["rt-50-0", "rt-200-0", "rt-1000-0"] {
+        let Some(inst) = instance(name) else { continue };
+        let idx = ChannelIndex::new(&inst.channels, inst.weights);
+        let caps: Vec<u32> = inst.channels.iter().map(|c| c.capacity).collect();
+        let d = inst.orders[0].demand;
+        c.bench_function(&format!("realtime_best/{name}"), |b| {
+            b.iter(|| idx.best(black_box(&d), black_box(&caps)))
+        });
+        c.bench_function(&format!("solve_one_order/{name}"), |b| {
+            b.iter(|| {
+                let p = inst.to_problem().unwrap();
+                solve(&p, &SolveOptions::default()).unwrap()
+            })
+        });
+    }
+}
+
+fn batches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("budgeted_100ms");
+    g.sample_size(10);
+    for name in ["b-s-0", "b-m-0", "t-0", "b-l-0"] {
+        let Some(inst) = instance(name) else { continue };
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let p = inst.to_problem().unwrap();
+                solve(&p, &SolveOptions::default()).unwrap().objective
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, single_order, batches);
+criterion_main!(benches);

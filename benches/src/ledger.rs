@@ -1,0 +1,173 @@
+//! `uoom-bench ledger`: reserve + commit pairs per second.
+//!
+//! Each worker thread loops `reserve_on` (1 unit) then `commit` with fresh
+//! ids. `--mode distinct` gives every thread its own channel (the scaling
+//! case); `--mode contended` makes all threads hit one account.
+
+use crate::stats::{Machine, machine};
+use clap::{Args as ClapArgs, ValueEnum};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uoom::ledger::{Ledger, ReservationId, SlotId};
+use uoom::{ChannelId, SystemClock};
+
+/// How threads share accounts.
+#[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// One channel per thread.
+    Distinct,
+    /// Every thread on the same account.
+    Contended,
+}
+
+/// Which entry point the loop uses.
+#[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// `reserve_on` with a resolved `AccountHandle` (the fast path).
+    Handle,
+    /// `reserve` with `(&ChannelId, SlotId)` (an index lookup per call).
+    Key,
+}
+
+/// Options of `uoom-bench ledger`.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// How long to run, seconds.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Account sharing between threads.
+    #[arg(long, value_enum, default_value_t = Mode::Distinct)]
+    mode: Mode,
+    /// Entry point.
+    #[arg(long, value_enum, default_value_t = Api::Handle)]
+    api: Api,
+    /// Record events (drained by each worker every 65 536 pairs).
+    #[arg(long)]
+    events: bool,
+    /// Reservation TTL, ms.
+    #[arg(long, default_value_t = 30_000)]
+    ttl_ms: u64,
+    /// How long finished reservations are kept for idempotent repeats, ms.
+    #[arg(long, default_value_t = 1_000)]
+    retention_ms: u64,
+    /// Print one JSON object instead of a line of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    bench: &'static str,
+    mode: Mode,
+    api: Api,
+    threads: usize,
+    events: bool,
+    ttl_ms: u64,
+    retention_ms: u64,
+    seconds: f64,
+    pairs: u64,
+    ops_per_s: f64,
+    per_thread_ops_per_s: Vec<f64>,
+    ns_per_pair: f64,
+    machine: Machine,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(a.threads >= 1, "--threads must be at least 1");
+    anyhow::ensure!(a.seconds > 0.0, "--seconds must be > 0");
+    let machine = machine();
+    let ledger = Arc::new(
+        Ledger::builder(Arc::new(SystemClock))
+            .with_events(a.events)
+            .with_retention_ms(a.retention_ms)
+            .build()?,
+    );
+    let slot = SlotId(0);
+    let channels: Vec<ChannelId> = (0..a.threads)
+        .map(|t| match a.mode {
+            Mode::Distinct => ChannelId::from(format!("bench-{t}")),
+            Mode::Contended => ChannelId::from("bench-shared"),
+        })
+        .collect();
+    for c in &channels {
+        ledger.set_capacity(c, slot, u32::MAX)?;
+    }
+    let run_for = Duration::from_secs_f64(a.seconds);
+    let barrier = Arc::new(std::sync::Barrier::new(a.threads));
+    let workers: Vec<_> = channels
+        .into_iter()
+        .enumerate()
+        .map(|(t, channel)| {
+            let (ledger, barrier) = (ledger.clone(), barrier.clone());
+            let (api, events, ttl) = (a.api, a.events, a.ttl_ms);
+            std::thread::spawn(move || -> anyhow::Result<(u64, f64)> {
+                let h = ledger.account(&channel, slot)?;
+                barrier.wait();
+                let start = Instant::now();
+                let mut n: u64 = 0;
+                loop {
+                    for _ in 0..1024 {
+                        let id = ReservationId((u128::from(t as u64) << 64) | u128::from(n));
+                        match api {
+                            Api::Handle => ledger.reserve_on(id, &h, 1, ttl)?,
+                            Api::Key => ledger.reserve(id, &channel, slot, 1, ttl)?,
+                        };
+                        ledger.commit(id, None)?;
+                        n += 1;
+                    }
+                    if events && n % 65_536 == 0 {
+                        std::hint::black_box(ledger.drain_events());
+                    }
+                    if start.elapsed() >= run_for {
+                        return Ok((n, start.elapsed().as_secs_f64()));
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut pairs = 0;
+    let mut per_thread = Vec::new();
+    let mut longest: f64 = 0.0;
+    for w in workers {
+        let (n, secs) = w.join().map_err(|_| anyhow::anyhow!("worker panicked"))??;
+        pairs += n;
+        per_thread.push(n as f64 / secs);
+        longest = longest.max(secs);
+    }
+    let ops_per_s = pairs as f64 / longest;
+    let report = Report {
+        bench: "ledger",
+        mode: a.mode,
+        api: a.api,
+        threads: a.threads,
+        events: a.events,
+        ttl_ms: a.ttl_ms,
+        retention_ms: a.retention_ms,
+        seconds: longest,
+        pairs,
+        ops_per_s,
+        per_thread_ops_per_s: per_thread,
+        ns_per_pair: 1e9 / ops_per_s * a.threads as f64,
+        machine,
+    };
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "ledger {:?} x{} ({:?} api, events {}): {:.0} reserve+commit pairs/s over {:.2}s",
+            report.mode,
+            report.threads,
+            report.api,
+            report.events,
+            report.ops_per_s,
+            report.seconds
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! `uoom solve`: solve a benchmark instance (shared/bench/SPEC.md) and write its solution.
+
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Instant;
+use uoom::bench_format::{Instance, SolutionFile};
+use uoom::solve::{SolveOptions, solve};
+
+/// Arguments of `uoom solve`.
+#[derive(Args, Debug)]
+pub struct SolveArgs {
+    /// Instance JSON file (shared/bench/SPEC.md).
+    pub instance: PathBuf,
+    /// Time budget in milliseconds (budgeted mode).
+    #[arg(long, default_value_t = 100)]
+    pub time_limit_ms: u64,
+    /// Solve to proven optimality (relative gap <= 1e-6), however long it takes.
+    #[arg(long)]
+    pub exact: bool,
+    /// Add explanations: runner-up per assignment, reason per unassigned order.
+    #[arg(long)]
+    pub explain: bool,
+    /// Write the solution here instead of stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Runs the command; returns the process exit code (2: bad input, 1: other failure).
+pub fn run(args: &SolveArgs) -> i32 {
+    let bytes = match std::fs::read(&args.instance) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.instance.display());
+            return 2;
+        }
+    };
+    let inst = match Instance::from_json(&bytes) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.instance.display());
+            return 2;
+        }
+    };
+    // solve_ms starts with the instance in memory: building the model counts.
+    let t0 = Instant::now();
+    let problem = match inst.to_problem() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.instance.display());
+            return 2;
+        }
+    };
+    let opts = SolveOptions::default()
+        .with_time_limit_ms(args.time_limit_ms)
+        .with_exact(args.exact)
+        .with_explain(args.explain)
+        .with_started_at(t0);
+    let sol = match solve(&problem, &opts) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return if e.kind() == uoom::ErrorKind::Validation {
+                2
+            } else {
+                1
+            };
+        }
+    };
+    let text = SolutionFile::new(&inst, &sol).to_json();
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, text + "\n") {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return 1;
+            }
+        }
+        None => println!("{text}"),
+    }
+    0
+}

@@ -1,0 +1,94 @@
+//! The solver on the public benchmark instances small enough to keep in the
+//! repository (`tests/data`, copied from `shared/bench/instances`).
+
+use uoom::bench_format::{Instance, SolutionFile};
+use uoom::solve::{Method, SolveOptions, solve};
+
+fn load(name: &str) -> Instance {
+    let path = format!("{}/tests/data/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    Instance::from_json(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn best_known(name: &str) -> f64 {
+    let path = format!(
+        "{}/tests/data/bench/reference.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    v[name]["best_known"].as_f64().unwrap()
+}
+
+const SMALL: [&str; 6] = ["b-s-0", "b-s-1", "b-s-2", "rt-50-0", "rt-50-1", "rt-200-0"];
+
+#[test]
+fn budgeted_answers_are_feasible_and_never_below_the_optimum() {
+    for name in SMALL {
+        let inst = load(name);
+        let p = inst.to_problem().unwrap();
+        let s = solve(&p, &SolveOptions::default()).unwrap();
+        p.check(&s.assignment).unwrap();
+        let best = best_known(name);
+        assert!(
+            s.objective >= best - 1e-6 * best,
+            "{name}: {} < {best}",
+            s.objective
+        );
+        let lb = s.lower_bound.unwrap();
+        assert!(
+            lb <= best + 1e-6 * best,
+            "{name}: bound {lb} above optimum {best}"
+        );
+    }
+}
+
+#[test]
+fn real_time_instances_are_solved_optimally() {
+    for name in ["rt-50-0", "rt-50-1", "rt-200-0"] {
+        let p = load(name).to_problem().unwrap();
+        let s = solve(&p, &SolveOptions::default()).unwrap();
+        let best = best_known(name);
+        assert!(
+            (s.objective - best).abs() <= 1e-6 * best,
+            "{name}: {} vs {best}",
+            s.objective
+        );
+        assert_eq!(s.method, Method::Optimal, "{name}");
+    }
+}
+
+#[test]
+fn solution_file_lists_every_order_once() {
+    let inst = load("b-s-0");
+    let p = inst.to_problem().unwrap();
+    let s = solve(&p, &SolveOptions::default().with_explain(true)).unwrap();
+    let f = SolutionFile::new(&inst, &s);
+    assert_eq!(f.assignments.len() + f.unassigned.len(), inst.orders.len());
+    let e = f.explanations.unwrap();
+    assert_eq!(e.assigned.len(), f.assignments.len());
+    assert_eq!(e.unassigned.len(), f.unassigned.len());
+    // The runner-up never beats the chosen channel by more than what capacity explains:
+    // its score difference is the sum of its per-criterion parts.
+    for a in &e.assigned {
+        if let Some(r) = &a.runner_up {
+            let parts = r.diff.cost + r.diff.time + r.diff.quality;
+            assert!((r.score - a.criteria.total() - parts).abs() < 1e-9);
+        }
+    }
+}
+
+#[cfg(feature = "exact")]
+#[test]
+fn exact_reaches_the_proven_optimum_of_small_batches() {
+    for name in ["b-s-0", "b-s-1", "b-s-2"] {
+        let p = load(name).to_problem().unwrap();
+        let s = solve(&p, &SolveOptions::default().with_exact(true)).unwrap();
+        p.check(&s.assignment).unwrap();
+        let best = best_known(name);
+        assert!(
+            (s.objective - best).abs() <= 1e-6 * best,
+            "{name}: {} vs {best}",
+            s.objective
+        );
+        assert_eq!(s.method, Method::Optimal);
+    }
+}
