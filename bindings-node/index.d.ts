@@ -125,6 +125,26 @@ export declare class Ranker {
   advanceMs(ms: number): number
 }
 
+/** Why an order went where it went. */
+export interface AssignedExplanation {
+  /** Order id. */
+  order: string
+  /** Chosen channel id. */
+  channel: string
+  /** Chosen score by criterion. */
+  criteria: Criteria
+  /** Best alternative, if any. */
+  runner_up?: RunnerUp
+}
+
+/** `{order, channel}`: one assignment. */
+export interface Assignment {
+  /** Order id. */
+  order: string
+  /** Channel id. */
+  channel: string
+}
+
 /**
  * An account's balance; `committed + pending <= capacity` always holds
  * unless capacity was lowered below it (then `overcommitted > 0`).
@@ -257,6 +277,16 @@ export interface CreateOrderRequest {
   priority?: number
 }
 
+/** A score split by criterion (each already weighted). */
+export interface Criteria {
+  /** Weighted delivery cost. */
+  cost: number
+  /** Weighted ETA. */
+  time: number
+  /** Weighted `1 - quality`. */
+  quality: number
+}
+
 /** Where an order goes. */
 export interface DeliveryAddress {
   /** Street and number. */
@@ -295,6 +325,14 @@ export interface ExcludedChannel {
   reason: string
 }
 
+/** Explanations of a solution. */
+export interface Explanations {
+  /** One per assignment. */
+  assigned: Array<AssignedExplanation>
+  /** One per unassigned order. */
+  unassigned: Array<UnassignedExplanation>
+}
+
 /** One problem of a validation error, located by its JSON path. */
 export interface FieldError {
   /** Path of the offending field, e.g. `items[0].quantity` (empty for the whole body). */
@@ -303,6 +341,81 @@ export interface FieldError {
   code: string
   /** Human-readable explanation. */
   message: string
+}
+
+/**
+ * An instance of the benchmark spec (snake_case keys). Only a type:
+ * instances are checked in Rust, every problem reported with its path.
+ */
+export interface Instance {
+  /** Instance name. */
+  name?: string
+  /** Score weights (default cost 1, time 0.1, quality 10). */
+  weights?: InstanceWeights
+  /** Penalty per unassigned order, times its priority. */
+  unassigned_penalty: number
+  /** The orders. */
+  orders: Array<InstanceOrder>
+  /** The channels. */
+  channels: Array<InstanceChannel>
+}
+
+/** One channel of an instance. */
+export interface InstanceChannel {
+  /** Channel id. */
+  id: string
+  /** Channel kind. */
+  kind: string
+  /** Latitude. */
+  lat: number
+  /** Longitude. */
+  lon: number
+  /** Radius in km. */
+  radius_km: number
+  /** Units left in the window. */
+  capacity: number
+  /** Vehicles. */
+  vehicles: Array<string>
+  /** Fixed cost. */
+  base_cost: number
+  /** Cost per km. */
+  cost_per_km: number
+  /** Preparation minutes. */
+  prep_min: number
+  /** Speed, km/h. */
+  speed_kmh: number
+  /** Quality in [0, 1]. */
+  quality: number
+  /** `up` | `down`. */
+  status: string
+}
+
+/** One order of an instance. */
+export interface InstanceOrder {
+  /** Order id. */
+  id: string
+  /** Latitude. */
+  lat: number
+  /** Longitude. */
+  lon: number
+  /** Capacity units it consumes. */
+  units: number
+  /** `bike` | `car` | `van` | `refrigerated`. */
+  vehicle: string
+  /** Deadline in minutes. */
+  deadline_min: number
+  /** Priority (multiplies the unassigned penalty). */
+  priority: number
+}
+
+/** Weights of the objective. */
+export interface InstanceWeights {
+  /** Weight of the delivery cost. */
+  cost: number
+  /** Weight of the ETA (minutes). */
+  time: number
+  /** Weight of `1 - quality`. */
+  quality: number
 }
 
 /**
@@ -527,6 +640,16 @@ export interface ReserveResult {
   error?: ErrorInfo
 }
 
+/** The best other feasible channel of an assignment. */
+export interface RunnerUp {
+  /** Channel id. */
+  channel: string
+  /** Its score. */
+  score: number
+  /** Its score minus the chosen one's, per criterion. */
+  diff: Criteria
+}
+
 /** A channel's dynamic signals and when each was last updated. */
 export interface Signals {
   /** Units available. */
@@ -545,6 +668,59 @@ export interface Signals {
   qualityAt: number
   /** When health or the breaker was last updated, ms. */
   healthAt: number
+}
+
+/**
+ * The spec's solution (snake_case keys, as `uoom solve` writes them), plus
+ * how it was found.
+ */
+export interface Solution {
+  /** Instance name. */
+  instance: string
+  /** Assigned pairs. */
+  assignments: Array<Assignment>
+  /** Ids of unassigned orders. */
+  unassigned: Array<string>
+  /** Objective (spec's definition). */
+  objective: number
+  /** Solver wall time, instance in memory to finished assignment. */
+  solve_ms: number
+  /** `optimal` | `improved` | `greedy` | `fallback`. */
+  method: 'optimal' | 'improved' | 'greedy' | 'fallback'
+  /** Proven lower bound, when known. */
+  lower_bound?: number
+  /** Relative gap to the bound, when known. */
+  gap?: number
+  /** Present when `explain` was asked for. */
+  explanations?: Explanations
+}
+
+/**
+ * Solves a batch on libuv's thread pool: the event loop keeps running, and
+ * the Promise resolves to the spec's solution shape or rejects with a coded
+ * `Error` (`UOOM_VALIDATION` with `fieldErrors` naming e.g. `orders[3].units`).
+ */
+export declare function solve(instance: Instance | string | Buffer, options?: SolveOptions): Promise<Solution>
+
+/** Options of `solve` / `solveSync`. */
+export interface SolveOptions {
+  /** Time budget in ms (default 100); ignored when `exact` is set. */
+  timeLimitMs?: number
+  /** Solve to proven optimality (relative gap ≤ 1e-6), however long it takes. */
+  exact?: boolean
+  /** Explain every assignment (runner-up, score split) and unassigned order. */
+  explain?: boolean
+}
+
+/** The blocking twin of `solve`, for scripts and worker threads. */
+export declare function solveSync(instance: Instance | string | Buffer, options?: SolveOptions): Solution
+
+/** Why an order stayed unassigned. */
+export interface UnassignedExplanation {
+  /** Order id. */
+  order: string
+  /** `no_channel_in_radius` | `vehicle_mismatch` | `deadline_unreachable` | `channel_down` | `capacity`… */
+  reason: string
 }
 
 /** One account's utilisation. */

@@ -15,6 +15,8 @@ mod input;
 mod ledger;
 mod order;
 mod rank;
+mod solve;
+mod tasks;
 
 /// The version of the native addon (the uoom crate version it was built from).
 #[napi]
