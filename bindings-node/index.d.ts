@@ -84,6 +84,40 @@ export declare class Ledger {
 }
 
 /**
+ * A validated order with an exact total and a status that only moves along
+ * the lifecycle `PENDING → VALIDATED → ROUTED → CONFIRMED → PREPARING →
+ * OUT_FOR_DELIVERY → DELIVERED` (`CANCELLED` before `OUT_FOR_DELIVERY`,
+ * `FAILED` from any non-final state).
+ */
+export declare class Order {
+  /** Validates `request` (object, JSON text or Buffer) into a `PENDING` order. */
+  constructor(request: CreateOrderRequest | string | Buffer, options?: OrderOptions)
+  /** The order id. */
+  get id(): string
+  /** The customer id. */
+  get customerId(): string
+  /** The current status. */
+  get status(): 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'
+  /** The exact total. */
+  get total(): Money
+  /** Sum of the quantities. */
+  get totalQuantity(): number
+  /** Creation time, ms. */
+  get createdAt(): number
+  /** Last change, ms. */
+  get updatedAt(): number
+  /** True when the order may move to `status` now. */
+  canTransitionTo(status: string): boolean
+  /**
+   * Moves the order to `status` and returns the previous one; an illegal
+   * move throws `UOOM_CONFLICT` and changes nothing.
+   */
+  transition(status: string, nowMs?: number | undefined | null): 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'
+  /** The normalized request this order was made from. */
+  request(): NormalizedOrder
+}
+
+/**
  * Ranks channels for orders: eligibility (radius, vehicle, health, breaker,
  * capacity, deadline, staleness), then the top-k by weighted score without
  * sorting everything. Microseconds per query, so synchronous; `rankMany`
@@ -519,6 +553,17 @@ export interface OrderItem {
   /** Exact quantity × unit price. */
   lineTotal?: Money
 }
+
+/** Options of `new Order(request, options)`. */
+export interface OrderOptions {
+  /** The order id (a UUID); a fresh v4 id when absent. */
+  id?: string
+  /** Creation time in ms since the epoch (default: now). */
+  nowMs?: number
+}
+
+/** Every order status, in lifecycle order (a runtime list for validation and UIs). */
+export declare function orderStatuses(): Array<'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'>
 
 /** One ranked channel. */
 export interface RankedChannel {

@@ -836,7 +836,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Ledger = nativeBinding.Ledger
+module.exports.Order = nativeBinding.Order
 module.exports.Ranker = nativeBinding.Ranker
+module.exports.orderStatuses = nativeBinding.orderStatuses
 module.exports.solve = nativeBinding.solve
 module.exports.solveSync = nativeBinding.solveSync
 module.exports.validateChannels = nativeBinding.validateChannels

@@ -13,6 +13,7 @@ mod clock;
 mod errors;
 mod input;
 mod ledger;
+mod lifecycle;
 mod order;
 mod rank;
 mod solve;

@@ -8,6 +8,7 @@ use uoom::CreateOrderRequest as CoreRequest;
 
 /// Exact money: minor units plus the decimal text, never a float to add up.
 #[napi(object)]
+#[derive(Clone)]
 pub struct Money {
     /// Decimal text with two decimals, e.g. `"15.99"`.
     pub amount: String,
@@ -29,6 +30,7 @@ impl From<&uoom::Money> for Money {
 
 /// One normalized order line.
 #[napi(object)]
+#[derive(Clone)]
 pub struct OrderItem {
     /// Item id (trimmed).
     pub item_id: String,
@@ -44,6 +46,7 @@ pub struct OrderItem {
 
 /// Where an order goes.
 #[napi(object)]
+#[derive(Clone)]
 pub struct DeliveryAddress {
     /// Street and number.
     pub street: String,
@@ -61,6 +64,7 @@ pub struct DeliveryAddress {
 /// `uoom validate-order` prints): trimmed strings, lowercase UUIDs, explicit
 /// currency, exact totals; unknown fields dropped.
 #[napi(object)]
+#[derive(Clone)]
 pub struct NormalizedOrder {
     /// Customer UUID.
     pub customer_id: String,
