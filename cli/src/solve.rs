@@ -20,6 +20,11 @@ pub struct SolveArgs {
     /// Add explanations: runner-up per assignment, reason per unassigned order.
     #[arg(long)]
     pub explain: bool,
+    /// Spend the budget by work alone, without the wall-clock safety net:
+    /// the same answer on every run however loaded the machine is (it may
+    /// then come back after the time limit). For quality benchmarks.
+    #[arg(long)]
+    pub no_clock_net: bool,
     /// Write the solution here instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -54,6 +59,7 @@ pub fn run(args: &SolveArgs) -> i32 {
         .with_time_limit_ms(args.time_limit_ms)
         .with_exact(args.exact)
         .with_explain(args.explain)
+        .with_clock_net(!args.no_clock_net)
         .with_started_at(t0);
     let sol = match solve(&problem, &opts) {
         Ok(s) => s,

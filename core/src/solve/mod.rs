@@ -64,6 +64,7 @@ pub struct SolveOptions {
     exact: bool,
     explain: bool,
     started: Option<Instant>,
+    clock_net: bool,
 }
 
 impl Default for SolveOptions {
@@ -73,6 +74,7 @@ impl Default for SolveOptions {
             exact: false,
             explain: false,
             started: None,
+            clock_net: true,
         }
     }
 }
@@ -107,6 +109,25 @@ impl SolveOptions {
     pub fn with_started_at(mut self, t: Instant) -> Self {
         self.started = Some(t);
         self
+    }
+
+    /// Turn the wall-clock safety net off (default on): the budget is then
+    /// spent by work alone, so the answer is the same on every run however
+    /// loaded the machine is, but it may come back after the time limit.
+    /// For benchmarks of solution quality on a shared machine.
+    ///
+    /// ```
+    /// let o = uoom::solve::SolveOptions::default().with_clock_net(false);
+    /// assert!(!o.clock_net());
+    /// ```
+    pub fn with_clock_net(mut self, on: bool) -> Self {
+        self.clock_net = on;
+        self
+    }
+
+    /// Whether the wall-clock safety net is on.
+    pub fn clock_net(&self) -> bool {
+        self.clock_net
     }
 
     /// The time budget in ms.
@@ -237,7 +258,7 @@ pub(crate) fn budgeted_full(
     // a greedy pass) takes about as long as the first greedy did, so none
     // starts that would overrun the budget.
     let lookahead = t_greedy.elapsed();
-    let late = || !opts.exact && started.elapsed() + lookahead >= net;
+    let late = || opts.clock_net && !opts.exact && started.elapsed() + lookahead >= net;
     let greedy_cost = best.exact_cost();
     let ba = local::best_any(p);
     let mut asc = lagrange::Ascent::new(p);
