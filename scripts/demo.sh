@@ -30,3 +30,11 @@ for MODE in "" "--exact"; do
   $UOOM solve "$INST" $MODE -o target/demo-solve.json
   python3 -c "import json; s = json.load(open('target/demo-solve.json')); print(f\"  {s['instance']} ${MODE:-(100 ms)}: objective {s['objective']:.3f}, {len(s['assignments'])} assigned, {len(s['unassigned'])} unassigned, method {s['method']}, gap {s.get('gap')}, {s['solve_ms']:.1f} ms\")"
 done
+
+# The routing engine on its in-memory default (see docs/engine.md).
+echo
+echo "== uoom simulate: 200,000 orders, flat out"
+$UOOM simulate --orders 200000
+echo
+echo "== uoom simulate: 50,000 orders paced at 5,000 orders/s (about 10 s)"
+$UOOM simulate --orders 50000 --rps 5000

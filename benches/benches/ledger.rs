@@ -23,7 +23,7 @@ fn pairs(c: &mut Criterion) {
                 n += 1;
                 ledger.reserve_on(ReservationId(n), &h, 1, 30_000).unwrap();
                 black_box(ledger.commit(ReservationId(n), None).unwrap());
-                if events && n % 4096 == 0 {
+                if events && n.is_multiple_of(4096) {
                     black_box(ledger.drain_events());
                 }
             })
@@ -35,7 +35,7 @@ fn pairs(c: &mut Criterion) {
                     .reserve(ReservationId(n), &ch, SlotId(0), 1, 30_000)
                     .unwrap();
                 black_box(ledger.commit(ReservationId(n), None).unwrap());
-                if events && n % 4096 == 0 {
+                if events && n.is_multiple_of(4096) {
                     black_box(ledger.drain_events());
                 }
             })

@@ -4,7 +4,7 @@
 //! ids. `--mode distinct` gives every thread its own channel (the scaling
 //! case); `--mode contended` makes all threads hit one account.
 
-use crate::stats::{Machine, machine};
+use crate::stats::{Machine, machine, thread_cpu_ns};
 use clap::{Args as ClapArgs, ValueEnum};
 use serde::Serialize;
 use std::sync::Arc;
@@ -74,6 +74,12 @@ struct Report {
     pairs: u64,
     ops_per_s: f64,
     per_thread_ops_per_s: Vec<f64>,
+    /// Pairs per second of CPU time actually given to each worker thread
+    /// (the rate a dedicated core would see, modulo cache pollution).
+    per_thread_ops_per_cpu_s: Vec<f64>,
+    /// Sum over threads of pairs per CPU-second: the throughput if every
+    /// worker had a core of its own.
+    ops_per_cpu_s: f64,
     ns_per_pair: f64,
     machine: Machine,
 }
@@ -106,10 +112,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .map(|(t, channel)| {
             let (ledger, barrier) = (ledger.clone(), barrier.clone());
             let (api, events, ttl) = (a.api, a.events, a.ttl_ms);
-            std::thread::spawn(move || -> anyhow::Result<(u64, f64)> {
+            std::thread::spawn(move || -> anyhow::Result<(u64, f64, f64)> {
                 let h = ledger.account(&channel, slot)?;
                 barrier.wait();
                 let start = Instant::now();
+                let cpu0 = thread_cpu_ns();
                 let mut n: u64 = 0;
                 loop {
                     for _ in 0..1024 {
@@ -121,11 +128,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                         ledger.commit(id, None)?;
                         n += 1;
                     }
-                    if events && n % 65_536 == 0 {
+                    if events && n.is_multiple_of(65_536) {
                         std::hint::black_box(ledger.drain_events());
                     }
                     if start.elapsed() >= run_for {
-                        return Ok((n, start.elapsed().as_secs_f64()));
+                        let cpu = (thread_cpu_ns() - cpu0) as f64 / 1e9;
+                        return Ok((n, start.elapsed().as_secs_f64(), cpu));
                     }
                 }
             })
@@ -133,11 +141,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .collect();
     let mut pairs = 0;
     let mut per_thread = Vec::new();
+    let mut per_thread_cpu = Vec::new();
     let mut longest: f64 = 0.0;
     for w in workers {
-        let (n, secs) = w.join().map_err(|_| anyhow::anyhow!("worker panicked"))??;
+        let (n, secs, cpu) = w.join().map_err(|_| anyhow::anyhow!("worker panicked"))??;
         pairs += n;
         per_thread.push(n as f64 / secs);
+        per_thread_cpu.push(n as f64 / cpu.max(1e-9));
         longest = longest.max(secs);
     }
     let ops_per_s = pairs as f64 / longest;
@@ -153,6 +163,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         pairs,
         ops_per_s,
         per_thread_ops_per_s: per_thread,
+        ops_per_cpu_s: per_thread_cpu.iter().sum(),
+        per_thread_ops_per_cpu_s: per_thread_cpu,
         ns_per_pair: 1e9 / ops_per_s * a.threads as f64,
         machine,
     };

@@ -8,7 +8,7 @@
 //! as today's pipeline (GEOSEARCHSTORE + ZRANGESTORE + ZINTERSTORE with
 //! WEIGHTS + ZREVRANGE, one round trip) in the same process and run.
 
-use crate::stats::{Latency, Machine, latency, machine};
+use crate::stats::{Latency, Machine, latency, machine, thread_cpu_ns};
 use clap::Args as ClapArgs;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -54,6 +54,12 @@ struct Report {
     p50_us: f64,
     p99_us: f64,
     latency: Latency,
+    /// Thread CPU time per query (preemption excluded), same queries, a second pass.
+    cpu_p50_us: f64,
+    cpu_p99_us: f64,
+    cpu: Latency,
+    /// Median of an empty CPU-clock interval (included in the cpu figures).
+    cpu_clock_overhead_us: f64,
     mean_eligible: f64,
     mean_returned: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -174,6 +180,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         returned += buf.len();
         std::hint::black_box(&buf);
     }
+    let mut cpu_ns = Vec::with_capacity(qs.len());
+    for q in &qs {
+        let t = thread_cpu_ns();
+        ranker.top_k_into(q, a.k, &mut buf)?;
+        cpu_ns.push(thread_cpu_ns() - t);
+        std::hint::black_box(&buf);
+    }
+    let overhead = latency(
+        (0..10_000)
+            .map(|_| {
+                let t = thread_cpu_ns();
+                thread_cpu_ns() - t
+            })
+            .collect(),
+    );
+    let cpu = latency(cpu_ns);
     let sample = qs.len().min(1_000);
     let mut eligible = 0usize;
     for q in &qs[..sample] {
@@ -189,6 +211,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         p50_us: ours.p50_us,
         p99_us: ours.p99_us,
         latency: ours,
+        cpu_p50_us: cpu.p50_us,
+        cpu_p99_us: cpu.p99_us,
+        cpu,
+        cpu_clock_overhead_us: overhead.p50_us,
         mean_eligible: eligible as f64 / sample.max(1) as f64,
         mean_returned: returned as f64 / qs.len().max(1) as f64,
         redis_p50_us: None,
@@ -209,11 +235,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "rank top-{} of {} channels: p50 {:.2} µs, p99 {:.2} µs{}",
+            "rank top-{} of {} channels: p50 {:.2} µs, p99 {:.2} µs (cpu p50 {:.2}, p99 {:.2}){}",
             a.k,
             a.channels,
             report.p50_us,
             report.p99_us,
+            report.cpu_p50_us,
+            report.cpu_p99_us,
             match (report.redis_p50_us, report.redis_p99_us) {
                 (Some(p50), Some(p99)) => format!("; redis p50 {p50:.1} µs, p99 {p99:.1} µs"),
                 _ => String::new(),

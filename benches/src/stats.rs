@@ -33,6 +33,18 @@ pub fn latency(mut ns: Vec<u64>) -> Latency {
     }
 }
 
+/// CPU time consumed by the calling thread, in ns. On a shared machine wall
+/// time includes time the thread was preempted; CPU time does not.
+pub fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes into the timespec we own; the clock id is valid on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// What the machine was doing: core count and load average at the start.
 #[derive(Debug, Serialize)]
 pub struct Machine {

@@ -5,6 +5,13 @@ use std::process::ExitCode;
 mod solve;
 mod validate;
 
+mod simulate;
+
+// The engine allocates small, short-lived values per order (events, views);
+// mimalloc handles that pattern far better than glibc's allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// uoom: order routing and assignment from the command line.
 #[derive(Parser)]
 #[command(name = "uoom", version, about)]
@@ -19,6 +26,8 @@ enum Command {
     Solve(solve::SolveArgs),
     /// Validate a create-order request: exit 0 and the normalized order, or exit 2 and the errors.
     ValidateOrder(validate::Args),
+    /// Drive the routing engine with a generated order stream and report throughput and latency.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -26,5 +35,12 @@ fn main() -> ExitCode {
     match cli.command {
         Command::ValidateOrder(args) => validate::run(&args),
         Command::Solve(args) => ExitCode::from(u8::try_from(solve::run(&args)).unwrap_or(1)),
+        Command::Simulate(args) => match simulate::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
     }
 }

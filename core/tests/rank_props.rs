@@ -153,6 +153,14 @@ fn world() -> impl Strategy<Value = (Vec<Channel>, Vec<Sig>)> {
 
 const NOW: u64 = 1_000;
 
+fn arctic_point(p: GeoPoint) -> GeoPoint {
+    let lon = 179.9 + (p.lon - 46.55);
+    GeoPoint::new(
+        65.0 + (p.lat - 24.6),
+        if lon > 180.0 { lon - 360.0 } else { lon },
+    )
+}
+
 /// Builds a ranker whose signals have the given ages at time NOW.
 fn build(chans: &[Channel], sigs: &[Sig], max_age: Option<u64>, policy: StalePolicy) -> Ranker {
     let clock = Arc::new(ManualClock::new(Millis(0)));
@@ -281,7 +289,17 @@ proptest! {
         q in query(),
         k in 0usize..8,
         (max_age, policy) in stale_cfg(),
+        arctic in prop::bool::weighted(0.25),
     ) {
+        let (mut chans, mut q) = (chans, q);
+        if arctic {
+            // Move the world to 65–69°N across the antimeridian, where a
+            // degree of longitude is short and longitudes wrap.
+            for c in &mut chans {
+                c.location = arctic_point(c.location);
+            }
+            q.location = arctic_point(q.location);
+        }
         let r = build(&chans, &sigs, max_age, policy);
         let got = r.top_k(&q, k).unwrap();
         let want = reference(&chans, &sigs, &q, k, max_age, policy);

@@ -1,1 +1,34 @@
-//! The routing engine: saga, circuit breakers, fallback routing.
+//! The routing engine: the router and its saga, circuit breakers, fallback
+//! routing, batching, ports with in-memory defaults, simulated partners and
+//! metrics.
+//!
+//! See `docs/engine.md` for the flow of one order through the router.
+
+mod batch;
+pub mod breaker;
+pub mod decision;
+pub mod fallback;
+pub mod gateway_sim;
+pub mod idgen;
+pub mod memory;
+pub mod metrics;
+pub mod needs;
+pub mod ports;
+pub mod router;
+mod saga;
+pub mod sim;
+
+pub use breaker::{Breaker, BreakerConfig, BreakerState, Transition};
+pub use decision::{DecisionKind, Outcome};
+pub use fallback::RoundRobin;
+pub use gateway_sim::{GatewayStats, Outage, PartnerProfile, SimGateway};
+pub use idgen::IdGen;
+pub use memory::{MemoryReadModel, MemoryStore};
+pub use metrics::{DURATION_BUCKETS_S, DurationHistogram, Gauges, Metrics};
+pub use needs::DEFAULT_DEADLINE_MIN;
+pub use ports::{
+    BookingRef, ChannelGateway, GatewayError, Outbox, OutboxEntry, StatusReadModel, StatusView,
+    UnitOfWork, WriteModel,
+};
+pub use router::{Router, RouterBuilder, RouterConfig};
+pub use sim::{CITIES, City, CityPlan, Scenario, ScenarioConfig, SimOrder};

@@ -7,7 +7,6 @@ use super::events::{RawEvent, ReleaseReason};
 use super::ids::{ReservationId, SlotId};
 use super::ops::{check_units_ttl, state_name};
 use super::reservation::{BatchRecord, Leg, Record, Reservation, ReservationState};
-use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::model::ids::ChannelId;
 
@@ -173,26 +172,24 @@ impl Ledger {
         for (i, (h, u)) in items.iter().enumerate() {
             let leg = Leg {
                 account: h.clone(),
-                batch: Some(id),
+                batch: Some(Box::new(id)),
                 units: *u,
                 committed: 0,
                 state: ReservationState::Pending,
-                created_at: now,
                 expires_at,
                 ttl_ms,
-                finished_at: Millis(0),
             };
             out.push(leg.view(legs[i], now));
             shard.map.insert(legs[i], Record::Leg(leg));
         }
         shard.map.insert(
             id,
-            Record::Batch(BatchRecord {
+            Record::Batch(Box::new(BatchRecord {
                 items: items.to_vec().into_boxed_slice(),
                 ttl_ms,
                 legs: legs.into_boxed_slice(),
                 expires_at,
-            }),
+            })),
         );
         shard.done.push_back((expires_at, id));
         Ok(out)
@@ -275,7 +272,6 @@ impl Ledger {
                     .any(|p| p.id == leg_ids[i] && p.expires_at == leg.expires_at)
             {
                 leg.state = ReservationState::Expired;
-                leg.finished_at = leg.expires_at;
             }
         }
         for (i, leg) in legs.iter().enumerate() {
@@ -295,7 +291,6 @@ impl Ledger {
                         && l.state == ReservationState::Expired
                     {
                         stored.state = ReservationState::Expired;
-                        stored.finished_at = stored.expires_at;
                         shard.done.push_back((stored.expires_at, leg_ids[j]));
                     }
                 }
@@ -334,7 +329,6 @@ impl Ledger {
                     });
                 }
             }
-            leg.finished_at = now;
         }
         for g in guards.iter_mut() {
             g.check_alert(now, self.cfg.alert_pct, rec);
@@ -345,7 +339,12 @@ impl Ledger {
             out.push(leg.view(leg_ids[i], now));
             if let Some(Record::Leg(stored)) = shard.map.get_mut(&leg_ids[i]) {
                 if stored.state.is_pending() && !leg.state.is_pending() {
-                    shard.done.push_back((leg.finished_at, leg_ids[i]));
+                    let t = if leg.state == ReservationState::Expired {
+                        leg.expires_at
+                    } else {
+                        now
+                    };
+                    shard.done.push_back((t, leg_ids[i]));
                 }
                 *stored = leg;
             }

@@ -467,7 +467,6 @@ impl Ledger {
                     && l.expires_at <= now
                 {
                     l.state = ReservationState::Expired;
-                    l.finished_at = l.expires_at;
                     newly.push((l.expires_at, *id));
                 }
             }

@@ -141,10 +141,8 @@ impl Ledger {
             units,
             committed: 0,
             state: ReservationState::Pending,
-            created_at: now,
             expires_at,
             ttl_ms,
-            finished_at: Millis(0),
         };
         let view = leg.view(id, now);
         shard.map.insert(id, Record::Leg(leg));
@@ -229,7 +227,6 @@ impl Ledger {
             if st.take_pending(leg.expires_at, id).is_none() {
                 drop(st);
                 leg.state = ReservationState::Expired;
-                leg.finished_at = leg.expires_at;
                 shard.done.push_back((leg.expires_at, id));
                 return repeat(id, leg, op, now);
             }
@@ -271,7 +268,6 @@ impl Ledger {
             }
             st.check_alert(now, self.cfg.alert_pct, rec);
         }
-        leg.finished_at = now;
         let view = leg.view(id, now);
         shard.done.push_back((now, id));
         Ok(view)

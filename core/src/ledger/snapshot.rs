@@ -79,7 +79,7 @@ pub struct ReservationSnapshot {
     pub committed: u32,
     /// State.
     pub state: ReservationState,
-    /// Creation time.
+    /// Creation time (informational: restore derives it as `expires_at - ttl_ms`).
     pub created_at: Millis,
     /// Expiry time.
     pub expires_at: Millis,
@@ -136,27 +136,31 @@ impl Ledger {
         }
         let mut reservations = Vec::new();
         let mut batches = Vec::new();
+        let pending_ids: std::collections::HashSet<ReservationId> = states
+            .iter()
+            .flat_map(|st| st.pending.iter().map(|p| p.id))
+            .collect();
         for s in &shards {
+            let done_at: HashMap<ReservationId, Millis> =
+                s.done.iter().map(|(t, id)| (*id, *t)).collect();
             for (id, r) in s.map.iter() {
                 match r {
                     Record::Leg(l) => {
-                        let pending_in_account = states[l.account.0.ordinal]
-                            .pending
-                            .iter()
-                            .any(|p| p.id == *id);
-                        let (state, finished_at) = if l.state.is_pending() && !pending_in_account {
-                            (ReservationState::Expired, l.expires_at)
+                        let (state, finished_at) = if !l.state.is_pending() {
+                            (l.state, done_at.get(id).copied().unwrap_or(now))
+                        } else if pending_ids.contains(id) {
+                            (l.state, Millis(0))
                         } else {
-                            (l.state, l.finished_at)
+                            (ReservationState::Expired, l.expires_at)
                         };
                         reservations.push(ReservationSnapshot {
                             id: *id,
-                            batch: l.batch,
+                            batch: l.batch.as_deref().copied(),
                             account: l.account.key().clone(),
                             units: l.units,
                             committed: l.committed,
                             state,
-                            created_at: l.created_at,
+                            created_at: l.created_at(),
                             expires_at: l.expires_at,
                             ttl_ms: l.ttl_ms,
                             finished_at,
@@ -258,14 +262,12 @@ impl Ledger {
             }
             let leg = Leg {
                 account: h,
-                batch: r.batch,
+                batch: r.batch.map(Box::new),
                 units: r.units,
                 committed: r.committed,
                 state: r.state,
-                created_at: r.created_at,
                 expires_at: r.expires_at,
                 ttl_ms: r.ttl_ms,
-                finished_at: r.finished_at,
             };
             let mut shard = ledger.shards[r.id.shard()].0.lock();
             if !r.state.is_pending() {
@@ -283,12 +285,12 @@ impl Ledger {
             shard.done.push_back((b.expires_at, b.id));
             shard.map.insert(
                 b.id,
-                Record::Batch(BatchRecord {
+                Record::Batch(Box::new(BatchRecord {
                     items: items.into_boxed_slice(),
                     ttl_ms: b.ttl_ms,
                     legs,
                     expires_at: b.expires_at,
-                }),
+                })),
             );
         }
         for (i, a) in snap.accounts.iter().enumerate() {

@@ -8,7 +8,8 @@ use crate::error::Result;
 impl Ranker {
     /// Why channel `i` is not eligible for the prepared query, if it is not
     /// (the first reason in [`Exclusion`]'s order).
-    fn exclusion(&self, i: usize, p: &super::select::Prepared) -> Option<Exclusion> {
+    fn exclusion(&self, index: usize, p: &super::select::Prepared) -> Option<Exclusion> {
+        let i = self.slot_of[index];
         if self.blocked[i] & BLOCK_DOWN != 0 {
             return Some(Exclusion::ChannelDown);
         }
@@ -68,8 +69,9 @@ impl Ranker {
                     reason,
                 }),
                 None => {
-                    let d = self.distance_within(i, &p).unwrap_or_default();
-                    if let Some(c) = self.candidate(i, d, &p) {
+                    let slot = self.slot_of[i];
+                    let d = self.distance_within(slot, &p).unwrap_or_default();
+                    if let Some(c) = self.candidate(slot, d, &p) {
                         candidates.push(c);
                     }
                 }

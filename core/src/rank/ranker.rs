@@ -157,8 +157,65 @@ pub struct Ranker {
     pub(crate) speed: Vec<f64>,
     pub(crate) cost_base: Vec<f64>,
     pub(crate) cost_per_km: Vec<f64>,
-    pub(crate) signals: Vec<Signals>,
+    /// Oldest signal time per slot (ms).
     pub(crate) oldest_at: Vec<u64>,
+    /// Signals by channel index (not slot): read on updates and the stale path only.
+    pub(crate) signals: Vec<Signals>,
+    /// The arrays above are indexed by *slot*: channels sorted by latitude,
+    /// so a query scans only the slots inside its latitude window.
+    /// `orig[slot]` is the channel index, `slot_of[index]` its slot.
+    pub(crate) orig: Vec<usize>,
+    pub(crate) slot_of: Vec<usize>,
+    /// The widest latitude band of any channel (rad).
+    pub(crate) max_band: f64,
+    /// Slots grouped in latitude stripes of height `max_band`, each sorted
+    /// by longitude: a query scans 2–3 stripes, each only within a longitude window.
+    pub(crate) stripes: Vec<Stripe>,
+    pub(crate) lat_min: f64,
+}
+
+/// A run of slots in one latitude stripe, sorted by longitude.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stripe {
+    pub start: usize,
+    pub end: usize,
+    /// Longitude half-width (degrees) beyond which no channel of the stripe
+    /// can be within radius of a point inside its latitude band (infinite: no bound).
+    pub half_width_deg: f64,
+}
+
+impl Stripe {
+    /// The slots of this stripe a query at longitude `lon` must scan.
+    #[inline]
+    pub fn window(&self, lon_deg: &[f64], lon: f64) -> (usize, usize) {
+        let w = self.half_width_deg;
+        if !(w.is_finite() && lon - w >= -180.0 && lon + w <= 180.0) {
+            // Unbounded, or the window wraps around the antimeridian: scan it all.
+            return (self.start, self.end);
+        }
+        let run = &lon_deg[self.start..self.end];
+        (
+            self.start + run.partition_point(|&x| x < lon - w),
+            self.start + run.partition_point(|&x| x <= lon + w),
+        )
+    }
+}
+
+/// Longitude half-width (rad) beyond which a channel at latitude `lat`
+/// (rad) with latitude band `band` and haversine bound `h_max` is out of
+/// radius for every point within its band: h >= cos φ1 cos φ2 sin²(Δλ/2)
+/// and cos φ2 >= cos(|φ1| + band).
+fn lon_half_width(lat: f64, band: f64, h_max: f64) -> f64 {
+    let ext = lat.abs() + band;
+    if ext >= std::f64::consts::FRAC_PI_2 || !h_max.is_finite() {
+        return f64::INFINITY;
+    }
+    let arg = (h_max / (lat.cos() * ext.cos())).sqrt();
+    if arg >= 1.0 {
+        f64::INFINITY
+    } else {
+        2.0 * arg.asin() * (1.0 + 1e-9) + 1e-12
+    }
 }
 
 pub(crate) fn vehicle_bit(v: Vehicle) -> u8 {
@@ -221,13 +278,18 @@ impl Ranker {
             cost_per_km: Vec::with_capacity(n),
             signals: Vec::with_capacity(n),
             oldest_at: vec![now.0; n],
+            orig: Vec::new(),
+            slot_of: Vec::new(),
+            max_band: 0.0,
+            stripes: Vec::new(),
+            lat_min: 0.0,
             channels,
         };
+        // Per-channel geometry in channel order first.
+        let mut geo = Vec::with_capacity(n);
+        let mut max_band: f64 = 0.0;
         for c in &r.channels {
             let p = c.location.lat.to_radians();
-            r.lat_rad.push(p);
-            r.cos_lat.push(p.cos());
-            r.lon_deg.push(c.location.lon);
             let half = c.radius_km / (2.0 * EARTH_RADIUS_KM);
             let (band, hmax) = if half >= std::f64::consts::FRAC_PI_2 {
                 (f64::INFINITY, f64::INFINITY)
@@ -237,6 +299,58 @@ impl Ranker {
                     half.sin().powi(2) * (1.0 + 1e-9) + 1e-18,
                 )
             };
+            max_band = max_band.max(band);
+            geo.push((p, band, hmax));
+        }
+        let lat_min = geo.iter().map(|g| g.0).fold(f64::INFINITY, f64::min);
+        let stripe_of = |lat: f64| -> usize {
+            if max_band.is_finite() && max_band > 0.0 {
+                ((lat - lat_min) / max_band) as usize
+            } else {
+                0
+            }
+        };
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| {
+            stripe_of(geo[a].0)
+                .cmp(&stripe_of(geo[b].0))
+                .then(
+                    r.channels[a]
+                        .location
+                        .lon
+                        .total_cmp(&r.channels[b].location.lon),
+                )
+                .then(a.cmp(&b))
+        });
+        r.slot_of = vec![0; n];
+        for (slot, &i) in order.iter().enumerate() {
+            r.slot_of[i] = slot;
+        }
+        r.max_band = max_band;
+        r.lat_min = lat_min;
+        let stripes = order.last().map_or(0, |&i| stripe_of(geo[i].0) + 1);
+        r.stripes = vec![
+            Stripe {
+                start: 0,
+                end: 0,
+                half_width_deg: 0.0,
+            };
+            stripes
+        ];
+        for (slot, &i) in order.iter().enumerate() {
+            let c = &r.channels[i];
+            let (p, band, hmax) = geo[i];
+            let st = &mut r.stripes[stripe_of(p)];
+            if st.end == 0 {
+                st.start = slot;
+            }
+            st.end = slot + 1;
+            st.half_width_deg = st
+                .half_width_deg
+                .max(lon_half_width(p, band, hmax).to_degrees());
+            r.lat_rad.push(p);
+            r.cos_lat.push(p.cos());
+            r.lon_deg.push(c.location.lon);
             r.lat_band.push(band);
             r.h_max.push(hmax);
             r.radius.push(c.radius_km);
@@ -246,6 +360,9 @@ impl Ranker {
             r.speed.push(c.speed_kmh);
             r.cost_base.push(c.cost.base);
             r.cost_per_km.push(c.cost.per_km);
+        }
+        r.orig = order;
+        for c in &r.channels {
             r.signals.push(Signals {
                 available: c.capacity,
                 capacity: c.capacity,
@@ -261,6 +378,24 @@ impl Ranker {
             r.refresh(i);
         }
         Ok(r)
+    }
+
+    /// The stripes whose latitudes can hold a channel within radius of a
+    /// point at latitude `p2` (rad), as an inclusive index range.
+    pub(crate) fn stripe_range(&self, p2: f64) -> Option<(usize, usize)> {
+        let last = self.stripes.len().checked_sub(1)?;
+        if !(self.max_band.is_finite() && self.max_band > 0.0) {
+            return Some((0, last));
+        }
+        let lo = (p2 - self.max_band - self.lat_min) / self.max_band;
+        let hi = (p2 + self.max_band - self.lat_min) / self.max_band;
+        if hi < 0.0 || lo > last as f64 + 1.0 {
+            return None;
+        }
+        Some((
+            (lo.max(0.0) as usize).min(last),
+            (hi.max(0.0) as usize).min(last),
+        ))
     }
 
     /// Signals older than `ms` are stale and handled by the policy (default: none are ever stale).
@@ -338,8 +473,9 @@ impl Ranker {
     /// Recomputes the derived arrays of channel `i` from its signals.
     fn refresh(&mut self, i: usize) {
         let s = self.signals[i];
-        self.available[i] = s.available;
-        self.headroom[i] = if s.capacity == 0 {
+        let k = self.slot_of[i];
+        self.available[k] = s.available;
+        self.headroom[k] = if s.capacity == 0 {
             0.0
         } else {
             (f64::from(s.available) / f64::from(s.capacity)).min(1.0)
@@ -349,13 +485,13 @@ impl Ranker {
             Health::Degraded => DEGRADED_QUALITY_FACTOR,
             Health::Down => 0.0,
         };
-        self.quality_score[i] = s.quality * factor;
-        self.blocked[i] = if s.health == Health::Down {
+        self.quality_score[k] = s.quality * factor;
+        self.blocked[k] = if s.health == Health::Down {
             BLOCK_DOWN
         } else {
             0
         } | if s.breaker_open { BLOCK_BREAKER } else { 0 };
-        self.oldest_at[i] = s.oldest().0;
+        self.oldest_at[k] = s.oldest().0;
     }
 
     /// Sets capacity headroom (from the ledger): available and capacity units.

@@ -112,6 +112,15 @@ impl Ranker {
                 return None;
             }
         }
+        self.exact_within(i, p)
+    }
+
+    /// The exact haversine test and distance for slot `i` (after the cheap bounds).
+    #[inline(always)]
+    pub(crate) fn exact_within(&self, i: usize, p: &Prepared) -> Option<f64> {
+        let dp = p.p2 - self.lat_rad[i];
+        let dl = (p.lon - self.lon_deg[i]).to_radians();
+        let cc = self.cos_lat[i] * p.cos_p2;
         let h = (dp / 2.0).sin().powi(2) + cc * (dl / 2.0).sin().powi(2);
         if h > self.h_max[i] {
             return None;
@@ -123,12 +132,13 @@ impl Ranker {
     /// Scores channel `i` if it is eligible (the checks after the cheap ones).
     #[inline(always)]
     pub(crate) fn candidate(&self, i: usize, d: f64, p: &Prepared) -> Option<Candidate> {
+        // `i` is a slot (latitude order); the candidate carries the channel index.
         let eta = self.prep[i] + 60.0 * d / self.speed[i];
         if eta > p.deadline {
             return None;
         }
         let mut c = Candidate {
-            index: i,
+            index: self.orig[i],
             distance_km: d,
             eta_min: eta,
             cost: self.cost_base[i] + self.cost_per_km[i] * d,
@@ -144,7 +154,7 @@ impl Ranker {
             cost: p.cost_ref / (p.cost_ref + c.cost.max(0.0)),
         };
         if self.oldest_at[i] < p.stale_before {
-            let s = &self.signals[i];
+            let s = &self.signals[self.orig[i]];
             c.stale_headroom = s.headroom_at.0 < p.stale_before;
             c.stale_quality = s.quality_at.0 < p.stale_before;
             c.stale_health = s.health_at.0 < p.stale_before;
@@ -204,14 +214,62 @@ impl Ranker {
         if k == 0 {
             return Ok(());
         }
-        for i in 0..self.len() {
-            if self.blocked[i] != 0 || self.vmask[i] & p.qbit == 0 || self.available[i] < p.units {
+        // Latitude stripes that can hold a channel within radius, and in
+        // each stripe (sorted by longitude) the longitude window.
+        if let Some((s_lo, s_hi)) = self.stripe_range(p.p2) {
+            for st in &self.stripes[s_lo..=s_hi] {
+                let (lo, hi) = st.window(&self.lon_deg, p.lon);
+                self.scan(lo, hi, &p, k, out);
+            }
+        }
+        Ok(())
+    }
+
+    /// Scans slots `lo..hi` into the k-slot buffer `out`.
+    #[inline(always)]
+    fn scan(&self, lo: usize, hi: usize, p: &Prepared, k: usize, out: &mut Vec<Ranked>) {
+        let n = hi - lo;
+        // Equal-length slices: the compiler drops the bounds checks in the loop.
+        let blocked = &self.blocked[lo..hi][..n];
+        let vmask = &self.vmask[lo..hi][..n];
+        let avail = &self.available[lo..hi][..n];
+        let lat = &self.lat_rad[lo..hi][..n];
+        let lon = &self.lon_deg[lo..hi][..n];
+        let band = &self.lat_band[lo..hi][..n];
+        let cos_lat = &self.cos_lat[lo..hi][..n];
+        let h_max = &self.h_max[lo..hi][..n];
+        for j in 0..n {
+            // The integer tests in one branch (each alone is unpredictable),
+            // then the latitude band, then a trig-free lower bound of the
+            // haversine h: sin x >= x - x³/6 for x >= 0, so with
+            // y = dp/2, x = dl/2 (|x| <= 2.4, where the bound is >= 0),
+            // h >= (y - y³/6)² + cc·(x - x³/6)². Channels failing it are
+            // certainly out of radius; survivors get the exact formula.
+            if !((blocked[j] == 0) & (vmask[j] & p.qbit != 0) & (avail[j] >= p.units)) {
                 continue;
             }
-            let Some(d) = self.distance_within(i, &p) else {
+            let dp = p.p2 - lat[j];
+            if dp.abs() > band[j] {
+                continue;
+            }
+            let dl = (p.lon - lon[j]).to_radians();
+            let cc = cos_lat[j] * p.cos_p2;
+            let y = 0.5 * dp.abs();
+            let ly = y - y * y * y * (1.0 / 6.0);
+            let x = 0.5 * dl.abs();
+            let lx = if x <= 2.4 {
+                x - x * x * x * (1.0 / 6.0)
+            } else {
+                0.0
+            };
+            if ly * ly + cc * lx * lx > h_max[j] {
+                continue;
+            }
+            let i = lo + j;
+            let Some(d) = self.exact_within(i, p) else {
                 continue;
             };
-            let Some(c) = self.candidate(i, d, &p) else {
+            let Some(c) = self.candidate(i, d, p) else {
                 continue;
             };
             let r = c.ranked(&p.w);
@@ -227,6 +285,5 @@ impl Ranker {
             }
             out.insert(at, r);
         }
-        Ok(())
     }
 }

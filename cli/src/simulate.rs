@@ -1,0 +1,542 @@
+//! `uoom simulate`: drives the routing engine with a generated, seeded order
+//! stream on the in-memory default and reports throughput and latency.
+//!
+//! One router per city; cities are spread over worker threads, so routers
+//! never share a lock. Partner latency is virtual (a manual clock follows the
+//! stream's timestamps), so the latency reported is the engine's own wall
+//! time per order, from submit to outcome.
+
+use anyhow::{Context, Result, bail};
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+use uoom::engine::{
+    DecisionKind, GatewayStats, MemoryReadModel, MemoryStore, Metrics, Outbox, Outcome, Router,
+    Scenario, ScenarioConfig, SimGateway, SimOrder,
+};
+use uoom::{Clock, ErrorKind, ManualClock};
+
+/// Options of `uoom simulate`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimulateArgs {
+    /// Orders in the stream.
+    #[arg(long, default_value_t = 100_000)]
+    pub orders: usize,
+    /// Pace the stream at this many orders per second of wall time (default: flat out).
+    #[arg(long)]
+    pub rps: Option<f64>,
+    /// Channels over all cities.
+    #[arg(long, default_value_t = 80)]
+    pub channels: usize,
+    /// Seed of the scenario (orders, channels, partner failures, outages).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads (default: available cores, at most one per city).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Cities (1-8, largest first).
+    #[arg(long, default_value_t = 8)]
+    pub cities: usize,
+    /// Submit raw create-order JSON, parsed inside the timed path.
+    #[arg(long)]
+    pub from_json: bool,
+    /// Route in batch windows of this many ms (virtual time) through the solver.
+    #[arg(long)]
+    pub batch_window_ms: Option<u64>,
+    /// Share of partner channels with an outage during the run.
+    #[arg(long, default_value_t = 0.25)]
+    pub outage_share: f64,
+    /// Capacity over expected demand (below 1: scarcity).
+    #[arg(long, default_value_t = 1.15)]
+    pub capacity_headroom: f64,
+}
+
+/// What one worker thread measured.
+struct WorkerReport {
+    latency: Histogram<u64>,
+    metrics: Metrics,
+    failures: BTreeMap<&'static str, u64>,
+    gateway: GatewayStats,
+    held: u64,
+    capacity: u64,
+    events: u64,
+    elapsed: Duration,
+    /// Time this thread was on a CPU during the run (Linux), if known.
+    cpu: Option<Duration>,
+    orders: u64,
+    rejected: u64,
+}
+
+/// On-CPU time of the calling thread, from `/proc/thread-self/schedstat`
+/// (Linux); what separates the engine's cost from waiting for a shared CPU.
+fn thread_cpu() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+/// Runs the simulation and prints the report.
+pub fn run(args: SimulateArgs) -> Result<()> {
+    if args.orders == 0 {
+        bail!("--orders must be at least 1");
+    }
+    if let Some(r) = args.rps
+        && !(r.is_finite() && r > 0.0)
+    {
+        bail!("--rps must be a positive number, got {r}");
+    }
+    let mut config = ScenarioConfig::new(args.orders, args.seed);
+    config.channels = args.channels.max(1);
+    config.cities = args.cities.clamp(1, uoom::engine::CITIES.len());
+    config.rps = args.rps.unwrap_or(5_000.0);
+    config.outage_share = args.outage_share.clamp(0.0, 1.0);
+    config.capacity_headroom = args.capacity_headroom.max(0.0);
+    let mut scenario = Scenario::generate(&config);
+    let orders = std::mem::take(&mut scenario.orders);
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = args
+        .threads
+        .unwrap_or(cores)
+        .clamp(1, scenario.cities.len());
+    // Spread cities over threads by order volume (largest first, to the lightest bin).
+    let mut load = vec![0usize; scenario.cities.len()];
+    for o in &orders {
+        load[o.city] += 1;
+    }
+    let mut by_load: Vec<usize> = (0..scenario.cities.len()).collect();
+    by_load.sort_by_key(|&c| std::cmp::Reverse(load[c]));
+    let mut bins: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads];
+    for c in by_load {
+        let bin = bins.iter_mut().min_by_key(|b| b.0).expect("threads >= 1");
+        bin.0 += load[c];
+        bin.1.push(c);
+    }
+
+    let progress = if std::io::stderr().is_terminal() && !args.json {
+        let pb = ProgressBar::new(args.orders as u64);
+        pb.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} orders  {per_sec}  eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        pb
+    } else {
+        ProgressBar::hidden()
+    };
+
+    // Each thread owns the orders of its cities (no clone on the hot path).
+    let mut thread_of = vec![0usize; scenario.cities.len()];
+    for (t, (_, cities)) in bins.iter().enumerate() {
+        for &c in cities {
+            thread_of[c] = t;
+        }
+    }
+    let mut streams: Vec<Vec<SimOrder>> = vec![Vec::new(); threads];
+    for o in orders {
+        streams[thread_of[o.city]].push(o);
+    }
+    let scenario = Arc::new(scenario);
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = bins
+        .into_iter()
+        .zip(streams)
+        .map(|((_, cities), stream)| {
+            let scenario = scenario.clone();
+            let barrier = barrier.clone();
+            let progress = progress.clone();
+            let args = args.clone();
+            std::thread::spawn(move || {
+                worker(&scenario, &cities, stream, &args, &barrier, &progress)
+            })
+        })
+        .collect();
+    let mut reports = Vec::with_capacity(threads);
+    for h in handles {
+        reports.push(
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a simulation thread panicked"))??,
+        );
+    }
+    progress.finish_and_clear();
+    report(&args, &config, threads, &reports)
+}
+
+fn worker(
+    scenario: &Scenario,
+    cities: &[usize],
+    stream: Vec<SimOrder>,
+    args: &SimulateArgs,
+    barrier: &Barrier,
+    progress: &ProgressBar,
+) -> Result<WorkerReport> {
+    let start = scenario.config.start;
+    let clock = Arc::new(ManualClock::new(start));
+    let mut routers: Vec<Option<(Router, Arc<SimGateway>)>> =
+        (0..scenario.cities.len()).map(|_| None).collect();
+    let mut per_city = vec![0usize; scenario.cities.len()];
+    for o in &stream {
+        per_city[o.city] += 1;
+    }
+    for &ci in cities {
+        let gateway = Arc::new(scenario.gateway(ci, clock.clone()));
+        let store = Arc::new(MemoryStore::with_capacity(per_city[ci]));
+        let router = scenario
+            .router(ci, clock.clone(), gateway.clone())
+            .with_store(store.clone(), store)
+            .with_read_model(Arc::new(MemoryReadModel::with_capacity(per_city[ci])))
+            .with_batch_window_ms(args.batch_window_ms)
+            .build()
+            .context("building a router")?;
+        routers[ci] = Some((router, gateway));
+    }
+    // Requests built on this thread, as a service's would be parsed on its
+    // worker: their memory is then freed and reused here, not handed back to
+    // the generating thread's heap.
+    let stream: Vec<SimOrder> = {
+        let local = stream.to_vec();
+        drop(stream);
+        local
+    };
+    let total = stream.len();
+    let bodies: Vec<Vec<u8>> = if args.from_json {
+        stream
+            .iter()
+            .map(|o| o.request.to_json().to_string().into_bytes())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
+    let mut failures: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut queued: Vec<VecDeque<Instant>> = vec![VecDeque::new(); scenario.cities.len()];
+    let mut events = 0u64;
+    let mut rejected = 0u64;
+    let tally = |o: &Outcome, failures: &mut BTreeMap<&'static str, u64>| {
+        if let Some(r) = o.failure {
+            *failures.entry(r.as_str()).or_default() += 1;
+        }
+    };
+
+    barrier.wait();
+    let cpu_before = thread_cpu();
+    let began = Instant::now();
+    for (n, o) in stream.into_iter().enumerate() {
+        if let Some(rps) = args.rps {
+            pace(began, o.at.since(start), rps, scenario.config.rps);
+        }
+        clock.set(o.at.max(clock.now()));
+        let (router, _) = routers[o.city].as_mut().expect("city is on this thread");
+        let t0 = Instant::now();
+        let submitted = if args.from_json {
+            router.submit_json(&bodies[n], None)
+        } else {
+            router.submit(o.request, None)
+        };
+        let out = match submitted {
+            Ok(out) => out,
+            Err(e) if e.kind() == ErrorKind::Validation => {
+                // A request the model rejects is an answer too (HTTP 400).
+                latency.saturating_record(t0.elapsed().as_nanos() as u64);
+                rejected += 1;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if args.batch_window_ms.is_some() {
+            queued[o.city].push_back(t0);
+            for done in router.poll()? {
+                let t = queued[o.city].pop_front().unwrap_or(t0);
+                latency.saturating_record(t.elapsed().as_nanos() as u64);
+                tally(&done, &mut failures);
+            }
+        } else {
+            latency.saturating_record(t0.elapsed().as_nanos() as u64);
+            tally(&out, &mut failures);
+        }
+        if n % 1024 == 1023 {
+            for (r, _) in routers.iter().flatten() {
+                events += relay(r.outbox().as_ref());
+            }
+            progress.inc(1024);
+        }
+    }
+    for &ci in cities {
+        let (router, _) = routers[ci].as_mut().expect("built above");
+        for done in router.flush()? {
+            let t = queued[ci].pop_front().unwrap_or_else(Instant::now);
+            latency.saturating_record(t.elapsed().as_nanos() as u64);
+            tally(&done, &mut failures);
+        }
+    }
+    let elapsed = began.elapsed();
+    let cpu = thread_cpu()
+        .zip(cpu_before)
+        .map(|(b, a)| b.saturating_sub(a));
+    progress.inc((total % 1024) as u64);
+
+    let mut metrics = Metrics::default();
+    let mut gateway = GatewayStats::default();
+    let (mut held, mut capacity) = (0, 0);
+    for &ci in cities {
+        let (router, gw) = routers[ci].as_ref().expect("built above");
+        metrics.merge(router.metrics());
+        let (h, c) = router.capacity_totals();
+        held += h;
+        capacity += c;
+        events += relay(router.outbox().as_ref());
+        let s = gw.stats();
+        gateway.booked += s.booked;
+        gateway.failed += s.failed;
+        gateway.timed_out += s.timed_out;
+        gateway.cancelled += s.cancelled;
+    }
+    Ok(WorkerReport {
+        latency,
+        metrics,
+        failures,
+        gateway,
+        held,
+        capacity,
+        events,
+        elapsed,
+        cpu,
+        orders: total as u64,
+        rejected,
+    })
+}
+
+/// A sink relay: acknowledges everything in the outbox (as if published),
+/// so memory stays flat; returns how many events it took.
+fn relay(outbox: &dyn Outbox) -> u64 {
+    let n = outbox.depth() as u64;
+    let _ = outbox.acknowledge(u64::MAX);
+    n
+}
+
+/// Waits until the order due `offset_ms` of virtual time into the stream is
+/// due in wall time at `rps` (virtual time runs at `virtual_rps`).
+fn pace(began: Instant, offset_ms: u64, rps: f64, virtual_rps: f64) {
+    let due = began + Duration::from_secs_f64(offset_ms as f64 / 1e3 * virtual_rps / rps);
+    loop {
+        let now = Instant::now();
+        if now >= due {
+            return;
+        }
+        let left = due - now;
+        if left > Duration::from_micros(300) {
+            std::thread::sleep(left - Duration::from_micros(200));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+fn report(
+    args: &SimulateArgs,
+    config: &ScenarioConfig,
+    threads: usize,
+    reports: &[WorkerReport],
+) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
+    let mut metrics = Metrics::default();
+    let mut failures: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut gw = GatewayStats::default();
+    let (mut held, mut capacity, mut events) = (0u64, 0u64, 0u64);
+    let mut wall = Duration::ZERO;
+    let mut orders = 0u64;
+    let rejected: u64 = reports.iter().map(|r| r.rejected).sum();
+    let cpu: Option<Duration> = reports.iter().map(|r| r.cpu).sum();
+    for r in reports {
+        latency.add(&r.latency)?;
+        metrics.merge(&r.metrics);
+        for (k, v) in &r.failures {
+            *failures.entry(k).or_default() += v;
+        }
+        gw.booked += r.gateway.booked;
+        gw.failed += r.gateway.failed;
+        gw.timed_out += r.gateway.timed_out;
+        gw.cancelled += r.gateway.cancelled;
+        held += r.held;
+        capacity += r.capacity;
+        events += r.events;
+        wall = wall.max(r.elapsed);
+        orders += r.orders;
+    }
+    let us = |q: f64| latency.value_at_quantile(q) as f64 / 1e3;
+    let throughput = orders as f64 / wall.as_secs_f64().max(1e-9);
+    let cpu_s = cpu.map(|c| c.as_secs_f64());
+    // Paced runs spin while waiting for the next order: CPU time says nothing there.
+    let per_cpu_s = cpu_s
+        .filter(|_| args.rps.is_none())
+        .map(|c| (orders as f64 / c.max(1e-9)).round());
+    let routed = metrics.routed;
+    let unrouted = metrics.unrouted;
+    let decided: u64 = metrics.decisions.iter().sum();
+    let fallback = metrics.decisions[DecisionKind::Fallback.index()];
+    let fallback_share = if decided == 0 {
+        0.0
+    } else {
+        fallback as f64 / decided as f64
+    };
+    let utilisation = if capacity == 0 {
+        0.0
+    } else {
+        held as f64 / capacity as f64
+    };
+    let decisions: BTreeMap<&str, u64> = DecisionKind::ALL
+        .iter()
+        .map(|k| (k.as_str(), metrics.decisions[k.index()]))
+        .collect();
+    let mode = if args.rps.is_some() {
+        "paced"
+    } else {
+        "flat_out"
+    };
+    if args.json {
+        let v = json!({
+            "orders": orders,
+            "routed": routed,
+            "unrouted": unrouted,
+            "rejected": rejected,
+            "throughput_per_s": throughput.round(),
+            "latency_us": {
+                "p50": us(0.50), "p95": us(0.95), "p99": us(0.99),
+                "max": latency.max() as f64 / 1e3, "mean": (latency.mean() / 1e3 * 1e3).round() / 1e3,
+            },
+            "latency_measure": "engine wall time per order, submit to outcome (partner latency is virtual)",
+            "fallback_share": fallback_share,
+            "compensations": metrics.compensations,
+            "breaker_trips": metrics.breaker_trips,
+            "utilisation": utilisation,
+            "decisions": decisions,
+            "failures": failures,
+            "partners": {"booked": gw.booked, "failed": gw.failed, "timed_out": gw.timed_out, "cancelled": gw.cancelled},
+            "events": events,
+            "wall_s": wall.as_secs_f64(),
+            "cpu_s": cpu_s,
+            "orders_per_cpu_s": per_cpu_s,
+            "mode": mode,
+            "rps_target": args.rps,
+            "threads": threads,
+            "seed": config.seed,
+            "channels": config.channels,
+            "cities": config.cities,
+            "input": if args.from_json { "json" } else { "parsed" },
+            "batch_window_ms": args.batch_window_ms,
+        });
+        writeln!(out, "{v}")?;
+        return Ok(());
+    }
+    let pct = |a: u64, b: u64| {
+        if b == 0 {
+            0.0
+        } else {
+            100.0 * a as f64 / b as f64
+        }
+    };
+    let pace = match args.rps {
+        Some(r) => format!("paced at {r} orders/s"),
+        None => "flat out".to_owned(),
+    };
+    writeln!(
+        out,
+        "uoom simulate: {orders} orders, {} channels in {} cities, seed {}, {threads} thread(s), {pace}",
+        config.channels, config.cities, config.seed
+    )?;
+    let rows: Vec<(&str, String)> = vec![
+        (
+            "throughput",
+            format!(
+                "{throughput:.0} orders/s  ({:.3} s wall)",
+                wall.as_secs_f64()
+            ),
+        ),
+        (
+            "on-CPU",
+            match (cpu_s, per_cpu_s) {
+                (Some(c), Some(p)) => {
+                    format!("{c:.3} s over {threads} thread(s), {p:.0} orders per CPU-second")
+                }
+                (Some(c), None) => {
+                    format!("{c:.3} s over {threads} thread(s), pacing waits included")
+                }
+                _ => "unknown on this OS".to_owned(),
+            },
+        ),
+        (
+            "engine latency",
+            format!(
+                "p50 {:.1} µs   p95 {:.1} µs   p99 {:.1} µs   max {:.1} µs",
+                us(0.50),
+                us(0.95),
+                us(0.99),
+                latency.max() as f64 / 1e3
+            ),
+        ),
+        (
+            "routed",
+            format!("{routed}  ({:.2} %)", pct(routed, orders)),
+        ),
+        (
+            "unrouted",
+            format!("{unrouted}  ({:.2} %)", pct(unrouted, orders)),
+        ),
+        (
+            "decisions",
+            decisions
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(" · "),
+        ),
+        ("fallback share", format!("{:.2} %", 100.0 * fallback_share)),
+        ("compensations", metrics.compensations.to_string()),
+        ("breaker trips", metrics.breaker_trips.to_string()),
+        (
+            "capacity utilisation",
+            format!("{:.1} %", 100.0 * utilisation),
+        ),
+        (
+            "partners",
+            format!(
+                "booked {} · failed {} · timed out {} · cancelled {}",
+                gw.booked, gw.failed, gw.timed_out, gw.cancelled
+            ),
+        ),
+        (
+            "unrouted because",
+            if failures.is_empty() {
+                "-".to_owned()
+            } else {
+                failures
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            },
+        ),
+        ("events written", events.to_string()),
+    ];
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (k, v) in rows {
+        writeln!(out, "  {k:<width$}  {v}")?;
+    }
+    writeln!(
+        out,
+        "  (latency: engine wall time per order, submit to outcome; partner latency is virtual)"
+    )?;
+    Ok(())
+}

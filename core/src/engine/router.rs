@@ -1,0 +1,750 @@
+//! The router: one order (or a batch) from request to outcome.
+//!
+//! `submit` validates the request into an order, picks candidate channels
+//! (ranked top-k on the real-time path, the solver's assignment on the batch
+//! path), and runs the saga of [`super::saga`] on them: reserve capacity,
+//! book the channel, commit, with compensation on any failure. State and
+//! events are written together through the [`WriteModel`] port.
+//!
+//! A router is single-threaded (`&mut self`, no locks of its own); run one per
+//! city or per disjoint channel set on each thread to use more cores.
+
+use super::breaker::{Breaker, BreakerConfig, BreakerState};
+use super::decision::Outcome;
+use super::fallback::RoundRobin;
+use super::idgen::IdGen;
+use super::memory::{MemoryReadModel, MemoryStore};
+use super::metrics::{Gauges, Metrics};
+use super::needs::DEFAULT_DEADLINE_MIN;
+use super::ports::{ChannelGateway, Outbox, StatusReadModel, StatusView, UnitOfWork, WriteModel};
+use crate::events::{Aggregate, DomainEvent, EventPayload};
+use crate::ledger::{AccountHandle, Ledger, SlotId};
+use crate::rank::{RankWeights, Ranked, Ranker};
+use crate::solve::{Demand, Weights};
+use crate::{
+    Channel, Clock, CreateOrderRequest, Error, Millis, Order, OrderId, OrderStatus, Result,
+    SystemClock,
+};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Everything a router can be configured with; see [`RouterBuilder`].
+#[derive(Debug, Clone)]
+pub struct RouterConfig {
+    /// How long a reservation holds before it lapses, in ms.
+    pub reservation_ttl_ms: u64,
+    /// How long a partner may take to book, in ms.
+    pub booking_timeout_ms: u64,
+    /// Breaker thresholds.
+    pub breaker: BreakerConfig,
+    /// Candidates tried on the real-time path before falling back.
+    pub top_k: usize,
+    /// Extra round-robin candidates tried when every ranked one failed.
+    pub fallback_attempts: usize,
+    /// Batch window in ms; `None` routes every order at once.
+    pub batch_window_ms: Option<u64>,
+    /// [`Router::poll`] routes a batch early once it holds this many orders.
+    pub batch_max: usize,
+    /// Time budget of the batch solver, in ms.
+    pub solver_budget_ms: u64,
+    /// Objective weights of the batch solver (the benchmark spec's).
+    pub weights: Weights,
+    /// Criterion weights of the real-time ranking (see [`crate::rank`]).
+    pub rank_weights: RankWeights,
+    /// Penalty per priority unit of leaving an order unassigned in a batch.
+    pub unassigned_penalty: f64,
+    /// Set each channel's ledger capacity for a new slot from
+    /// [`Channel::capacity`] (off when capacity is managed in the ledger).
+    pub capacity_from_channels: bool,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            reservation_ttl_ms: 30_000,
+            booking_timeout_ms: 2_000,
+            breaker: BreakerConfig::default(),
+            top_k: 3,
+            fallback_attempts: 2,
+            batch_window_ms: None,
+            batch_max: 512,
+            solver_budget_ms: 20,
+            weights: Weights::default(),
+            rank_weights: RankWeights::default(),
+            unassigned_penalty: 100.0,
+            capacity_from_channels: true,
+        }
+    }
+}
+
+/// Builds a [`Router`] with `with_*` setters; everything but the channels
+/// and the gateway has an embedded default (system clock, in-memory stores,
+/// a ledger with 15-minute slots).
+///
+/// ```
+/// use std::sync::Arc;
+/// use uoom::engine::{Router, SimGateway};
+/// use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis};
+/// let clock = Arc::new(ManualClock::new(Millis(0)));
+/// let c = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+///     .with_capacity(10).build().unwrap();
+/// let router = Router::builder(vec![c], Arc::new(SimGateway::new(clock.clone(), 1)))
+///     .with_clock(clock)
+///     .with_reservation_ttl_ms(10_000)
+///     .with_top_k(2)
+///     .with_id_seed(9)
+///     .build()
+///     .unwrap();
+/// assert_eq!(router.channels().len(), 1);
+/// ```
+pub struct RouterBuilder {
+    channels: Vec<Channel>,
+    gateway: Arc<dyn ChannelGateway>,
+    clock: Arc<dyn Clock>,
+    ledger: Option<Arc<Ledger>>,
+    slot_ms: u64,
+    store: Option<(Arc<dyn WriteModel>, Arc<dyn Outbox>)>,
+    read: Option<Arc<dyn StatusReadModel>>,
+    ids: Option<IdGen>,
+    config: RouterConfig,
+}
+
+impl RouterBuilder {
+    /// The clock everything reads (default: the system clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// A shared ledger (default: a private one with [`RouterBuilder::with_slot_ms`] slots).
+    pub fn with_ledger(mut self, ledger: Arc<Ledger>) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+    /// Slot length of the private ledger, in ms (default 15 minutes).
+    pub fn with_slot_ms(mut self, ms: u64) -> Self {
+        self.slot_ms = ms.max(1);
+        self
+    }
+    /// The write model and the outbox it writes to (default: one [`MemoryStore`]).
+    pub fn with_store(mut self, write: Arc<dyn WriteModel>, outbox: Arc<dyn Outbox>) -> Self {
+        self.store = Some((write, outbox));
+        self
+    }
+    /// The status read model (default: a [`MemoryReadModel`]).
+    pub fn with_read_model(mut self, read: Arc<dyn StatusReadModel>) -> Self {
+        self.read = Some(read);
+        self
+    }
+    /// Seeds order and event ids, for replayable runs (default: random).
+    pub fn with_id_seed(mut self, seed: u64) -> Self {
+        self.ids = Some(IdGen::seeded(seed));
+        self
+    }
+    /// Reservation TTL in ms.
+    pub fn with_reservation_ttl_ms(mut self, ms: u64) -> Self {
+        self.config.reservation_ttl_ms = ms;
+        self
+    }
+    /// Booking timeout in ms.
+    pub fn with_booking_timeout_ms(mut self, ms: u64) -> Self {
+        self.config.booking_timeout_ms = ms;
+        self
+    }
+    /// Breaker thresholds.
+    pub fn with_breaker(mut self, breaker: BreakerConfig) -> Self {
+        self.config.breaker = breaker;
+        self
+    }
+    /// Ranked candidates tried per order on the real-time path.
+    pub fn with_top_k(mut self, k: usize) -> Self {
+        self.config.top_k = k.max(1);
+        self
+    }
+    /// Round-robin candidates tried after the ranked ones failed.
+    pub fn with_fallback_attempts(mut self, n: usize) -> Self {
+        self.config.fallback_attempts = n;
+        self
+    }
+    /// Batch window in ms (`None`: real-time only).
+    pub fn with_batch_window_ms(mut self, ms: Option<u64>) -> Self {
+        self.config.batch_window_ms = ms;
+        self
+    }
+    /// Largest batch before an early flush.
+    pub fn with_batch_max(mut self, n: usize) -> Self {
+        self.config.batch_max = n.max(1);
+        self
+    }
+    /// Solver time budget per batch in ms.
+    pub fn with_solver_budget_ms(mut self, ms: u64) -> Self {
+        self.config.solver_budget_ms = ms;
+        self
+    }
+    /// Score weights.
+    pub fn with_weights(mut self, w: Weights) -> Self {
+        self.config.weights = w;
+        self
+    }
+    /// Criterion weights of the real-time ranking.
+    pub fn with_rank_weights(mut self, w: RankWeights) -> Self {
+        self.config.rank_weights = w;
+        self
+    }
+    /// Whether to seed ledger capacity per slot from the channels.
+    pub fn with_capacity_from_channels(mut self, on: bool) -> Self {
+        self.config.capacity_from_channels = on;
+        self
+    }
+
+    /// Checks the channels and builds the router.
+    pub fn build(self) -> Result<Router> {
+        let mut errs = Vec::new();
+        for (i, c) in self.channels.iter().enumerate() {
+            errs.extend(c.check(&format!("channels[{i}]")));
+        }
+        if !errs.is_empty() {
+            return Err(Error::Validation(errs));
+        }
+        let ledger = match self.ledger {
+            Some(l) => l,
+            None => Arc::new(
+                Ledger::builder(self.clock.clone())
+                    .with_slot_ms(self.slot_ms)
+                    .with_events(false)
+                    .build()?,
+            ),
+        };
+        let (write, outbox) = self.store.unwrap_or_else(|| {
+            let s = Arc::new(MemoryStore::default());
+            (s.clone() as Arc<dyn WriteModel>, s as Arc<dyn Outbox>)
+        });
+        let n = self.channels.len();
+        let ranker = Ranker::new(self.channels.clone(), self.clock.clone())?;
+        Ok(Router {
+            ranker,
+            ranked: Vec::with_capacity(self.config.top_k),
+            breakers: vec![Breaker::new(self.config.breaker); n],
+            open: Vec::new(),
+            rr: RoundRobin::default(),
+            ids: self.ids.unwrap_or_else(IdGen::random),
+            slot: None,
+            accounts: Vec::with_capacity(n),
+            metrics: Metrics::default(),
+            batch: Vec::new(),
+            batch_started: Millis(0),
+            candidates: Vec::with_capacity(n),
+            events: Vec::with_capacity(16),
+            channels: self.channels,
+            gateway: self.gateway,
+            clock: self.clock,
+            ledger,
+            write,
+            outbox,
+            read: self
+                .read
+                .unwrap_or_else(|| Arc::new(MemoryReadModel::default())),
+            config: self.config,
+        })
+    }
+}
+
+/// An order waiting in the batch window.
+pub(super) struct Queued {
+    pub(super) order: Order,
+    pub(super) needs: Demand,
+    pub(super) key: Option<String>,
+    pub(super) started: Instant,
+}
+
+/// Routes orders over one set of channels. See the module docs.
+pub struct Router {
+    pub(super) config: RouterConfig,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) channels: Vec<Channel>,
+    pub(super) ledger: Arc<Ledger>,
+    pub(super) gateway: Arc<dyn ChannelGateway>,
+    pub(super) write: Arc<dyn WriteModel>,
+    pub(super) outbox: Arc<dyn Outbox>,
+    pub(super) read: Arc<dyn StatusReadModel>,
+    pub(super) breakers: Vec<Breaker>,
+    /// Channels whose breaker is open (few; scanned per order).
+    pub(super) open: Vec<usize>,
+    pub(super) rr: RoundRobin,
+    pub(super) ids: IdGen,
+    pub(super) slot: Option<SlotId>,
+    /// Ledger accounts of the current slot, by channel index.
+    pub(super) accounts: Vec<Option<AccountHandle>>,
+    pub(super) metrics: Metrics,
+    pub(super) batch: Vec<Queued>,
+    pub(super) batch_started: Millis,
+    pub(super) ranker: Ranker,
+    pub(super) ranked: Vec<Ranked>,
+    pub(super) candidates: Vec<usize>,
+    pub(super) events: Vec<DomainEvent>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("channels", &self.channels.len())
+            .field("config", &self.config)
+            .field("queued", &self.batch.len())
+            .finish()
+    }
+}
+
+impl Router {
+    /// Starts a builder over `channels`, booking through `gateway`.
+    pub fn builder(channels: Vec<Channel>, gateway: Arc<dyn ChannelGateway>) -> RouterBuilder {
+        RouterBuilder {
+            channels,
+            gateway,
+            clock: Arc::new(SystemClock),
+            ledger: None,
+            slot_ms: 15 * 60 * 1000,
+            store: None,
+            read: None,
+            ids: None,
+            config: RouterConfig::default(),
+        }
+    }
+
+    /// The channels, in the order their indices refer to.
+    pub fn channels(&self) -> &[Channel] {
+        &self.channels
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RouterConfig {
+        &self.config
+    }
+
+    /// The capacity ledger.
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    /// The write model.
+    pub fn write_model(&self) -> &Arc<dyn WriteModel> {
+        &self.write
+    }
+
+    /// The outbox.
+    pub fn outbox(&self) -> &Arc<dyn Outbox> {
+        &self.outbox
+    }
+
+    /// The status read model.
+    pub fn read_model(&self) -> &Arc<dyn StatusReadModel> {
+        &self.read
+    }
+
+    /// This router's counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Breaker state of channel `index`.
+    pub fn breaker_state(&self, index: usize) -> Option<BreakerState> {
+        self.breakers.get(index).map(Breaker::state)
+    }
+
+    /// Orders waiting in the batch window.
+    pub fn queued(&self) -> usize {
+        self.batch.len()
+    }
+
+    /// Point-in-time gauges: breaker states, utilisation of the current
+    /// slot, outbox depth.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// router.submit_json(body, None).unwrap();
+    /// let g = router.gauges();
+    /// assert_eq!(g.breaker_states, [1, 0, 0]);
+    /// assert!((g.utilisation - 0.1).abs() < 1e-9); // 1 unit of 10
+    /// ```
+    pub fn gauges(&self) -> Gauges {
+        let mut g = Gauges::default();
+        for b in &self.breakers {
+            let i = BreakerState::ALL
+                .iter()
+                .position(|s| *s == b.state())
+                .unwrap_or(0);
+            g.breaker_states[i] += 1;
+        }
+        let (held, cap) = self.capacity_totals();
+        g.utilisation = if cap == 0 {
+            0.0
+        } else {
+            held as f64 / cap as f64
+        };
+        g.outbox_depth = self.outbox.depth() as u64;
+        g
+    }
+
+    /// Units held (pending + committed) and capacity over the current slot.
+    pub fn capacity_totals(&self) -> (u64, u64) {
+        self.accounts
+            .iter()
+            .flatten()
+            .map(|h| self.ledger.balance_of(h))
+            .fold((0, 0), |(held, cap), b| {
+                (
+                    held + u64::from(b.pending) + u64::from(b.committed),
+                    cap + u64::from(b.capacity),
+                )
+            })
+    }
+
+    /// Prometheus text of this router's metrics and gauges.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// router.submit_json(body, None).unwrap();
+    /// assert!(router.render_metrics().contains("uoom_orders_routed_total 1"));
+    /// ```
+    pub fn render_metrics(&self) -> String {
+        self.metrics.render(&self.gauges())
+    }
+
+    /// The routing needs of an order: its hints where given, otherwise the
+    /// default policy of [`Demand::from_quantity`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let req = uoom::parse_create_order(body).unwrap();
+    /// let order = uoom::Order::from_request(uoom::OrderId::from_u128(1), req, Millis(0)).unwrap();
+    /// let needs = Router::needs_of(&order);
+    /// assert_eq!((needs.units, needs.vehicle), (1, uoom::Vehicle::Bike));
+    /// ```
+    pub fn needs_of(order: &Order) -> Demand {
+        let mut n = Demand::from_quantity(order.delivery.location, order.total_quantity());
+        if let Some(v) = order.hints.vehicle {
+            n.vehicle = v;
+        }
+        n.deadline_min = order.hints.deadline_min.unwrap_or(DEFAULT_DEADLINE_MIN);
+        if let Some(p) = order.hints.priority {
+            n.priority = u32::from(p.max(1));
+        }
+        n
+    }
+
+    /// Parses a create-order JSON body and submits it; see [`Router::submit`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let out = router.submit_json(body, Some("checkout-1")).unwrap();
+    /// assert_eq!(out.status, OrderStatus::Confirmed);
+    /// let err = router.submit_json(b"{}", None).unwrap_err();
+    /// assert_eq!(err.kind(), uoom::ErrorKind::Validation);
+    /// ```
+    pub fn submit_json(&mut self, body: &[u8], key: Option<&str>) -> Result<Outcome> {
+        let req = crate::parse_create_order(body)?;
+        self.submit(req, key)
+    }
+
+    /// Routes one order. With an idempotency `key` seen before, returns the
+    /// first submit's outcome (marked `replayed`) and does nothing else.
+    /// With a batch window configured, the order is queued (`VALIDATED`) and
+    /// routed by [`Router::poll`] (window over or batch full) or
+    /// [`Router::flush`], which return the outcomes.
+    ///
+    /// Errors only for a request that cannot become an order (validation)
+    /// or a store failure; an order that cannot be routed is an `Ok` outcome
+    /// with status `FAILED` and the reason.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let req = uoom::parse_create_order(body).unwrap();
+    /// let first = router.submit(req.clone(), Some("k")).unwrap();
+    /// let again = router.submit(req, Some("k")).unwrap();
+    /// assert!(again.replayed);
+    /// assert_eq!(again.order_id, first.order_id);
+    /// ```
+    pub fn submit(&mut self, req: CreateOrderRequest, key: Option<&str>) -> Result<Outcome> {
+        let started = Instant::now();
+        if let Some(k) = key
+            && let Some(mut first) = self.write.outcome_for_key(k)
+        {
+            first.replayed = true;
+            return Ok(first);
+        }
+        let now = self.clock.now();
+        let mut order = Order::from_request(self.ids.order_id(), req, now)?;
+        let needs = Self::needs_of(&order);
+        let mut events = std::mem::take(&mut self.events);
+        events.clear();
+        let created = EventPayload::OrderCreated {
+            order_id: order.id,
+            customer_id: order.customer_id,
+            total: order.total,
+            units: needs.units,
+            status: order.status,
+        };
+        self.push_event(&mut events, Aggregate::Order(order.id), created);
+        self.set_status(&mut order, OrderStatus::Validated, &mut events)?;
+        let pending = Outcome::new(order.id, order.status);
+        self.save(&order, &mut events, key, &pending)?;
+
+        let outcome = if self.config.batch_window_ms.is_some() {
+            if self.batch.is_empty() {
+                self.batch_started = now;
+            }
+            self.batch.push(Queued {
+                order,
+                needs,
+                key: key.map(str::to_owned),
+                started,
+            });
+            pending
+        } else {
+            let outcome = self.route_realtime(&mut order, &needs, &mut events);
+            self.finish(&order, &mut events, key, &outcome, started)?;
+            outcome
+        };
+        self.events = events;
+        Ok(outcome)
+    }
+
+    /// Moves a routed order along its lifecycle (`PREPARING`,
+    /// `OUT_FOR_DELIVERY`, `DELIVERED`, `CANCELLED`, `FAILED`), writing the
+    /// change and its event in one unit of work. An illegal transition is a
+    /// [`Error::Conflict`] and changes nothing.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let gateway = Arc::new(SimGateway::new(clock.clone(), 1));
+    /// # let mut router = Router::builder(vec![kitchen], gateway).with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let id = router.submit_json(body, None).unwrap().order_id;
+    /// assert_eq!(router.advance(&id, OrderStatus::Preparing).unwrap().status, OrderStatus::Preparing);
+    /// let illegal = router.advance(&id, OrderStatus::Delivered).unwrap_err();
+    /// assert_eq!(illegal.kind(), uoom::ErrorKind::Conflict);
+    /// ```
+    pub fn advance(&mut self, order_id: &OrderId, to: OrderStatus) -> Result<StatusView> {
+        let mut order = self
+            .write
+            .order(order_id)
+            .ok_or_else(|| Error::not_found(format!("order {order_id}")))?;
+        let mut events = Vec::with_capacity(1);
+        self.set_status(&mut order, to, &mut events)?;
+        let prior = self.read.get(order_id);
+        let mut outcome = Outcome::new(order.id, order.status);
+        if let Some(p) = prior {
+            outcome.channel = p.channel;
+            outcome.decision = p.decision;
+            outcome.failure = p.failure;
+        }
+        self.save(&order, &mut events, None, &outcome)?;
+        Ok(StatusView::of(&order, &outcome))
+    }
+
+    /// Appends an event with a fresh id, stamped now.
+    pub(super) fn push_event(
+        &mut self,
+        events: &mut Vec<DomainEvent>,
+        aggregate: Aggregate,
+        payload: EventPayload,
+    ) {
+        let id = self.ids.event_id();
+        events.push(DomainEvent::new(id, aggregate, self.clock.now(), payload));
+    }
+
+    /// Changes the order's status and records the one event that says so
+    /// (`OrderValidated` or `OrderStatusChanged`; the saga records the
+    /// richer ones through [`Router::set_status_with`]).
+    pub(super) fn set_status(
+        &mut self,
+        order: &mut Order,
+        to: OrderStatus,
+        events: &mut Vec<DomainEvent>,
+    ) -> Result<()> {
+        self.set_status_with(order, to, events, |order_id, from, to| match to {
+            OrderStatus::Validated => EventPayload::OrderValidated { order_id, from, to },
+            _ => EventPayload::OrderStatusChanged { order_id, from, to },
+        })
+    }
+
+    /// Sets the status and records the event `payload` builds for the change.
+    pub(super) fn set_status_with(
+        &mut self,
+        order: &mut Order,
+        to: OrderStatus,
+        events: &mut Vec<DomainEvent>,
+        payload: impl FnOnce(OrderId, OrderStatus, OrderStatus) -> EventPayload,
+    ) -> Result<()> {
+        let from = order.transition(to, self.clock.now())?;
+        let p = payload(order.id, from, to);
+        self.push_event(events, Aggregate::Order(order.id), p);
+        Ok(())
+    }
+
+    /// One unit of work: order, events, idempotency record; then the read model.
+    pub(super) fn save(
+        &self,
+        order: &Order,
+        events: &mut Vec<DomainEvent>,
+        key: Option<&str>,
+        outcome: &Outcome,
+    ) -> Result<()> {
+        self.write.save(UnitOfWork {
+            order,
+            events,
+            idempotency: key.map(|k| (k, outcome)),
+        })?;
+        events.clear();
+        self.read.upsert(StatusView::of(order, outcome));
+        Ok(())
+    }
+
+    /// Saves the final state of an order and counts it.
+    pub(super) fn finish(
+        &mut self,
+        order: &Order,
+        events: &mut Vec<DomainEvent>,
+        key: Option<&str>,
+        outcome: &Outcome,
+        started: Instant,
+    ) -> Result<()> {
+        self.save(order, events, key, outcome)?;
+        let m = &mut self.metrics;
+        if outcome.is_confirmed() {
+            m.routed += 1;
+        } else {
+            m.unrouted += 1;
+        }
+        if let Some(kind) = outcome.decision {
+            m.record_decision(kind);
+        }
+        m.compensations += u64::from(outcome.compensations);
+        m.record_duration(started.elapsed());
+        Ok(())
+    }
+
+    /// Makes sure the ledger accounts of the slot of `now` exist and are
+    /// cached, seeding capacity from the channels on a new slot.
+    pub(super) fn ensure_slot(&mut self, now: Millis) -> Result<()> {
+        let slot = self.ledger.slot_of(now);
+        if self.slot == Some(slot) {
+            return Ok(());
+        }
+        self.accounts.clear();
+        let mut events = Vec::new();
+        for i in 0..self.channels.len() {
+            let id = self.channels[i].id.clone();
+            let id = &id;
+            let handle = match self.ledger.account(id, slot) {
+                Ok(h) => Some(h),
+                Err(_) if self.config.capacity_from_channels => {
+                    let capacity = self.channels[i].capacity;
+                    self.ledger.set_capacity(id, slot, capacity)?;
+                    let payload = EventPayload::CapacityUpdated {
+                        channel: id.clone(),
+                        slot,
+                        capacity,
+                    };
+                    let agg = Aggregate::Channel(id.clone());
+                    self.push_event(&mut events, agg, payload);
+                    self.ledger.account(id, slot).ok()
+                }
+                Err(_) => None,
+            };
+            self.accounts.push(handle);
+        }
+        self.outbox.append(&events)?;
+        self.ranker.sync_headroom(&self.ledger, slot);
+        self.slot = Some(slot);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_router_can_move_to_another_thread() {
+        fn send<T: Send>() {}
+        send::<Router>();
+    }
+
+    #[test]
+    fn invalid_channels_are_reported_with_their_index() {
+        let clock = Arc::new(crate::ManualClock::new(Millis(0)));
+        let mut bad = Channel::builder(
+            "c",
+            crate::ChannelKind::DarkStore,
+            crate::GeoPoint::new(0.0, 0.0),
+        )
+        .build()
+        .unwrap();
+        bad.speed_kmh = 0.0;
+        let gw = Arc::new(super::super::SimGateway::new(clock, 1));
+        let err = Router::builder(vec![bad], gw).build().unwrap_err();
+        assert_eq!(err.field_errors()[0].field, "channels[0].speed_kmh");
+    }
+}
