@@ -5,7 +5,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: help demo test test-rust lint fmt bench build setup-rust fuzz bench-solve bench-compare
-.PHONY: test-node
+.PHONY: test-node bench-node
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -80,3 +80,8 @@ test: test-node
 # CARGO_BUILD_JOBS caps the napi build (its CLI has no -j); unset = all cores.
 test-node: setup-rust ## Node addon (napi-rs): build it, node --test, then the NestJS example's e2e test
 	cd bindings-node && $(NPM) ci --no-audit --no-fund && $(NPM) run build && $(NPM) test
+	cd examples/nestjs && $(NPM) ci --no-audit --no-fund && $(NPM) run build && $(NPM) test
+
+bench-node: ## Node binding: per-order routing cost and solve of b-m-0 beside the CLI (docs/benchmarks.md)
+	$(CARGO) build --release -p uoom-cli
+	cd bindings-node && $(NPM) run build && node bench/route.mjs && node bench/solve.mjs

@@ -159,6 +159,64 @@ export declare class Ranker {
   advanceMs(ms: number): number
 }
 
+/**
+ * Routes orders in-process: validate → rank → reserve capacity → book the
+ * channel (simulated partners) → confirm, compensating on failure; status
+ * and events kept in memory.
+ */
+export declare class Router {
+  /**
+   * A router over `channels` (checked: every problem listed, e.g.
+   * `channels[2].speedKmh`).
+   */
+  constructor(channels: Array<ChannelInput>, options?: RouterOptions | undefined | null)
+  /**
+   * Routes one order. A request that cannot become an order throws
+   * `UOOM_VALIDATION` (with `fieldErrors`); an order that cannot be routed
+   * is returned with status `FAILED` and the reason. With an idempotency
+   * key seen before, returns the first outcome (`replayed: true`).
+   */
+  submit(request: CreateOrderRequest | string | Buffer, idempotencyKey?: string): RouteOutcome
+  /**
+   * Routes many orders in one crossing; each entry succeeds or fails on
+   * its own (nothing is thrown).
+   */
+  submitMany(requests: Array<SubmitRequest>): Array<SubmitResult>
+  /**
+   * `submitMany` on libuv's thread pool: the event loop stays free while a
+   * large batch is routed.
+   */
+  submitManyAsync(requests: Array<SubmitRequest>): Promise<Array<SubmitResult>>
+  /** The current status of an order (`UOOM_NOT_FOUND` if unknown). */
+  status(orderId: string): OrderStatusView
+  /** A customer's orders, newest first. */
+  ordersByCustomer(customerId: string, limit?: number | undefined | null): Array<OrderStatusView>
+  /**
+   * Moves an order along its lifecycle (`PREPARING`, `OUT_FOR_DELIVERY`,
+   * `DELIVERED`, `CANCELLED`, `FAILED`); an illegal move is `UOOM_CONFLICT`
+   * and changes nothing.
+   */
+  advance(orderId: string, status: string): OrderStatusView
+  /** Routes the queued batch if its window has passed (batch mode only). */
+  poll(): Array<RouteOutcome>
+  /** Routes the queued batch now (batch mode only). */
+  flush(): Array<RouteOutcome>
+  /**
+   * Takes up to `max` domain events from the outbox (acknowledging them),
+   * as the JSON envelopes a relay publishes: `{id, aggregateType,
+   * aggregateId, type, schemaVersion, timestamp, payload}`.
+   */
+  drainEvents(max?: number | undefined | null): Array<{ id: string; aggregateType: string; aggregateId: string; type: string; schemaVersion: number; timestamp: string; payload: Record<string, unknown> }>
+  /** Events waiting in the outbox. */
+  outboxDepth(): number
+  /** Metrics in Prometheus text format. */
+  metrics(): string
+  /** The clock's now, ms. */
+  nowMs(): number
+  /** Advances a manual clock; `UOOM_CONFLICT` on the system clock. */
+  advanceMs(ms: number): number
+}
+
 /** Why an order went where it went. */
 export interface AssignedExplanation {
   /** Order id. */
@@ -565,6 +623,26 @@ export interface OrderOptions {
 /** Every order status, in lifecycle order (a runtime list for validation and UIs). */
 export declare function orderStatuses(): Array<'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'>
 
+/** An order's current status, as the read model serves it. */
+export interface OrderStatusView {
+  /** Order id. */
+  orderId: string
+  /** Customer id. */
+  customerId: string
+  /** `PENDING` … `DELIVERED`, `CANCELLED`, `FAILED`. */
+  status: 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'
+  /** Assigned channel, if any. */
+  channel?: string
+  /** How it was routed. */
+  decision?: 'realtime' | 'batch_optimal' | 'batch_improved' | 'batch_greedy' | 'fallback'
+  /** Why it failed, if it did. */
+  failure?: 'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'internal'
+  /** Creation time, ms since the epoch. */
+  createdAt: number
+  /** Last change, ms since the epoch. */
+  updatedAt: number
+}
+
 /** One ranked channel. */
 export interface RankedChannel {
   /** Channel id. */
@@ -685,6 +763,55 @@ export interface ReserveResult {
   error?: ErrorInfo
 }
 
+/** What became of one submitted order. */
+export interface RouteOutcome {
+  /** The new order's id. */
+  orderId: string
+  /** `CONFIRMED` when routed, `FAILED` when not, `VALIDATED` when queued for a batch. */
+  status: 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'
+  /** The channel it was routed to. */
+  channel?: string
+  /** How the decision was made: `realtime` | `batch_optimal` | `batch_improved` | `batch_greedy` | `fallback`. */
+  decision?: 'realtime' | 'batch_optimal' | 'batch_improved' | 'batch_greedy' | 'fallback'
+  /** Why it failed: `no_feasible_channel` | `capacity_exhausted` | `partner_failed` | …. */
+  failure?: 'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'internal'
+  /** Channels tried. */
+  attempts: number
+  /** Compensations run (booking cancelled, reservation released). */
+  compensations: number
+  /** True when this is the stored outcome of an earlier submit with the same idempotency key. */
+  replayed: boolean
+}
+
+/** Options of `new Router(channels, options)`. */
+export interface RouterOptions {
+  /** Use a manual clock (advanced with `advanceMs`) instead of wall time. */
+  manualClock?: boolean
+  /** Start of the manual clock, ms since the epoch (default 0). */
+  startMs?: number
+  /** Ledger slot length in ms (default 15 minutes). */
+  slotMs?: number
+  /** How long a reservation holds before it lapses (default 30 s). */
+  reservationTtlMs?: number
+  /** How long a partner may take to book (default 2 s). */
+  bookingTimeoutMs?: number
+  /** Ranked candidates tried on the real-time path (default 3). */
+  topK?: number
+  /**
+   * Batch window in ms: orders are queued and routed together by the
+   * solver on `poll()`/`flush()` (default: none, every order at once).
+   */
+  batchWindowMs?: number
+  /** Solver budget of a batch in ms (default 20). */
+  solverBudgetMs?: number
+  /** Seed of generated ids and simulated partners (deterministic runs). */
+  seed?: number
+  /** Simulated partners: share of bookings that fail, in [0, 1] (default 0). */
+  partnerFailureRate?: number
+  /** Simulated partners: booking latency in ms (default 5). */
+  partnerLatencyMs?: number
+}
+
 /** The best other feasible channel of an assignment. */
 export interface RunnerUp {
   /** Channel id. */
@@ -759,6 +886,24 @@ export interface SolveOptions {
 
 /** The blocking twin of `solve`, for scripts and worker threads. */
 export declare function solveSync(instance: Instance | string | Buffer, options?: SolveOptions): Solution
+
+/** A request of `submitMany`, with its optional idempotency key. */
+export interface SubmitRequest {
+  /** The create-order request (object or JSON text). */
+  request: CreateOrderRequest | string | Buffer
+  /** Idempotency key: a repeat returns the first outcome. */
+  idempotencyKey?: string
+}
+
+/** One entry of `submitMany`: an outcome, or the error that request raised. */
+export interface SubmitResult {
+  /** True when the request became an order (which may still have FAILED to route). */
+  ok: boolean
+  /** The outcome when `ok`. */
+  outcome?: RouteOutcome
+  /** The error otherwise (`UOOM_VALIDATION` with `fieldErrors`, …). */
+  error?: ErrorInfo
+}
 
 /** Why an order stayed unassigned. */
 export interface UnassignedExplanation {

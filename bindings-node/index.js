@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.Ledger = nativeBinding.Ledger
 module.exports.Order = nativeBinding.Order
 module.exports.Ranker = nativeBinding.Ranker
+module.exports.Router = nativeBinding.Router
 module.exports.orderStatuses = nativeBinding.orderStatuses
 module.exports.solve = nativeBinding.solve
 module.exports.solveSync = nativeBinding.solveSync

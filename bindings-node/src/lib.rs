@@ -16,6 +16,7 @@ mod ledger;
 mod lifecycle;
 mod order;
 mod rank;
+mod router;
 mod solve;
 mod tasks;
 
