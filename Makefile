@@ -78,8 +78,10 @@ bench-rank: setup-rust ## Ranking top-5 of 1,000 channels vs Redis sorted sets (
 NPM ?= npm
 test: test-node
 # CARGO_BUILD_JOBS caps the napi build (its CLI has no -j); unset = all cores.
+# `npm install` for the addon: `npm ci` rejects its lock file, which lacks the
+# other platforms' optional packages of @napi-rs/lzma (they need Node >= 22).
 test-node: setup-rust ## Node addon (napi-rs): build it, node --test, then the NestJS example's e2e test
-	cd bindings-node && $(NPM) ci --no-audit --no-fund && $(NPM) run build && $(NPM) test
+	cd bindings-node && $(NPM) install --no-audit --no-fund && $(NPM) run build && $(NPM) test
 	cd examples/nestjs && $(NPM) ci --no-audit --no-fund && $(NPM) run build && $(NPM) test
 
 bench-node: ## Node binding: per-order routing cost and solve of b-m-0 beside the CLI (docs/benchmarks.md)
