@@ -4,7 +4,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust lint fmt bench build setup-rust fuzz bench-solve bench-compare
+.PHONY: help demo test test-rust test-python bench-python lint fmt bench build setup-rust fuzz bench-solve bench-compare
+.PHONY: test-node bench-node
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -18,12 +19,18 @@ build: setup-rust ## Build the workspace (release)
 demo: build ## The main job: route a realistic order stream through the engine
 	@./scripts/demo.sh
 
-test: test-rust test-adapters ## Run every test
+test: test-rust test-servers test-python test-node ## Run every test
 	@echo "make test: all suites passed"
 
 test-rust: setup-rust ## Unit, property, doc and CLI tests of core, cli and benches
 	$(CARGO) test --workspace --exclude uoom-python --exclude uoom-node
 	$(CARGO) test -p uoom --features exact --test solve_props --test solve_instances
+
+test-python: setup-rust ## Build the Python wheel in a fresh venv; pytest, stubtest, guide snippets, example service
+	@./scripts/python.sh
+
+bench-python: setup-rust ## uoom.solve beside OR-Tools CP-SAT from Python, and per-order routing cost (release wheel)
+	@./scripts/python-bench.sh
 
 lint: setup-rust ## cargo fmt --check and clippy -D warnings
 	$(CARGO) fmt --all -- --check
@@ -80,3 +87,15 @@ bench-rank: setup-rust ## Ranking top-5 of 1,000 channels vs Redis sorted sets (
 	$(CARGO) build --release -p uoom-benches
 	./scripts/redis.sh start $(REDIS_PORT)
 	./target/release/uoom-bench rank --channels 1000 --json --redis 127.0.0.1:$(REDIS_PORT); rc=$$?; ./scripts/redis.sh stop $(REDIS_PORT); exit $$rc
+
+NPM ?= npm
+# CARGO_BUILD_JOBS caps the napi build (its CLI has no -j); unset = all cores.
+# `npm install` for the addon: `npm ci` rejects its lock file, which lacks the
+# other platforms' optional packages of @napi-rs/lzma (they need Node >= 22).
+test-node: setup-rust ## Node addon (napi-rs): build it, node --test, then the NestJS example's e2e test
+	cd bindings-node && $(NPM) install --no-audit --no-fund && $(NPM) run build && $(NPM) test
+	cd examples/nestjs && $(NPM) ci --no-audit --no-fund && $(NPM) run build && $(NPM) test
+
+bench-node: ## Node binding: per-order routing cost and solve of b-m-0 beside the CLI (docs/benchmarks.md)
+	$(CARGO) build --release -p uoom-cli
+	cd bindings-node && $(NPM) run build && node bench/route.mjs && node bench/solve.mjs

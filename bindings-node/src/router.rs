@@ -1,0 +1,416 @@
+//! The routing engine as a JS class: submit a create-order request, get the
+//! outcome (confirmed on a channel, or failed with the reason); read status;
+//! move orders along their lifecycle; drain domain events; metrics.
+//!
+//! One order takes microseconds, so `submit` is synchronous (a thread hop
+//! would cost more than the work); a batch can go off the event loop with
+//! `submitManyAsync`.
+
+use crate::channel::{ChannelInput, channels_from_js};
+use crate::clock::{ClockChoice, ms, to_ms};
+use crate::errors::{ErrorInfo, OrThrow, to_js};
+use crate::lifecycle::parse_status;
+use crate::order::{RequestInput, parse_request};
+use crate::tasks::route::RouteManyTask;
+use napi::bindgen_prelude::*;
+use parking_lot::Mutex;
+use std::sync::Arc;
+use uoom::engine::{Outcome, PartnerProfile, Router as CoreRouter, SimGateway, StatusView};
+use uoom::{CreateOrderRequest, OrderId};
+
+/// Options of `new Router(channels, options)`.
+#[napi(object)]
+#[derive(Clone, Copy, Default)]
+pub struct RouterOptions {
+    /// Use a manual clock (advanced with `advanceMs`) instead of wall time.
+    pub manual_clock: Option<bool>,
+    /// Start of the manual clock, ms since the epoch (default 0).
+    pub start_ms: Option<f64>,
+    /// Ledger slot length in ms (default 15 minutes).
+    pub slot_ms: Option<f64>,
+    /// How long a reservation holds before it lapses (default 30 s).
+    pub reservation_ttl_ms: Option<f64>,
+    /// How long a partner may take to book (default 2 s).
+    pub booking_timeout_ms: Option<f64>,
+    /// Ranked candidates tried on the real-time path (default 3).
+    pub top_k: Option<u32>,
+    /// Batch window in ms: orders are queued and routed together by the
+    /// solver on `poll()`/`flush()` (default: none, every order at once).
+    pub batch_window_ms: Option<f64>,
+    /// Solver budget of a batch in ms (default 20).
+    pub solver_budget_ms: Option<f64>,
+    /// Seed of generated ids and simulated partners (deterministic runs).
+    pub seed: Option<u32>,
+    /// Simulated partners: share of bookings that fail, in [0, 1] (default 0).
+    pub partner_failure_rate: Option<f64>,
+    /// Simulated partners: booking latency in ms (default 5).
+    pub partner_latency_ms: Option<f64>,
+}
+
+/// What became of one submitted order.
+#[napi(object)]
+pub struct RouteOutcome {
+    /// The new order's id.
+    pub order_id: String,
+    /// `CONFIRMED` when routed, `FAILED` when not, `VALIDATED` when queued for a batch.
+    #[napi(
+        ts_type = "'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'"
+    )]
+    pub status: String,
+    /// The channel it was routed to.
+    pub channel: Option<String>,
+    /// How the decision was made: `realtime` | `batch_optimal` | `batch_improved` | `batch_greedy` | `fallback`.
+    #[napi(
+        ts_type = "'realtime' | 'batch_optimal' | 'batch_improved' | 'batch_greedy' | 'fallback'"
+    )]
+    pub decision: Option<String>,
+    /// Why it failed: `no_feasible_channel` | `capacity_exhausted` | `partner_failed` | ….
+    #[napi(
+        ts_type = "'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'internal'"
+    )]
+    pub failure: Option<String>,
+    /// Channels tried.
+    pub attempts: u32,
+    /// Compensations run (booking cancelled, reservation released).
+    pub compensations: u32,
+    /// True when this is the stored outcome of an earlier submit with the same idempotency key.
+    pub replayed: bool,
+}
+
+impl From<&Outcome> for RouteOutcome {
+    fn from(o: &Outcome) -> Self {
+        RouteOutcome {
+            order_id: o.order_id.to_string(),
+            status: o.status.as_str().to_owned(),
+            channel: o.channel.as_ref().map(|c| c.0.clone()),
+            decision: o.decision.map(|d| d.as_str().to_owned()),
+            failure: o.failure.map(|f| f.as_str().to_owned()),
+            attempts: o.attempts,
+            compensations: o.compensations,
+            replayed: o.replayed,
+        }
+    }
+}
+
+/// An order's current status, as the read model serves it.
+#[napi(object)]
+pub struct OrderStatusView {
+    /// Order id.
+    pub order_id: String,
+    /// Customer id.
+    pub customer_id: String,
+    /// `PENDING` … `DELIVERED`, `CANCELLED`, `FAILED`.
+    #[napi(
+        ts_type = "'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'"
+    )]
+    pub status: String,
+    /// Assigned channel, if any.
+    pub channel: Option<String>,
+    /// How it was routed.
+    #[napi(
+        ts_type = "'realtime' | 'batch_optimal' | 'batch_improved' | 'batch_greedy' | 'fallback'"
+    )]
+    pub decision: Option<String>,
+    /// Why it failed, if it did.
+    #[napi(
+        ts_type = "'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'internal'"
+    )]
+    pub failure: Option<String>,
+    /// Creation time, ms since the epoch.
+    pub created_at: f64,
+    /// Last change, ms since the epoch.
+    pub updated_at: f64,
+}
+
+impl From<&StatusView> for OrderStatusView {
+    fn from(v: &StatusView) -> Self {
+        OrderStatusView {
+            order_id: v.order_id.to_string(),
+            customer_id: v.customer_id.to_string(),
+            status: v.status.as_str().to_owned(),
+            channel: v.channel.as_ref().map(|c| c.0.clone()),
+            decision: v.decision.map(|d| d.as_str().to_owned()),
+            failure: v.failure.map(|f| f.as_str().to_owned()),
+            created_at: ms(v.created_at),
+            updated_at: ms(v.updated_at),
+        }
+    }
+}
+
+/// One entry of `submitMany`: an outcome, or the error that request raised.
+#[napi(object)]
+pub struct SubmitResult {
+    /// True when the request became an order (which may still have FAILED to route).
+    pub ok: bool,
+    /// The outcome when `ok`.
+    pub outcome: Option<RouteOutcome>,
+    /// The error otherwise (`UOOM_VALIDATION` with `fieldErrors`, …).
+    pub error: Option<ErrorInfo>,
+}
+
+impl SubmitResult {
+    /// Wraps one core result.
+    pub fn of(r: &uoom::Result<Outcome>) -> Self {
+        match r {
+            Ok(o) => SubmitResult {
+                ok: true,
+                outcome: Some(o.into()),
+                error: None,
+            },
+            Err(e) => SubmitResult {
+                ok: false,
+                outcome: None,
+                error: Some(ErrorInfo::from(e)),
+            },
+        }
+    }
+}
+
+/// A request of `submitMany`, with its optional idempotency key.
+#[napi(object, object_to_js = false)]
+pub struct SubmitRequest {
+    /// The create-order request (object or JSON text).
+    #[napi(ts_type = "CreateOrderRequest | string | Buffer")]
+    pub request: RequestInput,
+    /// Idempotency key: a repeat returns the first outcome.
+    pub idempotency_key: Option<String>,
+}
+
+fn parse_order_id(s: &str) -> uoom::Result<OrderId> {
+    OrderId::parse(s).ok_or_else(|| {
+        uoom::Error::invalid("orderId", "invalid_uuid", format!("{s:?} is not a UUID"))
+    })
+}
+
+/// Routes orders in-process: validate → rank → reserve capacity → book the
+/// channel (simulated partners) → confirm, compensating on failure; status
+/// and events kept in memory.
+#[napi]
+pub struct Router {
+    inner: Arc<Mutex<CoreRouter>>,
+    clock: ClockChoice,
+}
+
+#[napi]
+impl Router {
+    /// A router over `channels` (checked: every problem listed, e.g.
+    /// `channels[2].speedKmh`).
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        channels: Vec<ChannelInput>,
+        options: Option<RouterOptions>,
+    ) -> Result<Self> {
+        let o = options.unwrap_or_default();
+        Self::build(&channels, o).or_throw(&env)
+    }
+
+    fn build(channels: &[ChannelInput], o: RouterOptions) -> uoom::Result<Self> {
+        let channels = channels_from_js(channels)?;
+        let clock = ClockChoice::new(o.manual_clock.unwrap_or(false), o.start_ms);
+        let seed = u64::from(o.seed.unwrap_or(1));
+        let mut profile = PartnerProfile::reliable();
+        if let Some(rate) = o.partner_failure_rate {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(uoom::Error::invalid(
+                    "partnerFailureRate",
+                    "out_of_range",
+                    "must be in [0, 1]",
+                ));
+            }
+            profile.failure_rate = rate;
+        }
+        if let Some(l) = o.partner_latency_ms {
+            profile.latency_ms = to_ms("partnerLatencyMs", l)?;
+            profile.slow_latency_ms = profile.latency_ms;
+        }
+        let mut gateway = SimGateway::new(clock.shared(), seed);
+        for kind in uoom::ChannelKind::ALL {
+            gateway = gateway.with_kind_profile(kind, profile);
+        }
+        let mut b = CoreRouter::builder(channels, Arc::new(gateway))
+            .with_clock(clock.shared())
+            .with_id_seed(seed);
+        if let Some(v) = o.slot_ms {
+            b = b.with_slot_ms(to_ms("slotMs", v)?);
+        }
+        if let Some(v) = o.reservation_ttl_ms {
+            b = b.with_reservation_ttl_ms(to_ms("reservationTtlMs", v)?);
+        }
+        if let Some(v) = o.booking_timeout_ms {
+            b = b.with_booking_timeout_ms(to_ms("bookingTimeoutMs", v)?);
+        }
+        if let Some(k) = o.top_k {
+            b = b.with_top_k(k as usize);
+        }
+        if let Some(v) = o.batch_window_ms {
+            b = b.with_batch_window_ms(Some(to_ms("batchWindowMs", v)?));
+        }
+        if let Some(v) = o.solver_budget_ms {
+            b = b.with_solver_budget_ms(to_ms("solverBudgetMs", v)?);
+        }
+        Ok(Router {
+            inner: Arc::new(Mutex::new(b.build()?)),
+            clock,
+        })
+    }
+
+    /// Routes one order. A request that cannot become an order throws
+    /// `UOOM_VALIDATION` (with `fieldErrors`); an order that cannot be routed
+    /// is returned with status `FAILED` and the reason. With an idempotency
+    /// key seen before, returns the first outcome (`replayed: true`).
+    #[napi(ts_args_type = "request: CreateOrderRequest | string | Buffer, idempotencyKey?: string")]
+    pub fn submit(
+        &self,
+        env: Env,
+        request: RequestInput,
+        idempotency_key: Option<String>,
+    ) -> Result<RouteOutcome> {
+        let req = parse_request(&request).or_throw(&env)?;
+        let out = self
+            .inner
+            .lock()
+            .submit(req, idempotency_key.as_deref())
+            .or_throw(&env)?;
+        Ok(RouteOutcome::from(&out))
+    }
+
+    /// Routes many orders in one crossing; each entry succeeds or fails on
+    /// its own (nothing is thrown).
+    #[napi]
+    pub fn submit_many(&self, requests: Vec<SubmitRequest>) -> Vec<SubmitResult> {
+        let parsed = parse_all(&requests);
+        let mut router = self.inner.lock();
+        parsed
+            .into_iter()
+            .map(|(r, k)| SubmitResult::of(&route_one(&mut router, r, k.as_deref())))
+            .collect()
+    }
+
+    /// `submitMany` on libuv's thread pool: the event loop stays free while a
+    /// large batch is routed.
+    #[napi(ts_return_type = "Promise<Array<SubmitResult>>")]
+    pub fn submit_many_async(&self, requests: Vec<SubmitRequest>) -> AsyncTask<RouteManyTask> {
+        AsyncTask::new(RouteManyTask::new(self.inner.clone(), parse_all(&requests)))
+    }
+
+    /// The current status of an order (`UOOM_NOT_FOUND` if unknown).
+    #[napi]
+    pub fn status(&self, env: Env, order_id: String) -> Result<OrderStatusView> {
+        let id = parse_order_id(&order_id).or_throw(&env)?;
+        let view = self.inner.lock().read_model().get(&id);
+        view.as_ref()
+            .map(OrderStatusView::from)
+            .ok_or_else(|| to_js(&env, &uoom::Error::not_found(format!("order {order_id}"))))
+    }
+
+    /// A customer's orders, newest first.
+    #[napi]
+    pub fn orders_by_customer(
+        &self,
+        env: Env,
+        customer_id: String,
+        limit: Option<u32>,
+    ) -> Result<Vec<OrderStatusView>> {
+        let id = uoom::CustomerId::parse(&customer_id)
+            .ok_or_else(|| {
+                uoom::Error::invalid(
+                    "customerId",
+                    "invalid_uuid",
+                    format!("{customer_id:?} is not a UUID"),
+                )
+            })
+            .or_throw(&env)?;
+        let views = self
+            .inner
+            .lock()
+            .read_model()
+            .by_customer(&id, limit.unwrap_or(50) as usize);
+        Ok(views.iter().map(OrderStatusView::from).collect())
+    }
+
+    /// Moves an order along its lifecycle (`PREPARING`, `OUT_FOR_DELIVERY`,
+    /// `DELIVERED`, `CANCELLED`, `FAILED`); an illegal move is `UOOM_CONFLICT`
+    /// and changes nothing.
+    #[napi]
+    pub fn advance(&self, env: Env, order_id: String, status: String) -> Result<OrderStatusView> {
+        let id = parse_order_id(&order_id).or_throw(&env)?;
+        let to = parse_status(&status).or_throw(&env)?;
+        let view = self.inner.lock().advance(&id, to).or_throw(&env)?;
+        Ok(OrderStatusView::from(&view))
+    }
+
+    /// Routes the queued batch if its window has passed (batch mode only).
+    #[napi]
+    pub fn poll(&self, env: Env) -> Result<Vec<RouteOutcome>> {
+        let out = self.inner.lock().poll().or_throw(&env)?;
+        Ok(out.iter().map(RouteOutcome::from).collect())
+    }
+
+    /// Routes the queued batch now (batch mode only).
+    #[napi]
+    pub fn flush(&self, env: Env) -> Result<Vec<RouteOutcome>> {
+        let out = self.inner.lock().flush().or_throw(&env)?;
+        Ok(out.iter().map(RouteOutcome::from).collect())
+    }
+
+    /// Takes up to `max` domain events from the outbox (acknowledging them),
+    /// as the JSON envelopes a relay publishes: `{id, aggregateType,
+    /// aggregateId, type, schemaVersion, timestamp, payload}`.
+    #[napi(
+        ts_return_type = "Array<{ id: string; aggregateType: string; aggregateId: string; type: string; schemaVersion: number; timestamp: string; payload: Record<string, unknown> }>"
+    )]
+    pub fn drain_events(&self, max: Option<u32>) -> Vec<serde_json::Value> {
+        let router = self.inner.lock();
+        let outbox = router.outbox();
+        let entries = outbox.pending(max.unwrap_or(10_000) as usize);
+        if let Some(last) = entries.last() {
+            // An in-memory outbox cannot fail to acknowledge what it just gave.
+            let _ = outbox.acknowledge(last.seq);
+        }
+        entries.iter().map(|e| e.event.envelope_json()).collect()
+    }
+
+    /// Events waiting in the outbox.
+    #[napi]
+    pub fn outbox_depth(&self) -> u32 {
+        self.inner.lock().outbox().depth() as u32
+    }
+
+    /// Metrics in Prometheus text format.
+    #[napi]
+    pub fn metrics(&self) -> String {
+        self.inner.lock().render_metrics()
+    }
+
+    /// The clock's now, ms.
+    #[napi]
+    pub fn now_ms(&self) -> f64 {
+        self.clock.now_ms()
+    }
+
+    /// Advances a manual clock; `UOOM_CONFLICT` on the system clock.
+    #[napi]
+    pub fn advance_ms(&self, env: Env, ms: f64) -> Result<f64> {
+        self.clock.advance_ms(ms).or_throw(&env)
+    }
+}
+
+/// Parses every request on the JS thread (they borrow JS memory).
+fn parse_all(
+    requests: &[SubmitRequest],
+) -> Vec<(uoom::Result<CreateOrderRequest>, Option<String>)> {
+    requests
+        .iter()
+        .map(|r| (parse_request(&r.request), r.idempotency_key.clone()))
+        .collect()
+}
+
+/// Submits one parsed request.
+pub fn route_one(
+    router: &mut CoreRouter,
+    req: uoom::Result<CreateOrderRequest>,
+    key: Option<&str>,
+) -> uoom::Result<Outcome> {
+    router.submit(req?, key)
+}

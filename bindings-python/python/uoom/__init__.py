@@ -1,0 +1,40 @@
+"""uoom: order routing and assignment optimisation with a Rust core.
+
+>>> import uoom
+>>> c = uoom.Channel("c1", "dark_store", 24.70, 46.69, capacity=60, vehicles=["bike", "car"])
+>>> c.capacity
+60
+"""
+
+from __future__ import annotations
+
+from uoom._uoom import Channel, Ledger, Order, Ranker, Router, __version__, solve, validate_order
+from uoom.exceptions import (
+    CapacityError,
+    ConflictError,
+    InfeasibleError,
+    IoError,
+    NotFoundError,
+    TimeoutError,
+    UoomError,
+    ValidationError,
+)
+
+__all__ = [
+    "__version__",
+    "Channel",
+    "Order",
+    "Ledger",
+    "Ranker",
+    "Router",
+    "validate_order",
+    "solve",
+    "UoomError",
+    "ValidationError",
+    "InfeasibleError",
+    "CapacityError",
+    "NotFoundError",
+    "ConflictError",
+    "TimeoutError",
+    "IoError",
+]

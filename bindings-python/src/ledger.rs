@@ -1,0 +1,405 @@
+//! `uoom.Ledger`: the two-phase capacity ledger (reserve → commit | release |
+//! expire). Reservation ids are the caller's idempotency keys: a `str` (an
+//! order id, say) or an `int`; repeating a reserve with the same key and
+//! contents returns the same reservation instead of reserving twice.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyInt, PyList, PyString};
+use uoom::ChannelId;
+use uoom::ledger::{Balance, Ledger, Reservation, ReservationId, ReservationState, SlotId};
+
+use crate::clock::PyClock;
+use crate::errors::{IntoPyResult, invalid, to_py_err};
+
+/// The key a caller gave, kept to echo it back.
+#[derive(Clone)]
+enum Key {
+    Str(String),
+    Int(u128),
+}
+
+impl Key {
+    fn extract(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Key> {
+        if let Ok(s) = obj.cast::<PyString>() {
+            return Ok(Key::Str(s.to_cow()?.into_owned()));
+        }
+        if obj.is_instance_of::<PyInt>() {
+            return obj
+                .extract::<u128>()
+                .map(Key::Int)
+                .map_err(|_| invalid(field, "out_of_range", "an int id must be in [0, 2**128)"));
+        }
+        Err(invalid(
+            field,
+            "invalid_type",
+            "a reservation id is a str or an int",
+        ))
+    }
+
+    fn id(&self) -> ReservationId {
+        match self {
+            Key::Str(s) => ReservationId::from(s.as_str()),
+            Key::Int(v) => ReservationId(*v),
+        }
+    }
+
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match self {
+            Key::Str(s) => PyString::new(py, s).into_any(),
+            Key::Int(v) => v.into_pyobject(py)?.into_any(),
+        })
+    }
+}
+
+fn state_str(s: ReservationState) -> &'static str {
+    match s {
+        ReservationState::Pending => "pending",
+        ReservationState::Committed => "committed",
+        ReservationState::Released => "released",
+        ReservationState::Expired => "expired",
+    }
+}
+
+fn reservation_dict<'py>(
+    py: Python<'py>,
+    key: Option<&Key>,
+    r: &Reservation,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    match key {
+        Some(k) => d.set_item("id", k.to_py(py)?)?,
+        None => d.set_item("id", r.id.to_string())?,
+    }
+    d.set_item("ledger_id", r.id.to_string())?;
+    d.set_item("batch", r.batch.map(|b| b.to_string()))?;
+    let account = r.account.key();
+    d.set_item("channel", account.channel.as_str())?;
+    d.set_item("slot", account.slot.0)?;
+    d.set_item("units", r.units)?;
+    d.set_item("committed", r.committed)?;
+    d.set_item("state", state_str(r.state))?;
+    d.set_item("created_at_ms", r.created_at.0)?;
+    d.set_item("expires_at_ms", r.expires_at.0)?;
+    Ok(d)
+}
+
+fn balance_dict<'py>(py: Python<'py>, b: &Balance) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("capacity", b.capacity)?;
+    d.set_item("pending", b.pending)?;
+    d.set_item("committed", b.committed)?;
+    d.set_item("available", b.available())?;
+    d.set_item("overcommitted", b.overcommitted())?;
+    Ok(d)
+}
+
+/// The error part of a batch result: the category code and message.
+fn error_dict<'py>(py: Python<'py>, e: &uoom::Error) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("code", e.kind().code())?;
+    d.set_item("message", e.to_string())?;
+    Ok(d)
+}
+
+/// One item of `reserve_many`, copied out of Python before the work.
+struct ReserveItem {
+    key: Key,
+    channel: ChannelId,
+    slot: SlotId,
+    units: u32,
+}
+
+fn reserve_item(obj: &Bound<'_, PyAny>, i: usize) -> PyResult<ReserveItem> {
+    let at = |f: &str| format!("items[{i}].{f}");
+    let d = obj.cast::<PyDict>().map_err(|_| {
+        invalid(
+            &format!("items[{i}]"),
+            "invalid_type",
+            "each item is a dict {id, channel, units, slot?}",
+        )
+    })?;
+    let get = |k: &str| -> PyResult<Bound<'_, PyAny>> {
+        d.get_item(k)?
+            .ok_or_else(|| invalid(&at(k), "required", format!("{k} is required")))
+    };
+    let key = Key::extract(&get("id")?, &at("id"))?;
+    let channel: String = get("channel")?
+        .extract()
+        .map_err(|_| invalid(&at("channel"), "invalid_type", "channel is a str"))?;
+    let units: u32 = get("units")?
+        .extract()
+        .map_err(|_| invalid(&at("units"), "invalid_type", "units is a non-negative int"))?;
+    let slot: u32 = match d.get_item("slot")? {
+        None => 0,
+        Some(s) => s
+            .extract()
+            .map_err(|_| invalid(&at("slot"), "invalid_type", "slot is a non-negative int"))?,
+    };
+    Ok(ReserveItem {
+        key,
+        channel: ChannelId::from(channel),
+        slot: SlotId(slot),
+        units,
+    })
+}
+
+/// Capacity per channel and time slot, with two-phase reservations.
+#[pyclass(module = "uoom._uoom", name = "Ledger", frozen)]
+pub struct PyLedger {
+    pub inner: Ledger,
+    clock: PyClock,
+}
+
+#[pymethods]
+impl PyLedger {
+    #[new]
+    #[pyo3(signature = (*, now_ms=None, slot_ms=uoom::ledger::DEFAULT_SLOT_MS))]
+    fn new(now_ms: Option<u64>, slot_ms: u64) -> PyResult<Self> {
+        let clock = PyClock::new(now_ms);
+        let inner = Ledger::builder(clock.arc())
+            .with_slot_ms(slot_ms)
+            .build()
+            .py()?;
+        Ok(Self { inner, clock })
+    }
+
+    /// Current time of the ledger's clock, in ms.
+    #[getter]
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Length of a slot in ms.
+    #[getter]
+    fn slot_ms(&self) -> u64 {
+        self.inner.slot_ms()
+    }
+
+    /// Moves a manual clock (`Ledger(now_ms=...)`) forward.
+    fn advance_ms(&self, ms: u64) -> PyResult<()> {
+        if self.clock.advance_ms(ms) {
+            Ok(())
+        } else {
+            Err(invalid(
+                "now_ms",
+                "system_clock",
+                "advance_ms needs a ledger made with now_ms=...",
+            ))
+        }
+    }
+
+    /// The slot a time (ms) falls into.
+    fn slot_of(&self, t_ms: u64) -> u32 {
+        self.inner.slot_of(uoom::Millis(t_ms)).0
+    }
+
+    /// Sets a channel's capacity for a slot (creating the account); returns
+    /// the old and new capacity and the balance after.
+    #[pyo3(signature = (channel, capacity, *, slot=0))]
+    fn set_capacity<'py>(
+        &self,
+        py: Python<'py>,
+        channel: &str,
+        capacity: u32,
+        slot: u32,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let ch = self
+            .inner
+            .set_capacity(&ChannelId::from(channel), SlotId(slot), capacity)
+            .py()?;
+        let d = PyDict::new(py);
+        d.set_item("channel", channel)?;
+        d.set_item("slot", slot)?;
+        d.set_item("old", ch.old)?;
+        d.set_item("new", ch.new)?;
+        d.set_item("overcommitted", ch.overcommitted)?;
+        d.set_item("balance", balance_dict(py, &ch.balance)?)?;
+        Ok(d)
+    }
+
+    /// Capacity, pending, committed and available units of a channel's slot.
+    #[pyo3(signature = (channel, *, slot=0))]
+    fn balance<'py>(
+        &self,
+        py: Python<'py>,
+        channel: &str,
+        slot: u32,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let b = self
+            .inner
+            .balance(&ChannelId::from(channel), SlotId(slot))
+            .py()?;
+        balance_dict(py, &b)
+    }
+
+    /// Units that can still be reserved (0 for an unknown account).
+    #[pyo3(signature = (channel, *, slot=0))]
+    fn available(&self, channel: &str, slot: u32) -> u32 {
+        self.inner
+            .available(&ChannelId::from(channel), SlotId(slot))
+    }
+
+    /// Holds `units` on a channel's slot until commit, release or `ttl_ms`.
+    #[pyo3(signature = (id, channel, units, *, slot=0, ttl_ms=30_000))]
+    fn reserve<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        channel: &str,
+        units: u32,
+        slot: u32,
+        ttl_ms: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let key = Key::extract(id, "id")?;
+        let r = self
+            .inner
+            .reserve(
+                key.id(),
+                &ChannelId::from(channel),
+                SlotId(slot),
+                units,
+                ttl_ms,
+            )
+            .py()?;
+        reservation_dict(py, Some(&key), &r)
+    }
+
+    /// Many independent reservations in one call (one boundary crossing, the
+    /// GIL released for the work). Each item is `{"id", "channel", "units",
+    /// "slot"?}`; each result is the reservation dict, or `{"id", "error":
+    /// {"code", "message"}}` for an item that failed, so one full channel does
+    /// not abort the rest. For all-or-nothing, use `reserve_batch`.
+    #[pyo3(signature = (items, *, ttl_ms=30_000))]
+    fn reserve_many<'py>(
+        &self,
+        py: Python<'py>,
+        items: &Bound<'py, PyAny>,
+        ttl_ms: u64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let items: Vec<ReserveItem> = items
+            .try_iter()?
+            .enumerate()
+            .map(|(i, obj)| reserve_item(&obj?, i))
+            .collect::<PyResult<_>>()?;
+        let ledger = &self.inner;
+        let results: Vec<uoom::Result<Reservation>> = py.detach(|| {
+            items
+                .iter()
+                .map(|it| ledger.reserve(it.key.id(), &it.channel, it.slot, it.units, ttl_ms))
+                .collect()
+        });
+        let out = PyList::empty(py);
+        for (it, r) in items.iter().zip(results) {
+            match r {
+                Ok(r) => out.append(reservation_dict(py, Some(&it.key), &r)?)?,
+                Err(e) => {
+                    let d = PyDict::new(py);
+                    d.set_item("id", it.key.to_py(py)?)?;
+                    d.set_item("error", error_dict(py, &e)?)?;
+                    out.append(d)?
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// All-or-nothing: reserves every `(channel, units)` or `(channel, units,
+    /// slot)` leg under one batch id, or nothing (raising the first failure).
+    #[pyo3(signature = (id, legs, *, ttl_ms=30_000))]
+    fn reserve_batch<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        legs: Vec<(String, u32, Option<u32>)>,
+        ttl_ms: u64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let key = Key::extract(id, "id")?;
+        let legs: Vec<(ChannelId, SlotId, u32)> = legs
+            .into_iter()
+            .map(|(c, u, s)| (ChannelId::from(c), SlotId(s.unwrap_or(0)), u))
+            .collect();
+        let ledger = &self.inner;
+        let rs = py
+            .detach(|| ledger.reserve_batch(key.id(), &legs, ttl_ms))
+            .py()?;
+        let out = PyList::empty(py);
+        for r in &rs {
+            out.append(reservation_dict(py, None, r)?)?;
+        }
+        Ok(out)
+    }
+
+    /// Commits a pending reservation (all its units, or fewer: the rest go back).
+    #[pyo3(signature = (id, units=None))]
+    fn commit<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        units: Option<u32>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let key = Key::extract(id, "id")?;
+        let r = self.inner.commit(key.id(), units).py()?;
+        reservation_dict(py, Some(&key), &r)
+    }
+
+    /// Releases a pending reservation; its units become available again.
+    fn release<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let key = Key::extract(id, "id")?;
+        let r = self.inner.release(key.id()).py()?;
+        reservation_dict(py, Some(&key), &r)
+    }
+
+    /// Commits every leg of a batch.
+    fn commit_batch<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let key = Key::extract(id, "id")?;
+        let rs = self.inner.commit_batch(key.id()).py()?;
+        let out = PyList::empty(py);
+        for r in &rs {
+            out.append(reservation_dict(py, None, r)?)?;
+        }
+        Ok(out)
+    }
+
+    /// Releases every leg of a batch.
+    fn release_batch<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let key = Key::extract(id, "id")?;
+        let rs = self.inner.release_batch(key.id()).py()?;
+        let out = PyList::empty(py);
+        for r in &rs {
+            out.append(reservation_dict(py, None, r)?)?;
+        }
+        Ok(out)
+    }
+
+    /// The reservation with this id, in its current state.
+    fn get<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+        let key = Key::extract(id, "id")?;
+        let r = self.inner.get(key.id()).map_err(to_py_err)?;
+        reservation_dict(py, Some(&key), &r)
+    }
+
+    /// Expires every pending reservation past its TTL now; returns how many.
+    fn expire_due(&self) -> usize {
+        self.inner.expire_due()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Ledger(now_ms={}, slot_ms={})",
+            self.clock.now_ms(),
+            self.inner.slot_ms()
+        )
+    }
+}

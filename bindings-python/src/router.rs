@@ -1,0 +1,273 @@
+//! `uoom.Router`: the routing engine (validate → rank → reserve → book →
+//! confirm, with compensation, breakers and an optional batch window) over
+//! in-memory stores and simulated partners, driven from Python one order or
+//! one batch per call.
+
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use std::sync::Arc;
+use uoom::engine::{Outcome, Router, SimGateway, StatusView};
+use uoom::{CreateOrderRequest, OrderId, OrderStatus};
+
+use crate::clock::PyClock;
+use crate::convert::to_value;
+use crate::errors::{IntoPyResult, invalid};
+use crate::rank::{channels_arg, weights_arg};
+
+fn outcome_dict<'py>(py: Python<'py>, o: &Outcome) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("order_id", o.order_id.to_string())?;
+    d.set_item("status", o.status.as_str())?;
+    d.set_item("channel", o.channel.as_ref().map(|c| c.as_str()))?;
+    d.set_item("decision", o.decision.map(|k| k.as_str()))?;
+    d.set_item("failure", o.failure.map(|f| f.as_str()))?;
+    d.set_item("attempts", o.attempts)?;
+    d.set_item("compensations", o.compensations)?;
+    d.set_item("replayed", o.replayed)?;
+    Ok(d)
+}
+
+fn outcome_list<'py>(py: Python<'py>, os: &[Outcome]) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for o in os {
+        out.append(outcome_dict(py, o)?)?;
+    }
+    Ok(out)
+}
+
+fn status_dict<'py>(py: Python<'py>, v: &StatusView) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("order_id", v.order_id.to_string())?;
+    d.set_item("customer_id", v.customer_id.to_string())?;
+    d.set_item("status", v.status.as_str())?;
+    d.set_item("channel", v.channel.as_ref().map(|c| c.as_str()))?;
+    d.set_item("decision", v.decision.map(|k| k.as_str()))?;
+    d.set_item("failure", v.failure.map(|f| f.as_str()))?;
+    d.set_item("created_at_ms", v.created_at.0)?;
+    d.set_item("updated_at_ms", v.updated_at.0)?;
+    Ok(d)
+}
+
+fn request_arg(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<CreateOrderRequest> {
+    uoom::validate_create_order(&to_value(obj, path)?).map_err(|e| match e {
+        // Prefix field paths of a batch item with its position.
+        uoom::Error::Validation(fs) if !path.is_empty() => {
+            crate::errors::to_py_err(uoom::Error::Validation(
+                fs.into_iter()
+                    .map(|f| {
+                        let field = if f.field.is_empty() {
+                            path.to_owned()
+                        } else {
+                            format!("{path}.{}", f.field)
+                        };
+                        uoom::FieldError::new(field, f.code, f.message)
+                    })
+                    .collect(),
+            ))
+        }
+        other => crate::errors::to_py_err(other),
+    })
+}
+
+fn order_id_arg(s: &str) -> PyResult<OrderId> {
+    OrderId::parse(s)
+        .ok_or_else(|| invalid("order_id", "invalid_uuid", format!("{s:?} is not a UUID")))
+}
+
+/// Routes orders to channels: ranking, capacity reservation, partner
+/// booking with compensation, and batch optimisation when a window is set.
+#[pyclass(module = "uoom._uoom", name = "Router", frozen)]
+pub struct PyRouter {
+    inner: Mutex<Router>,
+    clock: PyClock,
+}
+
+#[pymethods]
+impl PyRouter {
+    #[new]
+    #[pyo3(signature = (channels, *, now_ms=None, seed=1, top_k=3, batch_window_ms=None, batch_max=512,
+        solver_budget_ms=20, reservation_ttl_ms=30_000, rank_weights=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        channels: &Bound<'_, PyAny>,
+        now_ms: Option<u64>,
+        seed: u64,
+        top_k: usize,
+        batch_window_ms: Option<u64>,
+        batch_max: usize,
+        solver_budget_ms: u64,
+        reservation_ttl_ms: u64,
+        rank_weights: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let channels = channels_arg(channels)?;
+        let clock = PyClock::new(now_ms);
+        let gateway = Arc::new(SimGateway::new(clock.arc(), seed));
+        let router = Router::builder(channels, gateway)
+            .with_clock(clock.arc())
+            .with_id_seed(seed)
+            .with_top_k(top_k)
+            .with_batch_window_ms(batch_window_ms)
+            .with_batch_max(batch_max)
+            .with_solver_budget_ms(solver_budget_ms)
+            .with_reservation_ttl_ms(reservation_ttl_ms)
+            .with_rank_weights(weights_arg(rank_weights)?)
+            .build()
+            .py()?;
+        Ok(Self {
+            inner: Mutex::new(router),
+            clock,
+        })
+    }
+
+    /// Routes one create-order request (the camelCase dict); with a `key`
+    /// seen before, returns the first outcome marked `replayed`. An order
+    /// that cannot be routed is an outcome with status `FAILED` and its
+    /// `failure` reason; only an invalid request raises (`ValidationError`).
+    #[pyo3(signature = (request, *, key=None))]
+    fn route<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        key: Option<String>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let req = request_arg(request, "")?;
+        let lock = &self.inner;
+        let out = py.detach(|| lock.lock().submit(req, key.as_deref())).py()?;
+        outcome_dict(py, &out)
+    }
+
+    /// Routes many requests in one call (the GIL released for the whole
+    /// batch). Each result is an outcome dict, or `{"error": {"code",
+    /// "message", "errors"}}` for a request that failed validation, so one bad
+    /// request does not abort the batch. `keys`, if given, pairs up with
+    /// `requests` (None for no key).
+    #[pyo3(signature = (requests, *, keys=None))]
+    fn route_many<'py>(
+        &self,
+        py: Python<'py>,
+        requests: &Bound<'py, PyAny>,
+        keys: Option<Vec<Option<String>>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut parsed: Vec<Result<CreateOrderRequest, uoom::Error>> = Vec::new();
+        for (i, r) in requests.try_iter()?.enumerate() {
+            let path = format!("requests[{i}]");
+            let v = to_value(&r?, &path)?;
+            parsed.push(uoom::validate_create_order(&v));
+        }
+        if let Some(k) = &keys
+            && k.len() != parsed.len()
+        {
+            return Err(invalid(
+                "keys",
+                "length_mismatch",
+                format!("{} keys for {} requests", k.len(), parsed.len()),
+            ));
+        }
+        let lock = &self.inner;
+        let results: Vec<Result<Outcome, uoom::Error>> = py.detach(|| {
+            let mut router = lock.lock();
+            parsed
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let key = keys.as_ref().and_then(|k| k[i].as_deref());
+                    p.and_then(|req| router.submit(req, key))
+                })
+                .collect()
+        });
+        let out = PyList::empty(py);
+        for r in results {
+            match r {
+                Ok(o) => out.append(outcome_dict(py, &o)?)?,
+                Err(e) => {
+                    let err = PyDict::new(py);
+                    err.set_item("code", e.kind().code())?;
+                    err.set_item("message", e.to_string())?;
+                    let fields = PyList::empty(py);
+                    for f in e.field_errors() {
+                        let fd = PyDict::new(py);
+                        fd.set_item("field", &f.field)?;
+                        fd.set_item("code", &f.code)?;
+                        fd.set_item("message", &f.message)?;
+                        fields.append(fd)?;
+                    }
+                    err.set_item("errors", fields)?;
+                    let d = PyDict::new(py);
+                    d.set_item("error", err)?;
+                    out.append(d)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// With a batch window: routes the queued batch if the window is over or
+    /// the batch is full, returning its outcomes (else `[]`).
+    fn poll<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let lock = &self.inner;
+        let out = py.detach(|| lock.lock().poll()).py()?;
+        outcome_list(py, &out)
+    }
+
+    /// Routes whatever is queued now, window over or not.
+    fn flush<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let lock = &self.inner;
+        let out = py.detach(|| lock.lock().flush()).py()?;
+        outcome_list(py, &out)
+    }
+
+    /// Orders waiting in the batch window.
+    #[getter]
+    fn queued(&self) -> usize {
+        self.inner.lock().queued()
+    }
+
+    /// Moves a routed order along its lifecycle (`PREPARING`, ...,
+    /// `DELIVERED`, `CANCELLED`); returns its status view.
+    fn advance<'py>(
+        &self,
+        py: Python<'py>,
+        order_id: &str,
+        status: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let id = order_id_arg(order_id)?;
+        let to: OrderStatus = status.parse().py()?;
+        let v = self.inner.lock().advance(&id, to).py()?;
+        status_dict(py, &v)
+    }
+
+    /// The read model's view of an order, or None if it is unknown.
+    fn status<'py>(&self, py: Python<'py>, order_id: &str) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let id = order_id_arg(order_id)?;
+        let v = self.inner.lock().read_model().get(&id);
+        v.map(|v| status_dict(py, &v)).transpose()
+    }
+
+    /// Prometheus text exposition of the router's metrics.
+    fn metrics(&self) -> String {
+        self.inner.lock().render_metrics()
+    }
+
+    /// Moves a manual clock (`Router(now_ms=...)`) forward.
+    fn advance_ms(&self, ms: u64) -> PyResult<()> {
+        if self.clock.advance_ms(ms) {
+            Ok(())
+        } else {
+            Err(invalid(
+                "now_ms",
+                "system_clock",
+                "advance_ms needs a router made with now_ms=...",
+            ))
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        let r = self.inner.lock();
+        format!(
+            "Router(channels={}, queued={})",
+            r.channels().len(),
+            r.queued()
+        )
+    }
+}

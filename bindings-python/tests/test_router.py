@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, List
+
+import pytest
+
+import uoom
+
+REQ: Dict[str, Any] = {
+    "customerId": "123e4567-e89b-12d3-a456-426614174000",
+    "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    "deliveryAddress": {"street": "1 A St", "city": "Riyadh", "postalCode": "12211",
+                        "latitude": 24.71, "longitude": 46.67},
+}
+
+
+def req(**over: Any) -> Dict[str, Any]:
+    r = copy.deepcopy(REQ)
+    r.update(over)
+    return r
+
+
+def channels(capacity: int = 10) -> List[uoom.Channel]:
+    return [
+        uoom.Channel("k1", "internal_kitchen", 24.70, 46.68, radius_km=8.0, capacity=capacity,
+                     vehicles=["bike", "car"], base_cost=2.0, cost_per_km=0.5, quality=0.9),
+        uoom.Channel("k2", "dark_store", 24.73, 46.69, radius_km=8.0, capacity=capacity,
+                     vehicles=["bike"], base_cost=2.5, cost_per_km=0.5, quality=0.8),
+    ]
+
+
+def test_route_confirms_on_a_channel() -> None:
+    router = uoom.Router(channels(), now_ms=0)
+    out = router.route(REQ)
+    assert out["status"] == "CONFIRMED" and out["channel"] in {"k1", "k2"}
+    assert out["decision"] == "realtime" and out["failure"] is None and out["replayed"] is False
+    assert out["attempts"] >= 1
+    view = router.status(out["order_id"])
+    assert view is not None and view["status"] == "CONFIRMED" and view["channel"] == out["channel"]
+
+
+def test_idempotency_key_replays() -> None:
+    router = uoom.Router(channels(), now_ms=0)
+    first = router.route(REQ, key="checkout-1")
+    again = router.route(REQ, key="checkout-1")
+    assert again["replayed"] is True and again["order_id"] == first["order_id"]
+
+
+def test_unroutable_order_is_a_failed_outcome_not_an_exception() -> None:
+    router = uoom.Router(channels(), now_ms=0)
+    far = req(deliveryAddress={**REQ["deliveryAddress"], "latitude": 10.0, "longitude": 10.0})
+    out = router.route(far)
+    assert out["status"] == "FAILED" and out["failure"] == "no_feasible_channel" and out["channel"] is None
+
+
+def test_capacity_runs_out() -> None:
+    router = uoom.Router(channels(capacity=1), now_ms=0)
+    outs = router.route_many([REQ, REQ, REQ])
+    assert [o["status"] for o in outs] == ["CONFIRMED", "CONFIRMED", "FAILED"]
+    assert outs[2]["failure"] == "capacity_exhausted"
+
+
+def test_route_many_reports_bad_requests_in_place() -> None:
+    router = uoom.Router(channels(), now_ms=0)
+    outs = router.route_many([REQ, {"customerId": "x"}, REQ], keys=["a", None, "a"])
+    assert outs[0]["status"] == "CONFIRMED"
+    assert outs[1]["error"]["code"] == "UOOM_VALIDATION"
+    assert {e["field"] for e in outs[1]["error"]["errors"]} >= {"customerId", "items"}
+    assert outs[2]["replayed"] is True
+    with pytest.raises(uoom.ValidationError):
+        router.route_many([REQ], keys=["a", "b"])
+
+
+def test_route_rejects_invalid_request() -> None:
+    router = uoom.Router(channels(), now_ms=0)
+    with pytest.raises(uoom.ValidationError) as e:
+        router.route({"items": []})
+    assert "customerId" in {err["field"] for err in e.value.errors}
+
+
+def test_batch_window_poll_and_flush() -> None:
+    router = uoom.Router(channels(), now_ms=0, batch_window_ms=100, solver_budget_ms=10)
+    queued = router.route_many([REQ, REQ])
+    assert [o["status"] for o in queued] == ["VALIDATED", "VALIDATED"]
+    assert router.queued == 2 and router.poll() == []
+    router.advance_ms(150)
+    done = router.poll()
+    assert [o["status"] for o in done] == ["CONFIRMED", "CONFIRMED"]
+    assert all(o["decision"] in {"batch_optimal", "batch_improved", "batch_greedy"} for o in done)
+    router.route(REQ)
+    assert [o["status"] for o in router.flush()] == ["CONFIRMED"]
+    assert router.queued == 0
+
+
+def test_lifecycle_after_routing() -> None:
+    router = uoom.Router(channels(), now_ms=0)
+    oid = router.route(REQ)["order_id"]
+    assert router.advance(oid, "PREPARING")["status"] == "PREPARING"
+    with pytest.raises(uoom.ConflictError):
+        router.advance(oid, "CONFIRMED")
+    with pytest.raises(uoom.NotFoundError):
+        router.advance("00000000-0000-0000-0000-000000000099", "PREPARING")
+    with pytest.raises(uoom.ValidationError):
+        router.advance("nope", "PREPARING")
+    assert router.status("00000000-0000-0000-0000-000000000099") is None
+
+
+def test_metrics_repr_and_clock() -> None:
+    router = uoom.Router(channels(), now_ms=0)
+    router.route(REQ)
+    assert "uoom" in router.metrics()
+    assert repr(router) == "Router(channels=2, queued=0)"
+    with pytest.raises(uoom.ValidationError):
+        uoom.Router(channels()).advance_ms(1)
+    with pytest.raises(uoom.ValidationError):
+        uoom.Router([{"id": "x"}])

@@ -1,0 +1,10 @@
+import type { ChannelInput, RouterOptions } from 'uoom'
+
+/** Injection token of the routing configuration. */
+export const ROUTING_OPTIONS = Symbol('ROUTING_OPTIONS')
+
+/** What `RoutingModule.forRoot` takes: the channel catalogue and router knobs. */
+export interface RoutingModuleOptions {
+  channels: ChannelInput[]
+  router?: RouterOptions
+}

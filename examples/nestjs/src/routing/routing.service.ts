@@ -1,0 +1,39 @@
+import { Inject, Injectable } from '@nestjs/common'
+import { Router } from 'uoom'
+import type { CreateOrderRequest, OrderStatusView, RouteOutcome } from 'uoom'
+import { ROUTING_OPTIONS, RoutingModuleOptions } from './routing.options'
+
+/**
+ * The one place the service talks to uoom: an in-process router (validation,
+ * ranking, capacity ledger, booking saga, status read model). Routing one
+ * order takes microseconds, so the calls are synchronous; uoom's errors
+ * (`err.code`) are left to the exception filter to map onto HTTP.
+ */
+@Injectable()
+export class RoutingService {
+  private readonly router: Router
+
+  constructor(@Inject(ROUTING_OPTIONS) options: RoutingModuleOptions) {
+    this.router = new Router(options.channels, options.router)
+  }
+
+  /** Validates and routes one create-order request. */
+  createOrder(body: unknown, idempotencyKey?: string): RouteOutcome {
+    return this.router.submit(body as CreateOrderRequest, idempotencyKey)
+  }
+
+  /** Current status of an order (throws `UOOM_NOT_FOUND`). */
+  status(orderId: string): OrderStatusView {
+    return this.router.status(orderId)
+  }
+
+  /** Moves an order along its lifecycle (throws `UOOM_CONFLICT` when illegal). */
+  advance(orderId: string, status: string): OrderStatusView {
+    return this.router.advance(orderId, status)
+  }
+
+  /** Prometheus text. */
+  metrics(): string {
+    return this.router.metrics()
+  }
+}

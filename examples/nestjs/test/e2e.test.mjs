@@ -1,0 +1,123 @@
+// End to end: the NestJS app on 127.0.0.1 (a free port), real HTTP requests.
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const { createApp } = require('../dist/app.js')
+
+const SAMPLE = {
+  customerId: '123e4567-e89b-12d3-a456-426614174000',
+  restaurantId: '550e8400-e29b-41d4-a716-446655440001',
+  items: [{ itemId: 'item1', name: 'Pizza', quantity: 1, unitPrice: 15.99 }],
+  deliveryAddress: {
+    street: '123 Main St', city: 'New York', postalCode: '10001',
+    latitude: 40.7128, longitude: -74.006,
+  },
+}
+
+let app
+let base
+
+before(async () => {
+  app = await createApp()
+  await app.listen(0, '127.0.0.1')
+  const { port } = app.getHttpServer().address()
+  base = `http://127.0.0.1:${port}`
+})
+
+after(async () => {
+  await app.close()
+})
+
+async function call(method, path, body, headers = {}) {
+  const res = await fetch(base + path, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await res.text()
+  const type = res.headers.get('content-type') ?? ''
+  return { status: res.status, body: type.includes('json') ? JSON.parse(text) : text }
+}
+
+test('POST /orders routes the sample order and GET /orders/:id/status reads it back', async () => {
+  const created = await call('POST', '/orders', SAMPLE)
+  assert.equal(created.status, 201)
+  assert.equal(created.body.status, 'CONFIRMED')
+  assert.match(created.body.orderId, /^[0-9a-f-]{36}$/)
+  assert.ok(created.body.channel.startsWith('nyc-'))
+  assert.equal(created.body.decision, 'realtime')
+
+  const status = await call('GET', `/orders/${created.body.orderId}/status`)
+  assert.equal(status.status, 200)
+  assert.equal(status.body.orderId, created.body.orderId)
+  assert.equal(status.body.status, 'CONFIRMED')
+  assert.equal(status.body.channel, created.body.channel)
+  assert.equal(status.body.customerId, SAMPLE.customerId)
+})
+
+test('an invalid order is 400 with every field error', async () => {
+  const bad = structuredClone(SAMPLE)
+  bad.customerId = 'not-a-uuid'
+  bad.items[0].quantity = 0
+  bad.deliveryAddress.latitude = 95
+  const res = await call('POST', '/orders', bad)
+  assert.equal(res.status, 400)
+  assert.equal(res.body.code, 'UOOM_VALIDATION')
+  const fields = res.body.errors.map((e) => e.field).sort()
+  assert.deepEqual(fields, ['customerId', 'deliveryAddress.latitude', 'items[0].quantity'])
+  for (const e of res.body.errors) assert.ok(e.code && e.message)
+})
+
+test('the same Idempotency-Key returns the first outcome', async () => {
+  const first = await call('POST', '/orders', SAMPLE, { 'idempotency-key': 'k-42' })
+  const again = await call('POST', '/orders', SAMPLE, { 'idempotency-key': 'k-42' })
+  assert.equal(first.status, 201)
+  assert.equal(again.status, 201)
+  assert.equal(again.body.orderId, first.body.orderId)
+  assert.equal(first.body.replayed, false)
+  assert.equal(again.body.replayed, true)
+})
+
+test('an unknown order is 404, a malformed id 400', async () => {
+  const missing = await call('GET', '/orders/00000000-0000-4000-8000-000000000000/status')
+  assert.equal(missing.status, 404)
+  assert.equal(missing.body.code, 'UOOM_NOT_FOUND')
+  const malformed = await call('GET', '/orders/nope/status')
+  assert.equal(malformed.status, 400)
+  assert.equal(malformed.body.code, 'UOOM_VALIDATION')
+  assert.equal(malformed.body.errors[0].field, 'orderId')
+})
+
+test('lifecycle moves: a legal one is 200, an illegal one 409 and changes nothing', async () => {
+  const created = await call('POST', '/orders', SAMPLE)
+  const id = created.body.orderId
+  const illegal = await call('POST', `/orders/${id}/status`, { status: 'DELIVERED' })
+  assert.equal(illegal.status, 409)
+  assert.equal(illegal.body.code, 'UOOM_CONFLICT')
+  assert.equal((await call('GET', `/orders/${id}/status`)).body.status, 'CONFIRMED')
+  const legal = await call('POST', `/orders/${id}/status`, { status: 'PREPARING' })
+  assert.equal(legal.status, 200)
+  assert.equal(legal.body.status, 'PREPARING')
+})
+
+test('an order nobody can serve is routed to FAILED with the reason', async () => {
+  const far = structuredClone(SAMPLE)
+  far.deliveryAddress.latitude = 51.5
+  far.deliveryAddress.longitude = -0.12
+  const res = await call('POST', '/orders', far)
+  assert.equal(res.status, 201)
+  assert.equal(res.body.status, 'FAILED')
+  assert.equal('channel' in res.body, false, 'no channel')
+  assert.equal(res.body.failure, 'no_feasible_channel')
+})
+
+test('metrics are Prometheus text; other errors keep Nest defaults', async () => {
+  const m = await call('GET', '/metrics')
+  assert.equal(m.status, 200)
+  assert.match(m.body, /order_processing_duration/)
+  const unknownRoute = await call('GET', '/nowhere')
+  assert.equal(unknownRoute.status, 404)
+  assert.equal(unknownRoute.body.message, 'Cannot GET /nowhere')
+})
