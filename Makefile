@@ -61,6 +61,13 @@ servers-down: ## Stop the test servers
 test-servers: ## Start the test servers, check schema and client round trips, stop them
 	@./scripts/servers/all.sh test
 
+# The adapters (features postgres, outbox, kafka, dynamodb of core) against the
+# real servers: starts them, runs the servers' smoke checks and
+# core/tests/adapters_*.rs, stops what it started (also on failure).
+.PHONY: test-adapters
+test-adapters: ## Adapter integration tests against PostgreSQL, Kafka and DynamoDB Local (includes test-servers' checks)
+	@CARGO=$(CARGO) ./scripts/test-adapters.sh
+
 bench-solve: setup-rust ## Criterion benches of the solver (single-order decision, 100 ms batches)
 	$(CARGO) bench -p uoom-benches --bench solve
 

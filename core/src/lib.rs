@@ -19,6 +19,13 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(any(
+    feature = "postgres",
+    feature = "outbox",
+    feature = "kafka",
+    feature = "dynamodb"
+))]
+pub mod adapters;
 pub mod bench_format;
 pub mod clock;
 pub mod engine;

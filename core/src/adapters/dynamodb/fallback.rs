@@ -1,0 +1,95 @@
+//! Status reads that survive a DynamoDB miss or outage: the PostgreSQL write
+//! model answers, and the answer is written back to DynamoDB.
+
+use super::{DynamoStatusStore, StatusRecord};
+use crate::adapters::postgres::PgStore;
+use crate::{CustomerId, OrderId, OrderStatus, RestaurantId, Result};
+use std::sync::Arc;
+
+/// DynamoDB first, PostgreSQL on a miss or an error, repopulating DynamoDB
+/// from what PostgreSQL returned (best effort: a failed write-back is logged).
+///
+/// Records rebuilt from PostgreSQL know the order's status and times, not its
+/// routing (channel, decision, failure): those come with the next write-through.
+pub struct StatusWithFallback {
+    dynamo: Arc<DynamoStatusStore>,
+    pg: Arc<PgStore>,
+}
+
+impl StatusWithFallback {
+    /// Combines the read model and the write model.
+    pub fn new(dynamo: Arc<DynamoStatusStore>, pg: Arc<PgStore>) -> Self {
+        Self { dynamo, pg }
+    }
+
+    fn repopulate(&self, rec: &StatusRecord) {
+        if let Err(e) = self.dynamo.upsert(rec) {
+            tracing::warn!(order = %rec.order_id, error = %e, "status write-back failed");
+        }
+    }
+
+    /// One order's status.
+    pub fn get(&self, id: &OrderId) -> Result<Option<StatusRecord>> {
+        match self.dynamo.get(id) {
+            Ok(Some(r)) => return Ok(Some(r)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(order = %id, error = %e, "dynamodb read failed; using postgres")
+            }
+        }
+        let Some(order) = self.pg.order(id)? else {
+            return Ok(None);
+        };
+        let rec = StatusRecord::of_order(&order);
+        self.repopulate(&rec);
+        Ok(Some(rec))
+    }
+
+    /// A customer's orders, newest first; PostgreSQL answers when DynamoDB
+    /// fails or has none.
+    pub fn by_customer(
+        &self,
+        customer: &CustomerId,
+        status: Option<OrderStatus>,
+        limit: usize,
+    ) -> Result<Vec<StatusRecord>> {
+        match self.dynamo.by_customer(customer, status, limit) {
+            Ok(v) if !v.is_empty() => return Ok(v),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "dynamodb query failed; using postgres"),
+        }
+        let orders = self.pg.orders_by_customer(customer, status, limit)?;
+        Ok(orders
+            .iter()
+            .map(|o| {
+                let r = StatusRecord::of_order(o);
+                self.repopulate(&r);
+                r
+            })
+            .collect())
+    }
+
+    /// A restaurant's orders, newest first; PostgreSQL answers when DynamoDB
+    /// fails or has none.
+    pub fn by_restaurant(
+        &self,
+        restaurant: &RestaurantId,
+        status: Option<OrderStatus>,
+        limit: usize,
+    ) -> Result<Vec<StatusRecord>> {
+        match self.dynamo.by_restaurant(restaurant, status, limit) {
+            Ok(v) if !v.is_empty() => return Ok(v),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "dynamodb query failed; using postgres"),
+        }
+        let orders = self.pg.orders_by_restaurant(restaurant, status, limit)?;
+        Ok(orders
+            .iter()
+            .map(|o| {
+                let r = StatusRecord::of_order(o);
+                self.repopulate(&r);
+                r
+            })
+            .collect())
+    }
+}

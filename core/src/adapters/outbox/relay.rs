@@ -1,0 +1,609 @@
+//! The relay loop: claim, publish in per-aggregate rounds, record.
+
+use super::{ClaimedEvent, OutboxStore, Publisher, RelayMetrics};
+use crate::{Clock, EventId, Result, SystemClock};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How a relay claims, waits and retries.
+///
+/// ```
+/// use std::time::Duration;
+/// use uoom::adapters::outbox::RelayConfig;
+/// let c = RelayConfig::new("relay-a").with_batch(200).with_workers(2);
+/// assert_eq!(c.backoff, vec![Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(4)]);
+/// assert_eq!(c.batch, 200);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// This relay's name in `claimed_by` (unique per running relay).
+    pub relay_id: String,
+    /// Most events per claim (default 500).
+    pub batch: usize,
+    /// How long a claim is held (default 30 s); must exceed a batch's publish time.
+    pub lease: Duration,
+    /// Longest sleep without a notification before polling again (default 1 s).
+    pub poll_interval: Duration,
+    /// Delay before each retry; after the last one the event goes to the DLQ
+    /// (default 1 s, 2 s, 4 s).
+    pub backoff: Vec<Duration>,
+    /// Worker threads, each claiming its own batches (default 1).
+    pub workers: usize,
+}
+
+impl RelayConfig {
+    /// Defaults under the name `relay_id`.
+    pub fn new(relay_id: impl Into<String>) -> Self {
+        Self {
+            relay_id: relay_id.into(),
+            batch: 500,
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+            backoff: vec![
+                Duration::from_secs(1),
+                Duration::from_secs(2),
+                Duration::from_secs(4),
+            ],
+            workers: 1,
+        }
+    }
+
+    /// Sets the claim size (at least 1).
+    pub fn with_batch(mut self, n: usize) -> Self {
+        self.batch = n.max(1);
+        self
+    }
+
+    /// Sets the lease.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// Sets the polling fallback interval.
+    pub fn with_poll_interval(mut self, d: Duration) -> Self {
+        self.poll_interval = d;
+        self
+    }
+
+    /// Sets the retry delays (empty: the first failure goes to the DLQ).
+    pub fn with_backoff(mut self, delays: Vec<Duration>) -> Self {
+        self.backoff = delays;
+        self
+    }
+
+    /// Sets the number of worker threads (at least 1).
+    pub fn with_workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+}
+
+/// What one claim-publish-record cycle did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchReport {
+    /// Events claimed.
+    pub claimed: usize,
+    /// Events acknowledged by the broker.
+    pub published: usize,
+    /// Failures scheduled for a retry.
+    pub retried: usize,
+    /// Events parked in the DLQ.
+    pub dead: usize,
+    /// Claimed but not attempted (behind a failure), lease given back.
+    pub released: usize,
+}
+
+/// An outbox relay over a store, a publisher and a clock.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use std::time::Duration;
+/// use uoom::adapters::EventRecord;
+/// use uoom::adapters::outbox::*;
+/// use uoom::{EventId, ManualClock, Millis, Result};
+///
+/// // A one-event store and a publisher that always fails: the schedule is
+/// // attempt, +1 s, +2 s, +4 s, then the DLQ.
+/// struct One(Mutex<(Option<ClaimedEvent>, Millis, bool)>);
+/// impl OutboxStore for One {
+///     fn claim(&self, _: &str, _: usize, _: Duration, now: Millis) -> Result<Vec<ClaimedEvent>> {
+///         let g = self.0.lock().unwrap();
+///         Ok(g.0.clone().filter(|_| !g.2 && now >= g.1).into_iter().collect())
+///     }
+///     fn mark_published(&self, _: &str, _: &[EventId]) -> Result<()> { Ok(()) }
+///     fn mark_retry(&self, _: &str, _: EventId, _: &str, at: Millis) -> Result<()> {
+///         let mut g = self.0.lock().unwrap();
+///         g.1 = at;
+///         if let Some(e) = g.0.as_mut() { e.attempts += 1 }
+///         Ok(())
+///     }
+///     fn mark_dead(&self, _: &str, _: EventId, _: &str) -> Result<()> { self.0.lock().unwrap().2 = true; Ok(()) }
+///     fn release(&self, _: &str, _: &[EventId]) -> Result<()> { Ok(()) }
+/// }
+/// struct Down;
+/// impl Publisher for Down {
+///     fn publish(&self, e: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
+///         e.iter().map(|_| Err("broker down".to_string())).collect()
+///     }
+///     fn publish_dead_letter(&self, _: &EventRecord, _: &str, _: u32) -> std::result::Result<(), String> { Ok(()) }
+/// }
+/// let ev = EventRecord::new(EventId::from_u128(1), "order", "o1", "OrderCreated", serde_json::json!({}), Millis(0));
+/// let store = One(Mutex::new((Some(ClaimedEvent { record: ev, seq: 1, attempts: 0, stored_at: Millis(0) }), Millis(0), false)));
+/// let clock = std::sync::Arc::new(ManualClock::new(Millis(0)));
+/// let relay = Relay::new(RelayConfig::new("r"), store, Down, clock.clone());
+/// let mut dead_at = None;
+/// for ms in 0..=8_000u64 {
+///     clock.set(Millis(ms));
+///     if relay.run_once().unwrap().dead == 1 { dead_at = Some(ms) }
+/// }
+/// assert_eq!(dead_at, Some(7_000)); // failures at 0, 1000, 3000, 7000
+/// assert_eq!(relay.metrics().snapshot().retries, 3);
+/// ```
+pub struct Relay<S, P, C> {
+    config: RelayConfig,
+    store: S,
+    publisher: P,
+    clock: C,
+    metrics: Arc<RelayMetrics>,
+}
+
+/// A running relay's threads; dropping it does not stop them, [`RelayHandle::stop`] does.
+pub struct RelayHandle {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    metrics: Arc<RelayMetrics>,
+}
+
+impl RelayHandle {
+    /// The relay's counters.
+    pub fn metrics(&self) -> &RelayMetrics {
+        &self.metrics
+    }
+
+    /// Asks the workers to stop and waits for them (each finishes its batch
+    /// and its current wait, at most one poll interval).
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+impl<S: OutboxStore, P: Publisher, C: Clock> Relay<S, P, C> {
+    /// A relay; nothing runs until [`Relay::run_once`] or [`Relay::spawn`].
+    pub fn new(config: RelayConfig, store: S, publisher: P, clock: C) -> Self {
+        Self {
+            config,
+            store,
+            publisher,
+            clock,
+            metrics: Arc::new(RelayMetrics::default()),
+        }
+    }
+
+    /// The relay's counters.
+    pub fn metrics(&self) -> &RelayMetrics {
+        &self.metrics
+    }
+
+    /// The publisher it drives.
+    pub fn publisher(&self) -> &P {
+        &self.publisher
+    }
+
+    /// The store it drives.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RelayConfig {
+        &self.config
+    }
+
+    /// One cycle: claim a batch, publish it, record the outcome.
+    pub fn run_once(&self) -> Result<BatchReport> {
+        self.cycle(&self.config.relay_id)
+    }
+
+    /// One cycle under the claim name `me` (each worker thread has its own).
+    fn cycle(&self, me: &str) -> Result<BatchReport> {
+        let cfg = &self.config;
+        let claimed = self
+            .store
+            .claim(me, cfg.batch, cfg.lease, self.clock.now())?;
+        let mut report = BatchReport {
+            claimed: claimed.len(),
+            ..BatchReport::default()
+        };
+        if claimed.is_empty() {
+            return Ok(report);
+        }
+        self.metrics.add_batch(claimed.len());
+
+        // Each aggregate's run, in seq order (claims come back in seq order).
+        let mut runs: Vec<Vec<&ClaimedEvent>> = Vec::new();
+        let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+        for ev in &claimed {
+            let key = (
+                ev.record.aggregate_type.as_str(),
+                ev.record.aggregate_id.as_str(),
+            );
+            let i = *index.entry(key).or_insert_with(|| {
+                runs.push(Vec::new());
+                runs.len() - 1
+            });
+            runs[i].push(ev);
+        }
+
+        let mut published: Vec<EventId> = Vec::new();
+        let mut released: Vec<EventId> = Vec::new();
+        let mut alive: Vec<usize> = (0..runs.len()).collect();
+        let mut round = 0;
+        while !alive.is_empty() {
+            let events: Vec<&ClaimedEvent> = alive.iter().map(|&r| runs[r][round]).collect();
+            let records: Vec<_> = events.iter().map(|e| &e.record).collect();
+            let results = self.publisher.publish(&records);
+            // Lag is wall time, whatever clock drives the retries.
+            let wall = SystemClock.now();
+            let mut next_alive = Vec::with_capacity(alive.len());
+            for ((&r, ev), res) in alive.iter().zip(&events).zip(results) {
+                match res {
+                    Ok(()) => {
+                        published.push(ev.record.id);
+                        self.metrics.record_lag(wall.since(ev.stored_at));
+                        if round + 1 < runs[r].len() {
+                            next_alive.push(r);
+                        }
+                    }
+                    Err(error) => {
+                        self.fail(me, ev, &error, &mut report)?;
+                        released.extend(runs[r][round + 1..].iter().map(|e| e.record.id));
+                    }
+                }
+            }
+            alive = next_alive;
+            round += 1;
+        }
+        report.published = published.len();
+        report.released = released.len();
+        if !published.is_empty() {
+            self.store.mark_published(me, &published)?;
+        }
+        if !released.is_empty() {
+            self.store.release(me, &released)?;
+        }
+        Ok(report)
+    }
+
+    /// A failed attempt: schedule the next one, or park the event once the
+    /// retries are used up and its dead-letter record is written.
+    fn fail(
+        &self,
+        me: &str,
+        ev: &ClaimedEvent,
+        error: &str,
+        report: &mut BatchReport,
+    ) -> Result<()> {
+        let cfg = &self.config;
+        let failures = ev.attempts as usize + 1;
+        let now = self.clock.now();
+        if failures > cfg.backoff.len() {
+            match self
+                .publisher
+                .publish_dead_letter(&ev.record, error, failures as u32)
+            {
+                Ok(()) => {
+                    self.store.mark_dead(me, ev.record.id, error)?;
+                    self.metrics.add_dead_letter();
+                    report.dead += 1;
+                    tracing::warn!(event = %ev.record.id, aggregate = %ev.record.aggregate_id, error, "event parked in the DLQ");
+                    return Ok(());
+                }
+                Err(dlq) => {
+                    let delay = cfg.backoff.last().copied().unwrap_or(cfg.poll_interval);
+                    let msg = format!("{error}; dead-letter write failed: {dlq}");
+                    self.store.mark_retry(
+                        me,
+                        ev.record.id,
+                        &msg,
+                        now.plus_ms(delay.as_millis() as u64),
+                    )?;
+                    self.metrics.add_retry();
+                    report.retried += 1;
+                    return Ok(());
+                }
+            }
+        }
+        let delay = cfg.backoff[failures - 1];
+        self.store.mark_retry(
+            me,
+            ev.record.id,
+            error,
+            now.plus_ms(delay.as_millis() as u64),
+        )?;
+        self.metrics.add_retry();
+        report.retried += 1;
+        tracing::debug!(event = %ev.record.id, failures, error, "publish failed; retry scheduled");
+        Ok(())
+    }
+
+    /// Runs cycles until `stop` is set: a full batch is followed at once by
+    /// the next claim; an empty one waits for a notification or the poll
+    /// interval; a store error is logged and retried after the poll interval.
+    pub fn run(&self, stop: &AtomicBool) {
+        self.run_as(&self.config.relay_id, stop)
+    }
+
+    fn run_as(&self, me: &str, stop: &AtomicBool) {
+        while !stop.load(Ordering::SeqCst) {
+            match self.cycle(me) {
+                Ok(r) if r.claimed > 0 => {}
+                Ok(_) => {
+                    self.store.wait_for_events(self.config.poll_interval);
+                }
+                Err(e) => {
+                    self.metrics.add_error();
+                    tracing::warn!(error = %e, relay = %self.config.relay_id, "relay cycle failed");
+                    std::thread::sleep(self.config.poll_interval);
+                }
+            }
+        }
+    }
+}
+
+impl<S, P, C> Relay<S, P, C>
+where
+    S: OutboxStore + 'static,
+    P: Publisher + 'static,
+    C: Clock + 'static,
+{
+    /// Starts `config.workers` threads running [`Relay::run`], worker `i`
+    /// claiming as `relay_id#i`.
+    pub fn spawn(self) -> Result<RelayHandle> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let metrics = self.metrics.clone();
+        let workers = self.config.workers;
+        let relay = Arc::new(self);
+        let mut threads = Vec::with_capacity(workers);
+        for i in 0..workers {
+            let relay = relay.clone();
+            let flag = stop.clone();
+            let me = format!("{}#{i}", relay.config.relay_id);
+            let spawned = std::thread::Builder::new()
+                .name(format!("uoom-relay-{i}"))
+                .spawn(move || relay.run_as(&me, &flag));
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    RelayHandle {
+                        stop,
+                        threads,
+                        metrics,
+                    }
+                    .stop();
+                    return Err(crate::Error::Io(format!(
+                        "cannot start a relay thread: {e}"
+                    )));
+                }
+            }
+        }
+        Ok(RelayHandle {
+            stop,
+            threads,
+            metrics,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::EventRecord;
+    use crate::adapters::outbox::{ClaimedEvent, OutboxStore, Publisher};
+    use crate::{ManualClock, Millis};
+    use std::sync::Mutex;
+
+    #[derive(Clone)]
+    struct Row {
+        ev: ClaimedEvent,
+        due: Millis,
+        published: bool,
+        dead: bool,
+        held: bool,
+    }
+
+    /// The claim rule of `outbox_claim_at` over a vector: per aggregate, the
+    /// unbroken run of due events from its oldest pending one.
+    #[derive(Default)]
+    struct MemStore(Mutex<Vec<Row>>);
+
+    impl OutboxStore for MemStore {
+        fn claim(
+            &self,
+            _: &str,
+            max: usize,
+            _: Duration,
+            now: Millis,
+        ) -> Result<Vec<ClaimedEvent>> {
+            let mut rows = self.0.lock().unwrap();
+            let mut blocked = std::collections::HashSet::new();
+            let mut out = Vec::new();
+            for r in rows.iter_mut() {
+                let agg = r.ev.record.aggregate_id.clone();
+                if r.published || r.dead || blocked.contains(&agg) {
+                    continue;
+                }
+                if r.held || r.due > now || out.len() >= max {
+                    blocked.insert(agg);
+                    continue;
+                }
+                r.held = true;
+                out.push(r.ev.clone());
+            }
+            Ok(out)
+        }
+        fn mark_published(&self, _: &str, ids: &[EventId]) -> Result<()> {
+            self.update(ids, |r| r.published = true);
+            Ok(())
+        }
+        fn mark_retry(&self, _: &str, id: EventId, _: &str, at: Millis) -> Result<()> {
+            self.update(&[id], |r| {
+                r.due = at;
+                r.ev.attempts += 1;
+            });
+            Ok(())
+        }
+        fn mark_dead(&self, _: &str, id: EventId, _: &str) -> Result<()> {
+            self.update(&[id], |r| r.dead = true);
+            Ok(())
+        }
+        fn release(&self, _: &str, _: &[EventId]) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    impl MemStore {
+        fn update(&self, ids: &[EventId], f: impl Fn(&mut Row)) {
+            for r in self.0.lock().unwrap().iter_mut() {
+                if ids.contains(&r.ev.record.id) {
+                    f(r);
+                }
+                r.held = false;
+            }
+        }
+    }
+
+    /// Records what it was asked to publish; fails each id in `fail` once.
+    #[derive(Default)]
+    struct Log {
+        sent: Mutex<Vec<(String, u128)>>,
+        fail: Mutex<Vec<EventId>>,
+        dlq: Mutex<Vec<EventId>>,
+    }
+
+    impl Publisher for Log {
+        fn publish(&self, events: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
+            let keys: std::collections::HashSet<&str> = events.iter().map(|e| e.key()).collect();
+            assert_eq!(
+                keys.len(),
+                events.len(),
+                "one event per aggregate per round"
+            );
+            events
+                .iter()
+                .map(|e| {
+                    let mut fail = self.fail.lock().unwrap();
+                    if let Some(i) = fail.iter().position(|f| *f == e.id) {
+                        fail.remove(i);
+                        return Err("transient".into());
+                    }
+                    self.sent
+                        .lock()
+                        .unwrap()
+                        .push((e.aggregate_id.clone(), e.id.0.as_u128()));
+                    Ok(())
+                })
+                .collect()
+        }
+        fn publish_dead_letter(
+            &self,
+            e: &EventRecord,
+            _: &str,
+            _: u32,
+        ) -> std::result::Result<(), String> {
+            self.dlq.lock().unwrap().push(e.id);
+            Ok(())
+        }
+    }
+
+    fn store(aggregates: u128, per: u128) -> MemStore {
+        let mut rows = Vec::new();
+        for i in 0..per {
+            for a in 0..aggregates {
+                let id = a * 100 + i;
+                rows.push(Row {
+                    ev: ClaimedEvent {
+                        record: EventRecord::new(
+                            EventId::from_u128(id),
+                            "order",
+                            format!("a{a}"),
+                            "E",
+                            serde_json::json!({}),
+                            Millis(0),
+                        ),
+                        seq: rows.len() as i64,
+                        attempts: 0,
+                        stored_at: Millis(0),
+                    },
+                    due: Millis(0),
+                    published: false,
+                    dead: false,
+                    held: false,
+                });
+            }
+        }
+        MemStore(Mutex::new(rows))
+    }
+
+    #[test]
+    fn a_failure_holds_back_only_its_aggregate_and_order_is_kept() {
+        let clock = Arc::new(ManualClock::new(Millis(0)));
+        let log = Log::default();
+        // a1's second event fails once.
+        log.fail.lock().unwrap().push(EventId::from_u128(101));
+        let relay = Relay::new(
+            RelayConfig::new("t").with_batch(4),
+            store(3, 3),
+            log,
+            clock.clone(),
+        );
+        let mut cycles = 0;
+        while relay.store().0.lock().unwrap().iter().any(|r| !r.published) {
+            relay.run_once().unwrap();
+            clock.advance_ms(500);
+            cycles += 1;
+            assert!(cycles < 50, "did not drain");
+        }
+        let sent = relay.publisher().sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 9, "each event exactly once: {sent:?}");
+        for a in 0..3u128 {
+            let ids: Vec<u128> = sent
+                .iter()
+                .filter(|(k, _)| *k == format!("a{a}"))
+                .map(|s| s.1)
+                .collect();
+            assert_eq!(ids, vec![a * 100, a * 100 + 1, a * 100 + 2]);
+        }
+        // a0 and a2 were done before a1's retry came due (1 s later).
+        let last_of = |k: &str| sent.iter().rposition(|(key, _)| key == k).unwrap();
+        assert!(last_of("a0") < last_of("a1") && last_of("a2") < last_of("a1"));
+        let m = relay.metrics().snapshot();
+        assert_eq!((m.retries, m.dead_letters, m.published), (1, 0, 9));
+    }
+
+    #[test]
+    fn without_retries_the_first_failure_goes_to_the_dlq() {
+        let clock = Arc::new(ManualClock::new(Millis(0)));
+        let log = Log::default();
+        log.fail.lock().unwrap().push(EventId::from_u128(0));
+        let relay = Relay::new(
+            RelayConfig::new("t").with_backoff(Vec::new()),
+            store(1, 2),
+            log,
+            clock,
+        );
+        let r = relay.run_once().unwrap();
+        assert_eq!((r.claimed, r.dead, r.released), (2, 1, 1));
+        assert_eq!(
+            *relay.publisher().dlq.lock().unwrap(),
+            vec![EventId::from_u128(0)]
+        );
+        assert_eq!(relay.run_once().unwrap().published, 1);
+    }
+}

@@ -1,0 +1,203 @@
+//! The engine's ports (`crate::engine::ports`) on the adapters: thin
+//! conversions over the adapters' own APIs.
+//!
+//! The ports cannot return errors from reads (`order`, `get`, …): a failed
+//! read is logged (`tracing::warn!`) and answers `None` / empty.
+
+use super::EventRecord;
+use crate::events::{Aggregate, DomainEvent};
+use crate::{ChannelId, OrderId};
+
+impl From<&DomainEvent> for EventRecord {
+    fn from(e: &DomainEvent) -> Self {
+        EventRecord {
+            id: e.id,
+            aggregate_type: e.aggregate.kind().to_string(),
+            aggregate_id: e.key(),
+            event_type: e.event_type().as_str().to_string(),
+            schema_version: e.schema_version,
+            payload: e.payload_json(),
+            occurred_at: e.at,
+        }
+    }
+}
+
+impl EventRecord {
+    /// The engine's typed event back from a stored record; `None` when the
+    /// record is not one of the engine's events (another writer's, or a
+    /// payload of an unknown schema).
+    ///
+    /// ```
+    /// use uoom::adapters::EventRecord;
+    /// use uoom::events::{Aggregate, DomainEvent, EventPayload};
+    /// use uoom::{ChannelId, EventId, Millis};
+    /// let e = DomainEvent::new(EventId::from_u128(2), Aggregate::Channel(ChannelId::from("c1")), Millis(5),
+    ///     EventPayload::CapacityUpdated { channel: ChannelId::from("c1"), slot: uoom::ledger::SlotId(0), capacity: 9 });
+    /// let r = EventRecord::from(&e);
+    /// assert_eq!(r.aggregate_id, "c1");
+    /// assert_eq!(r.to_domain_event(), Some(e));
+    /// ```
+    pub fn to_domain_event(&self) -> Option<DomainEvent> {
+        let aggregate = match self.aggregate_type.as_str() {
+            "order" => Aggregate::Order(OrderId::parse(&self.aggregate_id)?),
+            "channel" => Aggregate::Channel(ChannelId::from(self.aggregate_id.as_str())),
+            _ => return None,
+        };
+        let payload = serde_json::from_value(self.payload.clone()).ok()?;
+        Some(DomainEvent {
+            id: self.id,
+            aggregate,
+            schema_version: self.schema_version,
+            at: self.occurred_at,
+            payload,
+        })
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod pg {
+    use crate::adapters::EventRecord;
+    use crate::adapters::postgres::PgStore;
+    use crate::engine::{Outbox, OutboxEntry, Outcome, UnitOfWork, WriteModel};
+    use crate::events::DomainEvent;
+    use crate::{Error, Order, OrderId, Result};
+
+    impl WriteModel for PgStore {
+        fn save(&self, unit: UnitOfWork<'_>) -> Result<()> {
+            let events: Vec<EventRecord> = unit.events.iter().map(EventRecord::from).collect();
+            let key = match unit.idempotency {
+                Some((k, outcome)) => Some((
+                    k,
+                    serde_json::to_value(outcome)
+                        .map_err(|e| Error::Io(format!("outcome to JSON: {e}")))?,
+                )),
+                None => None,
+            };
+            self.save_with_key(unit.order, &events, key.as_ref().map(|(k, v)| (*k, v)))
+        }
+
+        fn order(&self, id: &OrderId) -> Option<Order> {
+            PgStore::order(self, id).unwrap_or_else(|e| {
+                tracing::warn!(order = %id, error = %e, "postgres order read failed");
+                None
+            })
+        }
+
+        fn outcome_for_key(&self, key: &str) -> Option<Outcome> {
+            match PgStore::outcome_for_key(self, key) {
+                Ok(v) => v.and_then(|v| serde_json::from_value(v).ok()),
+                Err(e) => {
+                    tracing::warn!(key, error = %e, "postgres idempotency read failed");
+                    None
+                }
+            }
+        }
+    }
+
+    impl Outbox for PgStore {
+        fn append(&self, events: &[DomainEvent]) -> Result<()> {
+            let records: Vec<EventRecord> = events.iter().map(EventRecord::from).collect();
+            self.append_events(&records)
+        }
+
+        fn pending(&self, max: usize) -> Vec<OutboxEntry> {
+            match self.pending_records(max) {
+                Ok(rows) => rows
+                    .into_iter()
+                    .filter_map(|(seq, r)| {
+                        r.to_domain_event().map(|event| OutboxEntry {
+                            seq: seq.max(0) as u64,
+                            event,
+                        })
+                    })
+                    .collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "postgres outbox read failed");
+                    Vec::new()
+                }
+            }
+        }
+
+        fn acknowledge(&self, seq: u64) -> Result<()> {
+            self.mark_published_through(i64::try_from(seq).unwrap_or(i64::MAX))
+        }
+
+        fn depth(&self) -> usize {
+            self.outbox_depth().map(|n| n as usize).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "postgres outbox depth failed");
+                0
+            })
+        }
+    }
+}
+
+#[cfg(feature = "dynamodb")]
+mod ddb {
+    use crate::adapters::dynamodb::{DynamoStatusStore, StatusRecord};
+    use crate::engine::{DecisionKind, StatusReadModel, StatusView};
+    use crate::events::FailureReason;
+    use crate::{ChannelId, CustomerId, OrderId};
+
+    fn to_record(v: &StatusView) -> StatusRecord {
+        StatusRecord {
+            order_id: v.order_id,
+            customer_id: v.customer_id,
+            restaurant_id: None,
+            status: v.status,
+            channel: v.channel.as_ref().map(|c| c.to_string()),
+            decision: v
+                .decision
+                .and_then(|d| serde_json::to_value(d).ok())
+                .and_then(|j| j.as_str().map(str::to_owned)),
+            failure: v.failure.map(|f| f.as_str().to_string()),
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            expires_at: None,
+        }
+    }
+
+    pub(super) fn to_view(r: StatusRecord) -> StatusView {
+        StatusView {
+            order_id: r.order_id,
+            customer_id: r.customer_id,
+            status: r.status,
+            channel: r.channel.map(ChannelId::from),
+            decision: r.decision.and_then(|d| {
+                serde_json::from_value::<DecisionKind>(serde_json::Value::String(d)).ok()
+            }),
+            failure: r.failure.and_then(|f| {
+                serde_json::from_value::<FailureReason>(serde_json::Value::String(f)).ok()
+            }),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+
+    impl StatusReadModel for DynamoStatusStore {
+        fn upsert(&self, view: StatusView) {
+            if let Err(e) = DynamoStatusStore::upsert(self, &to_record(&view)) {
+                tracing::warn!(order = %view.order_id, error = %e, "dynamodb write-through failed");
+            }
+        }
+
+        fn get(&self, id: &OrderId) -> Option<StatusView> {
+            DynamoStatusStore::get(self, id)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(order = %id, error = %e, "dynamodb read failed");
+                    None
+                })
+                .map(to_view)
+        }
+
+        fn by_customer(&self, customer: &CustomerId, limit: usize) -> Vec<StatusView> {
+            DynamoStatusStore::by_customer(self, customer, None, limit)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "dynamodb query failed");
+                    Vec::new()
+                })
+                .into_iter()
+                .map(to_view)
+                .collect()
+        }
+    }
+}

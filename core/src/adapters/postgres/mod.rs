@@ -1,0 +1,471 @@
+//! The write model in PostgreSQL: orders, their outbox events in the same
+//! transaction (group commit), idempotency records, saga state, and the
+//! status fallback queries.
+//!
+//! Built on tokio-postgres over an owned [`AdapterRuntime`]; every method
+//! blocks the caller. No pool crate: the store holds a fixed set of
+//! connections, `writers` for the group-commit writers and `readers` for
+//! queries (a tokio-postgres client pipelines concurrent queries).
+//!
+//! ```no_run
+//! use uoom::adapters::postgres::{PgConfig, PgStore};
+//! let store = PgStore::connect(PgConfig::new("postgres://uoom:uoom@127.0.0.1:55432/uoom")).unwrap();
+//! store.migrate().unwrap();
+//! assert_eq!(store.order(&uoom::OrderId::from_u128(1)).unwrap(), None);
+//! ```
+
+mod migrate;
+mod rows;
+mod saga;
+mod writer;
+
+#[cfg(feature = "outbox")]
+mod outbox_store;
+#[cfg(feature = "outbox")]
+pub use outbox_store::PgOutboxStore;
+
+pub use saga::SagaState;
+
+use crate::adapters::{AdapterRuntime, EventRecord};
+use crate::{CustomerId, Error, Order, OrderId, OrderStatus, RestaurantId, Result};
+use rows::{ORDER_COLUMNS, order_from_row};
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_postgres::{Client, NoTls};
+use writer::{Job, Unit};
+
+/// How to reach PostgreSQL and how to write to it.
+///
+/// ```
+/// use std::time::Duration;
+/// let c = uoom::adapters::postgres::PgConfig::new("postgres://u:p@127.0.0.1/db")
+///     .with_writers(4)
+///     .with_group_max(200)
+///     .with_group_wait(Duration::from_millis(2));
+/// assert_eq!(c.writers, 4);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PgConfig {
+    /// libpq-style URL or key=value string. TLS is not supported yet (NoTls).
+    pub url: String,
+    /// Group-commit writer connections (default 2).
+    pub writers: usize,
+    /// Most units in one transaction (default 100).
+    pub group_max: usize,
+    /// Longest a writer waits for more units once it has one (default 1 ms).
+    pub group_wait: Duration,
+    /// Query connections (default 2).
+    pub readers: usize,
+    /// Units queued before `save` waits for room (default 10,000).
+    pub queue: usize,
+    /// PostgreSQL's `synchronous_commit` for the writer sessions (default on).
+    /// Off, a commit returns before its WAL reaches disk: a unit stays atomic
+    /// (order and events together or neither) but a server crash can lose the
+    /// last fraction of a second of acknowledged units. A throughput knob
+    /// for deployments that accept that; never the default.
+    pub synchronous_commit: bool,
+}
+
+impl PgConfig {
+    /// Defaults for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            writers: 2,
+            group_max: 100,
+            group_wait: Duration::from_millis(1),
+            readers: 2,
+            queue: 10_000,
+            synchronous_commit: true,
+        }
+    }
+
+    /// Sets the number of writer connections (at least 1).
+    pub fn with_writers(mut self, n: usize) -> Self {
+        self.writers = n.max(1);
+        self
+    }
+
+    /// Sets the most units per transaction (at least 1; 1 turns group commit off).
+    pub fn with_group_max(mut self, n: usize) -> Self {
+        self.group_max = n.max(1);
+        self
+    }
+
+    /// Sets how long a writer waits to fill a group.
+    pub fn with_group_wait(mut self, wait: Duration) -> Self {
+        self.group_wait = wait;
+        self
+    }
+
+    /// Sets `synchronous_commit` of the writer sessions (see the field).
+    pub fn with_synchronous_commit(mut self, on: bool) -> Self {
+        self.synchronous_commit = on;
+        self
+    }
+
+    /// Sets the number of query connections (at least 1).
+    pub fn with_readers(mut self, n: usize) -> Self {
+        self.readers = n.max(1);
+        self
+    }
+}
+
+/// A database error with the server's message, not just "db error".
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+pub(crate) fn io(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
+    move |e| Error::Io(format!("postgres {context}: {}", describe(&e)))
+}
+
+/// Opens one connection and drives it on the runtime.
+pub(crate) async fn connect_client(url: &str) -> Result<Client> {
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(io("connect"))?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::warn!(error = %e, "postgres connection closed");
+        }
+    });
+    Ok(client)
+}
+
+/// One event's delivery state, for operators and tests (the DLQ view).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    /// The event.
+    pub id: crate::EventId,
+    /// Its position in the outbox.
+    pub seq: i64,
+    /// Its type name.
+    pub event_type: String,
+    /// Failed publish attempts so far.
+    pub attempts: i32,
+    /// Delivered to the broker.
+    pub published: bool,
+    /// Parked in the dead-letter queue.
+    pub dead: bool,
+    /// The last publish error.
+    pub last_error: Option<String>,
+}
+
+/// The PostgreSQL write model. Cheap to share behind an `Arc`.
+pub struct PgStore {
+    rt: AdapterRuntime,
+    queue: mpsc::Sender<Job>,
+    readers: Vec<Client>,
+    next_reader: AtomicUsize,
+    config: PgConfig,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("writers", &self.config.writers)
+            .field("readers", &self.readers.len())
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Connects with a runtime of its own (two threads).
+    pub fn connect(config: PgConfig) -> Result<Self> {
+        Self::connect_with(config, AdapterRuntime::new(2)?)
+    }
+
+    /// Connects on a shared runtime.
+    pub fn connect_with(config: PgConfig, rt: AdapterRuntime) -> Result<Self> {
+        let cfg = config.clone();
+        let (queue, readers) = rt.block_on(async move {
+            let (tx, rx) = mpsc::channel::<Job>(cfg.queue.max(1));
+            let rx = Arc::new(Mutex::new(rx));
+            for _ in 0..cfg.writers.max(1) {
+                let client = connect_client(&cfg.url).await?;
+                if !cfg.synchronous_commit {
+                    client
+                        .batch_execute("SET synchronous_commit = off")
+                        .await
+                        .map_err(io("session set-up"))?;
+                }
+                tokio::spawn(writer::run_writer(
+                    client,
+                    rx.clone(),
+                    cfg.group_max.max(1),
+                    cfg.group_wait,
+                ));
+            }
+            let mut readers = Vec::new();
+            for _ in 0..cfg.readers.max(1) {
+                readers.push(connect_client(&cfg.url).await?);
+            }
+            Ok::<_, Error>((tx, readers))
+        })??;
+        Ok(Self {
+            rt,
+            queue,
+            readers,
+            next_reader: AtomicUsize::new(0),
+            config,
+        })
+    }
+
+    /// The runtime the store runs on (share it with other adapters).
+    pub fn runtime(&self) -> &AdapterRuntime {
+        &self.rt
+    }
+
+    /// The configuration it was built with.
+    pub fn config(&self) -> &PgConfig {
+        &self.config
+    }
+
+    fn reader(&self) -> &Client {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        &self.readers[i]
+    }
+
+    /// Applies the embedded migrations (`core/migrations/postgres/`) not yet
+    /// applied; returns their file names. Safe to run from several processes.
+    pub fn migrate(&self) -> Result<Vec<&'static str>> {
+        let client = self.reader();
+        self.rt.block_on(migrate::migrate(client))?
+    }
+
+    fn submit(&self, unit: Unit) -> Result<()> {
+        let queue = self.queue.clone();
+        self.rt.block_on(async move {
+            let (reply, answer) = oneshot::channel();
+            queue
+                .send(Job { unit, reply })
+                .await
+                .map_err(|_| Error::Io("postgres writer stopped".into()))?;
+            answer
+                .await
+                .map_err(|_| Error::Io("postgres writer stopped".into()))?
+        })?
+    }
+
+    /// Writes an order's new state and its events in one transaction (shared
+    /// with other callers' units: group commit). A stale write (the stored
+    /// order changed later than `order.updated_at`) is a `Conflict` and writes
+    /// nothing, events included.
+    pub fn save(&self, order: &Order, events: &[EventRecord]) -> Result<()> {
+        self.save_with_key(order, events, None)
+    }
+
+    /// [`PgStore::save`] plus an idempotency record: `outcome` is stored under
+    /// `key` in the same transaction (a key already present is kept as is).
+    pub fn save_with_key(
+        &self,
+        order: &Order,
+        events: &[EventRecord],
+        key: Option<(&str, &Value)>,
+    ) -> Result<()> {
+        self.submit(Unit {
+            order: Some(order.clone()),
+            events: events.to_vec(),
+            idempotency: key.map(|(k, v)| (k.to_owned(), v.clone())),
+        })
+    }
+
+    /// Appends events that belong to no order write (e.g. `CapacityUpdated`).
+    pub fn append_events(&self, events: &[EventRecord]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.submit(Unit {
+            order: None,
+            events: events.to_vec(),
+            idempotency: None,
+        })
+    }
+
+    /// The stored order, if any.
+    pub fn order(&self, id: &OrderId) -> Result<Option<Order>> {
+        let client = self.reader();
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
+        let row = self
+            .rt
+            .block_on(client.query_opt(&sql, &[&id.0]))?
+            .map_err(io("order read"))?;
+        row.as_ref().map(order_from_row).transpose()
+    }
+
+    /// The outcome stored under an idempotency key.
+    pub fn outcome_for_key(&self, key: &str) -> Result<Option<Value>> {
+        let client = self.reader();
+        let row = self
+            .rt
+            .block_on(client.query_opt(
+                "SELECT outcome FROM idempotency_keys WHERE key = $1",
+                &[&key],
+            ))?
+            .map_err(io("idempotency read"))?;
+        row.map(|r| r.try_get(0).map_err(io("idempotency read")))
+            .transpose()
+    }
+
+    /// A customer's orders, newest first, optionally in one status: the status
+    /// fallback for `CustomerStatusIndex`.
+    pub fn orders_by_customer(
+        &self,
+        customer: &CustomerId,
+        status: Option<OrderStatus>,
+        limit: usize,
+    ) -> Result<Vec<Order>> {
+        self.orders_by("customer_id", customer.0, status, limit)
+    }
+
+    /// A restaurant's orders, newest first, optionally in one status: the
+    /// status fallback for `RestaurantStatusIndex`.
+    pub fn orders_by_restaurant(
+        &self,
+        restaurant: &RestaurantId,
+        status: Option<OrderStatus>,
+        limit: usize,
+    ) -> Result<Vec<Order>> {
+        self.orders_by("restaurant_id", restaurant.0, status, limit)
+    }
+
+    fn orders_by(
+        &self,
+        column: &str,
+        key: uuid::Uuid,
+        status: Option<OrderStatus>,
+        limit: usize,
+    ) -> Result<Vec<Order>> {
+        let client = self.reader();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE {column} = $1 \
+             AND ($2::text IS NULL OR status = $2) ORDER BY created_at DESC, id LIMIT $3"
+        );
+        let status = status.map(|s| s.as_str());
+        let rows = self
+            .rt
+            .block_on(client.query(&sql, &[&key, &status, &limit]))?
+            .map_err(io("status fallback query"))?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    /// Inserts or replaces an order's saga state.
+    pub fn save_saga(&self, state: &SagaState) -> Result<()> {
+        let client = self.reader();
+        self.rt.block_on(saga::save(client, state))?
+    }
+
+    /// An order's saga state.
+    pub fn saga(&self, id: &OrderId) -> Result<Option<SagaState>> {
+        let client = self.reader();
+        self.rt.block_on(saga::load(client, id))?
+    }
+
+    /// Runs administrative SQL (several statements, no parameters): schema
+    /// set-up, operators' repairs. Not for the hot path.
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        let client = self.reader();
+        self.rt
+            .block_on(client.batch_execute(sql))?
+            .map_err(io("admin statement"))
+    }
+
+    /// Events neither published nor parked.
+    pub fn outbox_depth(&self) -> Result<u64> {
+        let client = self.reader();
+        let row = self
+            .rt
+            .block_on(client.query_one(
+                "SELECT count(*) FROM outbox_events WHERE published_at IS NULL AND NOT dead",
+                &[],
+            ))?
+            .map_err(io("outbox depth"))?;
+        let n: i64 = row.try_get(0).map_err(io("outbox depth"))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Up to `max` oldest pending events (neither published nor parked) with
+    /// their `seq`: the engine's in-process `Outbox::pending`, for callers
+    /// that relay without [`PgOutboxStore`]'s claims (one relay only).
+    pub fn pending_records(&self, max: usize) -> Result<Vec<(i64, EventRecord)>> {
+        let client = self.reader();
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        let rows = self
+            .rt
+            .block_on(client.query(
+                "SELECT seq, id, aggregate_type, aggregate_id, event_type, schema_version, payload, \
+                 (round(extract(epoch from occurred_at) * 1000))::int8 \
+                 FROM outbox_events WHERE published_at IS NULL AND NOT dead ORDER BY seq LIMIT $1",
+                &[&max],
+            ))?
+            .map_err(io("outbox read"))?;
+        rows.iter()
+            .map(|r| {
+                let e = io("outbox read");
+                let version: i32 = r.try_get(5).map_err(&e)?;
+                let at: i64 = r.try_get(7).map_err(&e)?;
+                Ok((
+                    r.try_get(0).map_err(&e)?,
+                    EventRecord {
+                        id: crate::EventId(r.try_get(1).map_err(&e)?),
+                        aggregate_type: r.try_get(2).map_err(&e)?,
+                        aggregate_id: r.try_get(3).map_err(&e)?,
+                        event_type: r.try_get(4).map_err(&e)?,
+                        schema_version: u16::try_from(version).unwrap_or(u16::MAX),
+                        payload: r.try_get(6).map_err(&e)?,
+                        occurred_at: crate::Millis(at.max(0) as u64),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Marks every pending event with `seq` up to and including `seq` as
+    /// published (the acknowledgement of [`PgStore::pending_records`]).
+    pub fn mark_published_through(&self, seq: i64) -> Result<()> {
+        let client = self.reader();
+        self.rt
+            .block_on(client.execute(
+                "UPDATE outbox_events SET published_at = now() \
+                 WHERE seq <= $1 AND published_at IS NULL AND NOT dead",
+                &[&seq],
+            ))?
+            .map_err(io("outbox acknowledge"))?;
+        Ok(())
+    }
+
+    /// Every event of one aggregate with its delivery state, in `seq` order.
+    pub fn outbox_events_of(&self, aggregate_id: &str) -> Result<Vec<OutboxRow>> {
+        let client = self.reader();
+        let rows = self
+            .rt
+            .block_on(client.query(
+                "SELECT id, seq, event_type, attempts, published_at IS NOT NULL, dead, last_error \
+                 FROM outbox_events WHERE aggregate_id = $1 ORDER BY seq",
+                &[&aggregate_id],
+            ))?
+            .map_err(io("outbox read"))?;
+        rows.iter()
+            .map(|r| {
+                let e = io("outbox read");
+                Ok(OutboxRow {
+                    id: crate::EventId(r.try_get(0).map_err(&e)?),
+                    seq: r.try_get(1).map_err(&e)?,
+                    event_type: r.try_get(2).map_err(&e)?,
+                    attempts: r.try_get(3).map_err(&e)?,
+                    published: r.try_get(4).map_err(&e)?,
+                    dead: r.try_get(5).map_err(&e)?,
+                    last_error: r.try_get(6).map_err(&e)?,
+                })
+            })
+            .collect()
+    }
+}

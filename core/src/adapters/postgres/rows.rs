@@ -1,0 +1,103 @@
+//! Orders to and from `orders` rows.
+
+use crate::{
+    Currency, CustomerId, DeliveryAddress, Error, GeoPoint, Millis, Money, Order, OrderId,
+    OrderItem, OrderStatus, RestaurantId, Result, RoutingHints,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio_postgres::Row;
+
+/// The columns the adapter selects, in [`order_from_row`]'s order.
+pub(crate) const ORDER_COLUMNS: &str = "id, customer_id, restaurant_id, items, delivery_street, \
+     delivery_city, delivery_postal_code, delivery_latitude, delivery_longitude, total_minor, \
+     currency, status, hints, (round(extract(epoch from created_at) * 1000))::int8, \
+     (round(extract(epoch from updated_at) * 1000))::int8";
+
+/// One line of `orders.items`: the request's shape with the price in minor units.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemRow {
+    item_id: String,
+    name: String,
+    quantity: u32,
+    unit_price: i64,
+}
+
+pub(crate) fn items_json(order: &Order) -> Value {
+    Value::Array(
+        order
+            .items
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "itemId": i.item_id,
+                    "name": i.name,
+                    "quantity": i.quantity,
+                    "unitPrice": i.unit_price.minor(),
+                })
+            })
+            .collect(),
+    )
+}
+
+pub(crate) fn hints_json(order: &Order) -> Value {
+    serde_json::to_value(order.hints).unwrap_or_else(|_| Value::Object(Default::default()))
+}
+
+pub(crate) fn ms(t: Millis) -> i64 {
+    i64::try_from(t.0).unwrap_or(i64::MAX)
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Io(format!("orders row: bad {what}: {e}"))
+}
+
+pub(crate) fn parse_status(s: &str) -> Result<OrderStatus> {
+    OrderStatus::ALL
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| corrupt("status", s))
+}
+
+pub(crate) fn order_from_row(row: &Row) -> Result<Order> {
+    let get_err = |e: tokio_postgres::Error| Error::Io(format!("orders row: {e}"));
+    let currency: String = row.try_get(10).map_err(get_err)?;
+    let currency = Currency::parse(currency.trim()).map_err(|e| corrupt("currency", e))?;
+    let items: Value = row.try_get(3).map_err(get_err)?;
+    let items: Vec<ItemRow> = serde_json::from_value(items).map_err(|e| corrupt("items", e))?;
+    let hints: Value = row.try_get(12).map_err(get_err)?;
+    let hints: RoutingHints = serde_json::from_value(hints).map_err(|e| corrupt("hints", e))?;
+    let status: String = row.try_get(11).map_err(get_err)?;
+    let restaurant: Option<uuid::Uuid> = row.try_get(2).map_err(get_err)?;
+    let created: i64 = row.try_get(13).map_err(get_err)?;
+    let updated: i64 = row.try_get(14).map_err(get_err)?;
+    Ok(Order {
+        id: OrderId(row.try_get(0).map_err(get_err)?),
+        customer_id: CustomerId(row.try_get(1).map_err(get_err)?),
+        restaurant_id: restaurant.map(RestaurantId),
+        items: items
+            .into_iter()
+            .map(|i| OrderItem {
+                item_id: i.item_id,
+                name: i.name,
+                quantity: i.quantity,
+                unit_price: Money::from_minor(i.unit_price, currency),
+            })
+            .collect(),
+        delivery: DeliveryAddress {
+            street: row.try_get(4).map_err(get_err)?,
+            city: row.try_get(5).map_err(get_err)?,
+            postal_code: row.try_get(6).map_err(get_err)?,
+            location: GeoPoint::new(
+                row.try_get(7).map_err(get_err)?,
+                row.try_get(8).map_err(get_err)?,
+            ),
+        },
+        hints,
+        total: Money::from_minor(row.try_get(9).map_err(get_err)?, currency),
+        status: parse_status(&status)?,
+        created_at: Millis(created.max(0) as u64),
+        updated_at: Millis(updated.max(0) as u64),
+    })
+}

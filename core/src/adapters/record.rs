@@ -1,0 +1,79 @@
+//! One outbox event as the adapters store and publish it.
+
+use crate::{EventId, Millis};
+use serde_json::Value;
+
+/// An event on its way through the outbox: what Postgres stores in
+/// `outbox_events`, what the relay claims and what Kafka receives.
+///
+/// It carries the payload as JSON already, so the storage and the broker need
+/// not know the engine's typed events.
+///
+/// ```
+/// use uoom::adapters::EventRecord;
+/// use uoom::{EventId, Millis};
+/// let e = EventRecord::new(EventId::from_u128(7), "order", "o-1", "OrderCreated",
+///     serde_json::json!({"total": "1.00"}), Millis(0));
+/// let env = e.envelope();
+/// assert_eq!(env["aggregateId"], "o-1");
+/// assert_eq!(env["timestamp"], "1970-01-01T00:00:00.000Z");
+/// assert_eq!(e.key(), "o-1");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    /// Unique id: the consumer's deduplication key.
+    pub id: EventId,
+    /// `order` or `channel`.
+    pub aggregate_type: String,
+    /// The aggregate's id; the Kafka message key.
+    pub aggregate_id: String,
+    /// The event type name (`OrderCreated`, …).
+    pub event_type: String,
+    /// Payload schema version.
+    pub schema_version: u16,
+    /// The payload.
+    pub payload: Value,
+    /// When it happened.
+    pub occurred_at: Millis,
+}
+
+impl EventRecord {
+    /// A record of schema version 1.
+    pub fn new(
+        id: EventId,
+        aggregate_type: impl Into<String>,
+        aggregate_id: impl Into<String>,
+        event_type: impl Into<String>,
+        payload: Value,
+        occurred_at: Millis,
+    ) -> Self {
+        Self {
+            id,
+            aggregate_type: aggregate_type.into(),
+            aggregate_id: aggregate_id.into(),
+            event_type: event_type.into(),
+            schema_version: 1,
+            payload,
+            occurred_at,
+        }
+    }
+
+    /// The Kafka message key.
+    pub fn key(&self) -> &str {
+        &self.aggregate_id
+    }
+
+    /// The JSON envelope a relay publishes:
+    /// `{id, aggregateType, aggregateId, type, schemaVersion, timestamp, payload}`.
+    pub fn envelope(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "aggregateType": self.aggregate_type,
+            "aggregateId": self.aggregate_id,
+            "type": self.event_type,
+            "schemaVersion": self.schema_version,
+            "timestamp": self.occurred_at.to_rfc3339(),
+            "payload": self.payload,
+        })
+    }
+}

@@ -1,0 +1,228 @@
+//! At least once through failures: Kafka stopped mid-batch and restarted, a
+//! relay killed with SIGKILL mid-batch (`make test-adapters`). These tests
+//! stop shared servers, so they run one at a time.
+#![cfg(all(feature = "postgres", feature = "outbox", feature = "kafka"))]
+
+mod adapters_common;
+
+use adapters_common::*;
+use std::collections::{HashMap, HashSet};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uoom::adapters::AdapterRuntime;
+use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
+use uoom::adapters::outbox::{Relay, RelayConfig};
+use uoom::adapters::postgres::{PgConfig, PgOutboxStore, PgStore};
+use uoom::*;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn write_orders(store: &PgStore, from: u128, count: u128) {
+    for n in from..from + count {
+        let o = order(n, n % 17, None, 1_000);
+        store.save(&o, &events_for(&o, n * 10, 2)).unwrap();
+    }
+}
+
+/// Every written event arrived; per aggregate, first arrivals in step order.
+/// Returns the number of duplicates.
+fn check_delivery(got: &[Received], orders: std::ops::Range<u128>) -> usize {
+    let expected: HashSet<String> = orders
+        .clone()
+        .flat_map(|n| [EventId::from_u128(n * 10), EventId::from_u128(n * 10 + 1)])
+        .map(|e| e.to_string())
+        .collect();
+    let mut seen = HashSet::new();
+    let mut firsts: HashMap<String, Vec<i64>> = HashMap::new();
+    for r in got {
+        let id = r.envelope["id"].as_str().unwrap().to_string();
+        if seen.insert(id) {
+            firsts
+                .entry(r.key.clone())
+                .or_default()
+                .push(r.envelope["payload"]["step"].as_i64().unwrap());
+        }
+    }
+    let missing: Vec<_> = expected.difference(&seen).collect();
+    assert!(
+        missing.is_empty(),
+        "{} events lost, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+    for (key, steps) in firsts {
+        assert_eq!(steps, vec![0, 1], "aggregate {key} out of order");
+    }
+    got.len() - seen.len()
+}
+
+/// Counts `topic`'s records into `n` as they arrive, for `time`.
+fn count_records(topic: &str, n: &std::sync::atomic::AtomicUsize, time: Duration) {
+    use uoom::adapters::kafka::rdkafka::ClientConfig;
+    use uoom::adapters::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .set("group.id", unique("count"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "5")
+        .set("topic.metadata.refresh.interval.ms", "100")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let start = std::time::Instant::now();
+    while start.elapsed() < time && n.load(std::sync::atomic::Ordering::SeqCst) < 4_000 {
+        if let Some(Ok(_)) = consumer.poll(Duration::from_millis(20)) {
+            n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+fn kafka_script(action: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/servers/kafka.sh");
+    let status = Command::new(script).arg(action).status().unwrap();
+    assert!(status.success(), "kafka.sh {action} failed");
+}
+
+#[test]
+fn kafka_stopped_mid_batch_and_restarted_loses_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let url = fresh_schema();
+    let rt = AdapterRuntime::new(2).unwrap();
+    let store = Arc::new(PgStore::connect_with(PgConfig::new(&url), rt.clone()).unwrap());
+    store.migrate().unwrap();
+    let topic = unique("kafka_down");
+    write_orders(&store, 0, 1_000);
+    let publisher = KafkaPublisher::new(
+        KafkaConfig::new(kafka_brokers())
+            .with_topic(&topic)
+            .with_message_timeout(Duration::from_secs(3)),
+        rt.clone(),
+    )
+    .unwrap();
+    let relay = Relay::new(
+        RelayConfig::new("kafka-down").with_batch(100),
+        PgOutboxStore::connect(&url, rt.clone()).unwrap(),
+        publisher,
+        SystemClock,
+    )
+    .spawn()
+    .unwrap();
+    assert!(wait_until(Duration::from_secs(30), || relay
+        .metrics()
+        .snapshot()
+        .published
+        > 0));
+    kafka_script("stop");
+    let at_stop = relay.metrics().snapshot().published;
+    assert!(
+        at_stop < 2_000,
+        "Kafka stopped only after everything was delivered"
+    );
+    write_orders(&store, 1_000, 500); // written while Kafka is down
+    std::thread::sleep(Duration::from_secs(4));
+    kafka_script("start");
+    assert!(
+        wait_until(Duration::from_secs(120), || store.outbox_depth().unwrap()
+            == 0),
+        "outbox not drained after the restart: {} left",
+        store.outbox_depth().unwrap()
+    );
+    let m = relay.metrics().snapshot();
+    relay.stop();
+    assert!(m.retries > 0, "the outage was seen: {m:?}");
+    assert_eq!(m.dead_letters, 0);
+    let got = consume(
+        &topic,
+        3_000,
+        Duration::from_secs(60),
+        Duration::from_secs(1),
+    );
+    let dups = check_delivery(&got, 0..1_500);
+    eprintln!(
+        "kafka outage: {} records for 3000 events, {dups} duplicates; relay {m:?}",
+        got.len()
+    );
+}
+
+#[test]
+fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_stay_within_its_batch() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let url = fresh_schema();
+    let rt = AdapterRuntime::new(2).unwrap();
+    let store = PgStore::connect_with(PgConfig::new(&url), rt.clone()).unwrap();
+    store.migrate().unwrap();
+    let topic = unique("sigkill");
+    write_orders(&store, 0, 2_000);
+    let batch = 500;
+    let mut victim = Command::new(env!("CARGO_BIN_EXE_uoom-outbox-relay"))
+        .env("UOOM_POSTGRES_URL", &url)
+        .env("UOOM_KAFKA_BROKERS", kafka_brokers())
+        .env("UOOM_KAFKA_TOPIC", &topic)
+        .env("UOOM_RELAY_ID", "victim")
+        .env("UOOM_RELAY_BATCH", batch.to_string())
+        .env("UOOM_RELAY_LEASE_MS", "3000")
+        .spawn()
+        .unwrap();
+    // Kill it mid-batch: once Kafka holds more of the topic than the outbox
+    // has recorded as published, a batch is out but not acknowledged.
+    let in_kafka = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counting = {
+        let in_kafka = in_kafka.clone();
+        let topic = topic.clone();
+        std::thread::spawn(move || count_records(&topic, &in_kafka, Duration::from_secs(60)))
+    };
+    let mut acked_at_kill = None;
+    let killed = wait_until(Duration::from_secs(60), || {
+        let acked = 4_000 - store.outbox_depth().unwrap() as usize;
+        let seen = in_kafka.load(std::sync::atomic::Ordering::SeqCst);
+        if seen > acked && acked < 4_000 {
+            victim.kill().unwrap(); // SIGKILL
+            acked_at_kill = Some((acked, seen));
+            true
+        } else {
+            false
+        }
+    });
+    assert!(killed, "never caught the victim mid-batch");
+    victim.wait().unwrap();
+    let (acked, seen) = acked_at_kill.unwrap();
+    let left = store.outbox_depth().unwrap();
+    assert!(left > 0, "the victim finished before it was killed");
+
+    let survivor = Relay::new(
+        RelayConfig::new("survivor"),
+        PgOutboxStore::connect(&url, rt.clone()).unwrap(),
+        KafkaPublisher::new(
+            KafkaConfig::new(kafka_brokers()).with_topic(&topic),
+            rt.clone(),
+        )
+        .unwrap(),
+        SystemClock,
+    )
+    .spawn()
+    .unwrap();
+    assert!(wait_until(Duration::from_secs(60), || store
+        .outbox_depth()
+        .unwrap()
+        == 0));
+    survivor.stop();
+    let _ = counting.join();
+    let got = consume(
+        &topic,
+        4_000,
+        Duration::from_secs(60),
+        Duration::from_secs(1),
+    );
+    let dups = check_delivery(&got, 0..2_000);
+    eprintln!(
+        "sigkill: killed with {acked} acknowledged and at least {seen} in Kafka; {left} left; {} records for 4000 events, {dups} duplicates",
+        got.len()
+    );
+    assert!(dups >= 1, "the batch out at the kill is delivered again");
+    assert!(
+        dups <= batch,
+        "{dups} duplicates: more than the victim's one unacknowledged batch"
+    );
+}

@@ -1,0 +1,261 @@
+//! The PostgreSQL write model against the real server (`make test-adapters`).
+#![cfg(feature = "postgres")]
+
+mod adapters_common;
+
+use adapters_common::*;
+use std::sync::Arc;
+use uoom::adapters::postgres::{PgConfig, PgStore, SagaState};
+use uoom::*;
+
+fn store() -> PgStore {
+    PgStore::connect(PgConfig::new(fresh_schema())).unwrap()
+}
+
+fn migrated() -> PgStore {
+    let s = store();
+    s.migrate().unwrap();
+    s
+}
+
+#[test]
+fn migrations_apply_once_and_record_themselves() {
+    let s = store();
+    assert_eq!(
+        s.migrate().unwrap(),
+        vec![
+            "0001_init.sql",
+            "0002_outbox_claim.sql",
+            "0003_adapters.sql"
+        ]
+    );
+    assert!(s.migrate().unwrap().is_empty());
+}
+
+#[test]
+fn an_order_round_trips_with_its_hints_items_and_times() {
+    let s = migrated();
+    let mut o = order(1, 10, Some(20), 1_700_000_000_123);
+    o.hints.priority = Some(1);
+    o.hints.deadline_min = Some(45.0);
+    s.save(&o, &events_for(&o, 100, 2)).unwrap();
+    assert_eq!(s.order(&o.id).unwrap(), Some(o.clone()));
+    let rows = s.outbox_events_of(&o.id.to_string()).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].seq < rows[1].seq);
+    assert_eq!(rows[0].event_type, "OrderCreated");
+    assert_eq!(s.outbox_depth().unwrap(), 2);
+}
+
+#[test]
+fn the_order_and_its_events_roll_back_together() {
+    let s = migrated();
+    // Two events with one id: the outbox insert fails, so the order is not written either.
+    let o = order(2, 10, None, 1_000);
+    let mut evs = events_for(&o, 200, 2);
+    evs[1].id = evs[0].id;
+    let err = s.save(&o, &evs).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert_eq!(s.order(&o.id).unwrap(), None);
+    assert!(s.outbox_events_of(&o.id.to_string()).unwrap().is_empty());
+
+    // A stale write (older than the stored order) changes nothing, events included.
+    let mut newer = order(3, 10, None, 5_000);
+    s.save(&newer, &events_for(&newer, 300, 1)).unwrap();
+    let mut stale = newer.clone();
+    stale.updated_at = Millis(4_000);
+    stale.status = OrderStatus::Cancelled;
+    let err = s.save(&stale, &events_for(&stale, 310, 1)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert_eq!(
+        s.order(&newer.id).unwrap().unwrap().status,
+        OrderStatus::Pending
+    );
+    assert_eq!(s.outbox_events_of(&newer.id.to_string()).unwrap().len(), 1);
+
+    // The next change commits with its event.
+    newer
+        .transition(OrderStatus::Validated, Millis(6_000))
+        .unwrap();
+    s.save(&newer, &events_for(&newer, 320, 1)).unwrap();
+    assert_eq!(
+        s.order(&newer.id).unwrap().unwrap().status,
+        OrderStatus::Validated
+    );
+    assert_eq!(s.outbox_events_of(&newer.id.to_string()).unwrap().len(), 2);
+}
+
+#[test]
+fn group_commit_gives_each_caller_its_own_outcome() {
+    let url = fresh_schema();
+    let s = Arc::new(
+        PgStore::connect(
+            PgConfig::new(url)
+                .with_writers(1)
+                .with_group_max(64)
+                .with_group_wait(std::time::Duration::from_millis(20)),
+        )
+        .unwrap(),
+    );
+    s.migrate().unwrap();
+    // 40 concurrent writers, one of them with a broken unit (duplicate event id):
+    // they share transactions, yet only the broken one fails.
+    let handles: Vec<_> = (0..40u128)
+        .map(|i| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let o = order(1_000 + i, 7, None, 1_000);
+                let mut evs = events_for(&o, 10_000 + i * 10, 3);
+                if i == 17 {
+                    evs[2].id = evs[0].id;
+                }
+                (i, s.save(&o, &evs))
+            })
+        })
+        .collect();
+    for h in handles {
+        let (i, r) = h.join().unwrap();
+        let id = OrderId::from_u128(1_000 + i);
+        if i == 17 {
+            assert!(r.is_err());
+            assert_eq!(s.order(&id).unwrap(), None);
+        } else {
+            r.unwrap();
+            assert!(s.order(&id).unwrap().is_some());
+            assert_eq!(s.outbox_events_of(&id.to_string()).unwrap().len(), 3);
+        }
+    }
+    assert_eq!(s.outbox_depth().unwrap(), 39 * 3);
+}
+
+#[test]
+fn idempotency_records_and_outbox_appends() {
+    let s = migrated();
+    let o = order(4, 10, None, 1_000);
+    let outcome = serde_json::json!({"status": "ROUTED", "channel": "c1"});
+    s.save_with_key(&o, &events_for(&o, 400, 1), Some(("req-1", &outcome)))
+        .unwrap();
+    assert_eq!(s.outcome_for_key("req-1").unwrap(), Some(outcome));
+    assert_eq!(s.outcome_for_key("req-2").unwrap(), None);
+
+    let cap = adapters::EventRecord::new(
+        EventId::from_u128(450),
+        "channel",
+        "c1",
+        "CapacityUpdated",
+        serde_json::json!({"capacity": 9}),
+        Millis(2_000),
+    );
+    s.append_events(std::slice::from_ref(&cap)).unwrap();
+    assert_eq!(s.outbox_events_of("c1").unwrap().len(), 1);
+
+    // The in-process outbox view: oldest first, acknowledged up to a seq.
+    let pending = s.pending_records(10).unwrap();
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[1].1, cap);
+    s.mark_published_through(pending[0].0).unwrap();
+    assert_eq!(s.outbox_depth().unwrap(), 1);
+    assert_eq!(s.pending_records(10).unwrap()[0].1.id, cap.id);
+}
+
+#[test]
+fn status_fallback_queries_by_customer_and_restaurant() {
+    let s = migrated();
+    for (n, cust, rest, at, status) in [
+        (11, 1, Some(5), 1_000, OrderStatus::Pending),
+        (12, 1, Some(5), 2_000, OrderStatus::Validated),
+        (13, 1, Some(6), 3_000, OrderStatus::Pending),
+        (14, 2, Some(5), 4_000, OrderStatus::Pending),
+        (15, 1, None, 5_000, OrderStatus::Pending),
+    ] {
+        let mut o = order(n, cust, rest, at);
+        if status != OrderStatus::Pending {
+            o.transition(status, Millis(at)).unwrap();
+        }
+        s.save(&o, &[]).unwrap();
+    }
+    let ids = |v: Vec<Order>| v.iter().map(|o| o.id).collect::<Vec<_>>();
+    let c1 = CustomerId::from_u128(1);
+    assert_eq!(
+        ids(s
+            .orders_by_customer(&c1, Some(OrderStatus::Pending), 10)
+            .unwrap()),
+        vec![
+            OrderId::from_u128(15),
+            OrderId::from_u128(13),
+            OrderId::from_u128(11)
+        ]
+    );
+    assert_eq!(s.orders_by_customer(&c1, None, 2).unwrap().len(), 2);
+    let r5 = RestaurantId::from_u128(5);
+    assert_eq!(
+        ids(s
+            .orders_by_restaurant(&r5, Some(OrderStatus::Pending), 10)
+            .unwrap()),
+        vec![OrderId::from_u128(14), OrderId::from_u128(11)]
+    );
+    assert_eq!(
+        ids(s
+            .orders_by_restaurant(&r5, Some(OrderStatus::Validated), 10)
+            .unwrap()),
+        vec![OrderId::from_u128(12)]
+    );
+}
+
+#[test]
+fn saga_state_is_kept_per_order() {
+    let s = migrated();
+    let o = order(21, 1, None, 1_000);
+    s.save(&o, &[]).unwrap();
+    let mut st = SagaState::new(o.id, "reserved");
+    st.reservation_id = Some("r-9".into());
+    s.save_saga(&st).unwrap();
+    st.step = "booked".into();
+    st.booking_ref = Some("b-1".into());
+    s.save_saga(&st).unwrap();
+    assert_eq!(s.saga(&o.id).unwrap(), Some(st));
+    assert_eq!(s.saga(&OrderId::from_u128(999)).unwrap(), None);
+}
+
+#[test]
+fn an_unreachable_server_is_an_io_error() {
+    let err = PgStore::connect(PgConfig::new("postgres://uoom:uoom@127.0.0.1:1/uoom")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+}
+
+#[test]
+fn the_engine_ports_write_and_read_through_postgres() {
+    use uoom::engine::{Outbox, Outcome, UnitOfWork, WriteModel};
+    use uoom::events::{Aggregate, DomainEvent, EventPayload};
+    let s = migrated();
+    let o = order(31, 1, None, 1_000);
+    let created = DomainEvent::new(
+        EventId::from_u128(3_100),
+        Aggregate::Order(o.id),
+        Millis(1_000),
+        EventPayload::OrderValidated {
+            order_id: o.id,
+            from: OrderStatus::Pending,
+            to: OrderStatus::Validated,
+        },
+    );
+    let outcome = Outcome::new(o.id, OrderStatus::Validated);
+    WriteModel::save(
+        &s,
+        UnitOfWork {
+            order: &o,
+            events: std::slice::from_ref(&created),
+            idempotency: Some(("key-31", &outcome)),
+        },
+    )
+    .unwrap();
+    assert_eq!(WriteModel::order(&s, &o.id), Some(o.clone()));
+    assert!(s.outcome_for_key("key-31").unwrap().is_some());
+    assert_eq!(WriteModel::outcome_for_key(&s, "key-31"), Some(outcome));
+    let pending = Outbox::pending(&s, 10);
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].event, created);
+    assert_eq!(Outbox::depth(&s), 1);
+    Outbox::acknowledge(&s, pending[0].seq).unwrap();
+    assert_eq!(Outbox::depth(&s), 0);
+}

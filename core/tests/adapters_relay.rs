@@ -1,0 +1,247 @@
+//! The outbox relay over PostgreSQL and Kafka (`make test-adapters`).
+#![cfg(all(feature = "postgres", feature = "outbox", feature = "kafka"))]
+
+mod adapters_common;
+
+use adapters_common::*;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
+use uoom::adapters::outbox::{Publisher, Relay, RelayConfig};
+use uoom::adapters::postgres::{PgConfig, PgOutboxStore, PgStore};
+use uoom::adapters::{AdapterRuntime, EventRecord};
+use uoom::*;
+
+#[test]
+fn the_relay_delivers_every_event_in_order_per_aggregate() {
+    let url = fresh_schema();
+    let rt = AdapterRuntime::new(2).unwrap();
+    let store = Arc::new(PgStore::connect_with(PgConfig::new(&url), rt.clone()).unwrap());
+    store.migrate().unwrap();
+    let topic = unique("events");
+    let publisher = KafkaPublisher::new(
+        KafkaConfig::new(kafka_brokers()).with_topic(&topic),
+        rt.clone(),
+    )
+    .unwrap();
+    let relay = Relay::new(
+        RelayConfig::new("happy").with_batch(100).with_workers(2),
+        PgOutboxStore::connect(&url, rt.clone()).unwrap(),
+        publisher,
+        SystemClock,
+    )
+    .spawn()
+    .unwrap();
+
+    // 8 writers x 25 orders, each order written three times with one event each.
+    let writers: Vec<_> = (0..8u128)
+        .map(|w| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for k in 0..25u128 {
+                    let n = w * 1_000 + k;
+                    let mut o = order(n, w, Some(1), 1_000);
+                    store.save(&o, &events_for(&o, n * 10, 1)).unwrap();
+                    for (step, status) in [(1, OrderStatus::Validated), (2, OrderStatus::Routed)] {
+                        o.transition(status, Millis(1_000 + step)).unwrap();
+                        let mut ev = events_for(&o, n * 10 + step as u128, 1);
+                        ev[0].payload = serde_json::json!({"orderId": o.id, "step": step});
+                        store.save(&o, &ev).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let total = 8 * 25 * 3;
+    assert!(
+        wait_until(Duration::from_secs(60), || store.outbox_depth().unwrap()
+            == 0),
+        "outbox not drained: {} left",
+        store.outbox_depth().unwrap()
+    );
+    let metrics = relay.metrics().snapshot();
+    relay.stop();
+    assert_eq!(metrics.published, total as u64);
+    assert_eq!(metrics.dead_letters, 0);
+
+    let got = consume(
+        &topic,
+        total,
+        Duration::from_secs(30),
+        Duration::from_millis(500),
+    );
+    let ids: HashSet<String> = got
+        .iter()
+        .map(|r| r.envelope["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got.len(), total, "no duplicates in the happy path");
+    assert_eq!(ids.len(), total);
+    let mut steps: HashMap<String, Vec<i64>> = HashMap::new();
+    for r in &got {
+        assert_eq!(r.key, r.envelope["aggregateId"].as_str().unwrap());
+        assert!(r.headers.iter().any(|(k, _)| k == "uoom-event-id"));
+        steps
+            .entry(r.key.clone())
+            .or_default()
+            .push(r.envelope["payload"]["step"].as_i64().unwrap());
+    }
+    assert_eq!(steps.len(), 200);
+    for (key, s) in steps {
+        assert_eq!(s, vec![0, 1, 2], "order {key} out of order");
+    }
+}
+
+/// Kafka with one poisoned event, and a log of when (by the injected clock)
+/// each attempt at it was made.
+struct Poisoned {
+    inner: KafkaPublisher,
+    poison: EventId,
+    clock: Arc<ManualClock>,
+    attempts: Mutex<Vec<Millis>>,
+}
+
+impl Publisher for Poisoned {
+    fn publish(&self, events: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
+        let healthy: Vec<&EventRecord> = events
+            .iter()
+            .copied()
+            .filter(|e| e.id != self.poison)
+            .collect();
+        let mut results = self.inner.publish(&healthy).into_iter();
+        events
+            .iter()
+            .map(|e| {
+                if e.id == self.poison {
+                    self.attempts.lock().unwrap().push(self.clock.now());
+                    Err("poisoned: serializer rejected the payload".to_string())
+                } else {
+                    results.next().unwrap()
+                }
+            })
+            .collect()
+    }
+
+    fn publish_dead_letter(
+        &self,
+        e: &EventRecord,
+        error: &str,
+        attempts: u32,
+    ) -> std::result::Result<(), String> {
+        self.inner.publish_dead_letter(e, error, attempts)
+    }
+}
+
+#[test]
+fn a_poison_event_is_retried_after_1_2_4_s_then_parked_holding_back_only_its_aggregate() {
+    let url = fresh_schema();
+    let rt = AdapterRuntime::new(2).unwrap();
+    let store = PgStore::connect_with(PgConfig::new(&url), rt.clone()).unwrap();
+    store.migrate().unwrap();
+    let topic = unique("poison");
+    let p = order(1, 1, None, 1_000);
+    let q = order(2, 1, None, 1_000);
+    let p_events = events_for(&p, 100, 2);
+    let q_events = events_for(&q, 200, 2);
+    store.save(&p, &p_events).unwrap();
+    store.save(&q, &q_events).unwrap();
+
+    let t0 = SystemClock.now().plus_ms(1_000);
+    let clock = Arc::new(ManualClock::new(t0));
+    let publisher = Poisoned {
+        inner: KafkaPublisher::new(
+            KafkaConfig::new(kafka_brokers()).with_topic(&topic),
+            rt.clone(),
+        )
+        .unwrap(),
+        poison: p_events[0].id,
+        clock: clock.clone(),
+        attempts: Mutex::new(Vec::new()),
+    };
+    let relay = Relay::new(
+        RelayConfig::new("poison"),
+        PgOutboxStore::connect(&url, rt.clone()).unwrap(),
+        publisher,
+        clock.clone(),
+    );
+    let published = |agg: &Order| -> Vec<bool> {
+        store
+            .outbox_events_of(&agg.id.to_string())
+            .unwrap()
+            .iter()
+            .map(|r| r.published)
+            .collect()
+    };
+
+    let r = relay.run_once().unwrap();
+    assert_eq!(
+        (r.claimed, r.published, r.retried, r.released),
+        (4, 2, 1, 1)
+    );
+    assert_eq!(
+        published(&q),
+        vec![true, true],
+        "the other aggregate is not held back"
+    );
+    assert_eq!(
+        published(&p),
+        vec![false, false],
+        "the poison's follower waits"
+    );
+
+    // Not due a millisecond early; due exactly after 1 s, 2 s, 4 s.
+    for (wait, last) in [(1_000u64, false), (2_000, false), (4_000, true)] {
+        clock.advance_ms(wait - 1);
+        assert_eq!(relay.run_once().unwrap().claimed, 0);
+        clock.advance_ms(1);
+        let r = relay.run_once().unwrap();
+        assert_eq!(r.claimed, 2, "the head and its follower are claimed");
+        assert_eq!((r.retried, r.dead), if last { (0, 1) } else { (1, 0) });
+    }
+    // Once parked, the follower is the head and goes out.
+    let r = relay.run_once().unwrap();
+    assert_eq!((r.claimed, r.published), (1, 1));
+
+    let attempts = relay_attempts(&relay);
+    assert_eq!(
+        attempts,
+        vec![t0, t0.plus_ms(1_000), t0.plus_ms(3_000), t0.plus_ms(7_000)]
+    );
+    let rows = store.outbox_events_of(&p.id.to_string()).unwrap();
+    assert!(rows[0].dead && !rows[0].published);
+    assert_eq!(rows[0].attempts, 4);
+    assert!(rows[0].last_error.as_deref().unwrap().contains("poisoned"));
+    assert!(rows[1].published && !rows[1].dead);
+    let m = relay.metrics().snapshot();
+    assert_eq!((m.retries, m.dead_letters, m.published), (3, 1, 3));
+
+    let dlq = consume(
+        &format!("{topic}.dlq"),
+        1,
+        Duration::from_secs(30),
+        Duration::from_millis(300),
+    );
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].envelope["id"], p_events[0].id.to_string());
+    assert_eq!(dlq[0].key, p.id.to_string());
+    let header = |k: &str| {
+        dlq[0]
+            .headers
+            .iter()
+            .find(|(h, _)| h == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(header("uoom-attempts").as_deref(), Some("4"));
+    assert!(header("uoom-error").unwrap().contains("poisoned"));
+}
+
+fn relay_attempts<S, C>(relay: &Relay<S, Poisoned, C>) -> Vec<Millis>
+where
+    S: uoom::adapters::outbox::OutboxStore,
+    C: Clock,
+{
+    relay.publisher().attempts.lock().unwrap().clone()
+}
