@@ -160,6 +160,37 @@ pub struct PyRanker {
     weights: RankWeights,
 }
 
+impl PyRanker {
+    /// The query's own weights when given, else the ranker's.
+    fn weights_or_default(&self, weights: Option<&Bound<'_, PyDict>>) -> PyResult<RankWeights> {
+        match weights {
+            None => Ok(self.weights),
+            Some(_) => weights_arg(weights),
+        }
+    }
+
+    /// The query of `rank` and `explain`, from their keyword arguments.
+    fn single_query(
+        &self,
+        lat: f64,
+        lon: f64,
+        vehicle: &str,
+        units: u32,
+        deadline_min: Option<f64>,
+        weights: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<RankQuery> {
+        let w = self.weights_or_default(weights)?;
+        Ok(query(
+            lat,
+            lon,
+            vehicle_arg(vehicle, "vehicle")?,
+            units,
+            deadline_min,
+            w,
+        ))
+    }
+}
+
 #[pymethods]
 impl PyRanker {
     #[new]
@@ -241,18 +272,7 @@ impl PyRanker {
         weights: Option<&Bound<'py, PyDict>>,
         k: usize,
     ) -> PyResult<Bound<'py, PyList>> {
-        let w = match weights {
-            None => self.weights,
-            Some(_) => weights_arg(weights)?,
-        };
-        let q = query(
-            lat,
-            lon,
-            vehicle_arg(vehicle, "vehicle")?,
-            units,
-            deadline_min,
-            w,
-        );
+        let q = self.single_query(lat, lon, vehicle, units, deadline_min, weights)?;
         let r = self.inner.read();
         let top = r.top_k(&q, k).py()?;
         ranked_list(py, &r, &top)
@@ -268,10 +288,7 @@ impl PyRanker {
         k: usize,
         weights: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let w = match weights {
-            None => self.weights,
-            Some(_) => weights_arg(weights)?,
-        };
+        let w = self.weights_or_default(weights)?;
         let qs: Vec<RankQuery> = queries
             .try_iter()?
             .enumerate()
@@ -309,18 +326,7 @@ impl PyRanker {
         weights: Option<&Bound<'py, PyDict>>,
         k: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let w = match weights {
-            None => self.weights,
-            Some(_) => weights_arg(weights)?,
-        };
-        let q = query(
-            lat,
-            lon,
-            vehicle_arg(vehicle, "vehicle")?,
-            units,
-            deadline_min,
-            w,
-        );
+        let q = self.single_query(lat, lon, vehicle, units, deadline_min, weights)?;
         let ex = self.inner.read().explain(&q, k).py()?;
         serialize_to_py(py, &ex)
     }
