@@ -25,6 +25,7 @@ test: test-rust test-servers test-python test-node ## Run every test
 test-rust: setup-rust ## Unit, property, doc and CLI tests of core, cli and benches
 	$(CARGO) test --workspace --exclude uoom-python --exclude uoom-node
 	$(CARGO) test -p uoom --features exact --test solve_props --test solve_instances
+	$(CARGO) test -p uoom --features exact --lib solve::
 
 test-python: setup-rust ## Build the Python wheel in a fresh venv; pytest, stubtest, guide snippets, example service
 	@./scripts/python.sh

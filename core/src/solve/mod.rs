@@ -26,6 +26,7 @@
 //! ```
 
 mod explain;
+mod flow;
 mod greedy;
 mod lagrange;
 mod local;
@@ -41,6 +42,7 @@ pub use problem::{Criteria, Demand, Problem, SLACK, Weights};
 pub use realtime::{ChannelIndex, Pick};
 
 use crate::error::Result;
+use problem::NONE;
 use serde::{Deserialize, Serialize};
 use state::State;
 use std::time::{Duration, Instant};
@@ -252,64 +254,83 @@ pub(crate) fn budgeted_full(
     let pairs = p.num_pairs().max(1) as u64;
 
     let t_greedy = Instant::now();
-    let mut best = greedy::regret_greedy(p, &[]);
-    let mut work = 2 * pairs;
+    let greedy_st = greedy::regret_greedy(p, &[]);
     // The safety net looks one phase ahead: a phase (a sweep over the pairs,
     // a greedy pass) takes about as long as the first greedy did, so none
     // starts that would overrun the budget.
     let lookahead = t_greedy.elapsed();
     let late = || opts.clock_net && !opts.exact && started.elapsed() + lookahead >= net;
-    let greedy_cost = best.exact_cost();
+    let greedy_cost = greedy_st.exact_cost();
     let ba = local::best_any(p);
-    let mut asc = lagrange::Ascent::new(p);
+    if p.num_orders() == 0 {
+        let sol = make_solution(p, &greedy_st, 0.0, greedy_cost, pen_total, started);
+        let lambda = vec![0.0; p.num_channels()];
+        return (
+            sol,
+            Budgeted {
+                best: greedy_st,
+                lambda,
+            },
+        );
+    }
+    // Two searches side by side, each with its own work budget (so the pair
+    // is as deterministic as either): the exact LP relaxation, rounded and
+    // polished, and the subgradient-priced greedy with local search. The LP
+    // gives the bound and usually the answer; the priced search stands in
+    // when the LP does not fit the budget and sometimes wins on scarce
+    // capacity, where rounding the LP's split orders costs most.
+    let side = budget * 6 / 10;
+    let ((lp, lp_st, lp_work), (mut asc, pr_st, pr_work)) = rayon::join(
+        || {
+            let (lp, mut work) = flow::solve_lp(p, side, &late);
+            let st = lp.as_ref().map(|lp| {
+                let lp_work = work;
+                let mut st = flow::round(p, lp);
+                work += local::improve(p, &mut st, &ba, side.saturating_sub(work), &late);
+                st.cost = st.exact_cost();
+                // Fix-and-resolve, when a few more LPs fit the budget.
+                if lp_work.saturating_mul(4) <= side {
+                    let (d, w) = flow::dive(p, side.saturating_sub(work), &late);
+                    work += w;
+                    if let Some(mut d) = d {
+                        work += local::improve(p, &mut d, &ba, side.saturating_sub(work), &late);
+                        d.cost = d.exact_cost();
+                        if d.cost < st.cost - 1e-12 {
+                            st = d;
+                        }
+                    }
+                }
+                st
+            });
+            (lp, st, work)
+        },
+        || priced(p, &greedy_st, &ba, side, &late),
+    );
+    let mut best = pr_st;
+    let mut work = pr_work.max(lp_work) + 2 * pairs;
+    if let Some(st) = lp_st
+        && st.cost < best.cost - 1e-12
+    {
+        best = st;
+    }
+    if let Some(lp) = &lp {
+        // A valid bound whatever rounding did to the LP's own figure.
+        let mut choice = vec![NONE; p.num_orders()];
+        let v = lagrange::evaluate(p, &lp.lambda, &mut choice).value;
+        work += pairs;
+        if v > asc.best_value {
+            asc.best_value = v;
+            asc.best_lambda.clone_from(&lp.lambda);
+        }
+        tracing::debug!(
+            lp = lp.value,
+            bound = v,
+            best = best.cost,
+            "LP relaxation solved"
+        );
+    }
     let gap_ok = |ub: f64, lb: f64| ub - lb <= OPTIMAL_GAP * 0.1 * (ub + pen_total).abs().max(1.0);
-
-    // Share of the budget for prices; the rest polishes the best answer.
-    let price_budget = budget * 7 / 10;
-    // Coordinate ascent gives a strong start when capacity is not scarce; when
-    // demand exceeds capacity its thresholds swing too far and subgradient
-    // steps from zero prices do better (measured on the t- family).
-    let demand: u64 = p.units.iter().map(|&u| u64::from(u)).sum();
-    let supply: u64 = p.capacity.iter().map(|&c| u64::from(c)).sum();
-    if p.num_orders() > 0 && demand <= supply {
-        work += lagrange::coordinate_ascent(p, &mut asc.lambda, 8, &late);
-        // Records the bound of these prices (one sweep).
-        asc.step(p, best.cost);
-        work += pairs;
-        let mut st = greedy::regret_greedy(p, &asc.best_lambda);
-        work += 2 * pairs;
-        let cap = (price_budget.saturating_sub(work)).min(4 * pairs);
-        work += local::improve(p, &mut st, &ba, cap, &late);
-        st.cost = st.exact_cost();
-        if st.cost < best.cost - 1e-12 {
-            best = st;
-        }
-    }
-    let mut iter = 0u32;
-    while work + pairs <= price_budget && !late() && p.num_orders() > 0 {
-        asc.step(p, best.cost);
-        work += pairs;
-        iter += 1;
-        if gap_ok(best.cost, asc.best_value) {
-            break;
-        }
-        if iter % 10 == 0 || asc.converged() {
-            let mut st = greedy::regret_greedy(p, &asc.lambda);
-            work += 2 * pairs;
-            let cap = (price_budget.saturating_sub(work)).min(4 * pairs);
-            work += local::improve(p, &mut st, &ba, cap, &late);
-            st.cost = st.exact_cost();
-            if st.cost < best.cost - 1e-12 {
-                best = st;
-            }
-            if asc.converged() {
-                break;
-            }
-        }
-    }
     if !gap_ok(best.cost, asc.best_value) && !late() {
-        work += local::improve(p, &mut best, &ba, budget.saturating_sub(work), &late);
-        best.cost = best.exact_cost();
         // Iterated local search with the rest of the budget (in exact mode
         // only a little: HiGHS closes the gap, the search only lowers the cutoff).
         let rest = budget.saturating_sub(work);
@@ -321,18 +342,74 @@ pub(crate) fn budgeted_full(
         work += local::perturb_and_improve(p, &mut best, &ba, rest, &late);
     }
     best.cost = best.exact_cost();
-    if p.num_orders() == 0 {
-        asc.best_value = 0.0;
-    }
-    tracing::debug!(iter, work, "budgeted solve done");
+    tracing::debug!(work, lp = lp.is_some(), "budgeted solve done");
     let sol = make_solution(p, &best, asc.best_value, greedy_cost, pen_total, started);
     (
         sol,
         Budgeted {
             best,
-            lambda: asc.best_lambda,
+            lambda: std::mem::take(&mut asc.best_lambda),
         },
     )
+}
+
+/// The priced search: coordinate ascent and subgradient steps on the
+/// capacity prices, a price-guided greedy every few steps, local search on
+/// each. Returns the prices' state, the best answer and the work spent.
+fn priced(
+    p: &Problem,
+    greedy_st: &State,
+    ba: &[f64],
+    price_budget: u64,
+    late: &(dyn Fn() -> bool + Sync),
+) -> (lagrange::Ascent, State, u64) {
+    let pairs = p.num_pairs().max(1) as u64;
+    let mut best = greedy_st.clone();
+    let mut work = 2 * pairs;
+    let mut asc = lagrange::Ascent::new(p);
+    // Coordinate ascent gives a strong start when capacity is not scarce; when
+    // demand exceeds capacity its thresholds swing too far and subgradient
+    // steps from zero prices do better (measured on the t- family).
+    let demand: u64 = p.units.iter().map(|&u| u64::from(u)).sum();
+    let supply: u64 = p.capacity.iter().map(|&c| u64::from(c)).sum();
+    if demand <= supply {
+        work += lagrange::coordinate_ascent(p, &mut asc.lambda, 8, &late);
+        // Records the bound of these prices (one sweep).
+        asc.step(p, best.cost);
+        work += pairs;
+        let mut st = greedy::regret_greedy(p, &asc.best_lambda);
+        work += 2 * pairs;
+        let cap = (price_budget.saturating_sub(work)).min(4 * pairs);
+        work += local::improve(p, &mut st, ba, cap, &late);
+        st.cost = st.exact_cost();
+        if st.cost < best.cost - 1e-12 {
+            best = st;
+        }
+    }
+    let mut iter = 0u32;
+    while work + pairs <= price_budget && !late() {
+        asc.step(p, best.cost);
+        work += pairs;
+        iter += 1;
+        if iter % 10 == 0 || asc.converged() {
+            let mut st = greedy::regret_greedy(p, &asc.lambda);
+            work += 2 * pairs;
+            let cap = (price_budget.saturating_sub(work)).min(4 * pairs);
+            work += local::improve(p, &mut st, ba, cap, &late);
+            st.cost = st.exact_cost();
+            if st.cost < best.cost - 1e-12 {
+                best = st;
+            }
+            if asc.converged() {
+                break;
+            }
+        }
+    }
+    if !late() {
+        work += local::improve(p, &mut best, ba, price_budget.saturating_sub(work), &late);
+        best.cost = best.exact_cost();
+    }
+    (asc, best, work)
 }
 
 pub(crate) fn make_solution(
