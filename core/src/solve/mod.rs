@@ -1,12 +1,16 @@
 //! The assignment solver: which channel takes which order of a batch, under
 //! capacity, minimising the objective of `shared/bench/SPEC.md`.
 //!
-//! * **Budgeted** (default, 100 ms): regret greedy, then Lagrangian prices on
-//!   the capacity rows (subgradient ascent) that give a lower bound and steer
-//!   the greedy, then local search (shift and ejection moves). Every phase is
-//!   bounded by *work* (pair visits), so the same input gives the same answer on
-//!   every run; the wall clock is only a safety net (see [`SolveOptions`]).
-//! * **Exact** (`exact` feature): the same bound's prices fix every pair that
+//! * **Budgeted** (default, 100 ms): regret greedy, then two searches on two
+//!   cores: the LP relaxation solved exactly as a transportation problem
+//!   (successive shortest paths; exact bound and channel prices), rounded and,
+//!   where the LP is cheap, fixed and re-solved until integral; and Lagrangian
+//!   prices from coordinate ascent and subgradient steps steering the greedy.
+//!   Local search (shift and ejection moves, then iterated) polishes the best.
+//!   Every phase is bounded by *work* (pair visits), so the same input gives
+//!   the same answer on every run; the wall clock is only a safety net (see
+//!   [`SolveOptions`]).
+//! * **Exact** (`exact` feature): the LP's exact prices fix every pair that
 //!   cannot beat the heuristic's answer, and HiGHS solves the rest to a proven
 //!   optimum.
 //! * **Real time**: [`ChannelIndex`] decides one order against N channels
