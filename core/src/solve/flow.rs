@@ -246,6 +246,12 @@ struct Ssp<'p> {
     w: Vec<f64>,
     wfrom: Vec<u32>,
     wto: Vec<u32>,
+    /// The second cheapest move of each entry, from another member, so that
+    /// the cheapest one leaving rarely forces a recomputation. NaN (with
+    /// `NONE`): not known since its member left; infinity: there is none.
+    w2: Vec<f64>,
+    wfrom2: Vec<u32>,
+    wto2: Vec<u32>,
     valid: Vec<bool>,
     /// Entries of a valid row whose cheapest move left, to recompute before use.
     stale: Vec<Vec<u32>>,
@@ -284,6 +290,9 @@ impl<'p> Ssp<'p> {
             w: vec![f64::INFINITY; m * row],
             wfrom: vec![NONE; m * row],
             wto: vec![NONE; m * row],
+            w2: vec![f64::INFINITY; m * row],
+            wfrom2: vec![NONE; m * row],
+            wto2: vec![NONE; m * row],
             valid: vec![true; m],
             stale: vec![Vec::new(); m],
             degree: p.num_pairs() / p.num_orders().max(1) + 1,
@@ -303,27 +312,38 @@ impl<'p> Ssp<'p> {
         let row = s * (self.m + 1);
         let base = -self.a[kf];
         let o = p.porder[kf] as usize;
-        if base < self.w[row + self.m] {
-            self.w[row + self.m] = base;
-            self.wfrom[row + self.m] = kf as u32;
-            self.wto[row + self.m] = NONE;
-        }
+        self.offer(row + self.m, base, kf as u32, NONE);
         let r = p.range(o);
         self.work += r.len() as u64;
         for kt in r {
             let t = p.pch[kt] as usize;
-            let v = self.a[kt] + base;
-            if t != s && v < self.w[row + t] {
-                self.w[row + t] = v;
-                self.wfrom[row + t] = kf as u32;
-                self.wto[row + t] = kt as u32;
+            if t != s {
+                self.offer(row + t, self.a[kt] + base, kf as u32, kt as u32);
             }
+        }
+    }
+
+    /// Offers a move to entry `e`, keeping its two cheapest.
+    #[inline]
+    fn offer(&mut self, e: usize, v: f64, from: u32, to: u32) {
+        if v < self.w[e] {
+            self.w2[e] = self.w[e];
+            self.wfrom2[e] = self.wfrom[e];
+            self.wto2[e] = self.wto[e];
+            self.w[e] = v;
+            self.wfrom[e] = from;
+            self.wto[e] = to;
+        } else if v < self.w2[e] {
+            self.w2[e] = v;
+            self.wfrom2[e] = from;
+            self.wto2[e] = to;
         }
     }
 
     fn rebuild(&mut self, s: usize) {
         let row = s * (self.m + 1);
         self.w[row..row + self.m + 1].fill(f64::INFINITY);
+        self.w2[row..row + self.m + 1].fill(f64::INFINITY);
         for idx in 0..self.members[s].len() {
             let kf = self.members[s][idx] as usize;
             self.add_to_row(s, kf);
@@ -340,25 +360,19 @@ impl<'p> Ssp<'p> {
         let row = s * (m + 1);
         let stale = std::mem::take(&mut self.stale[s]);
         for &t in &stale {
-            let t = t as usize;
-            let (mut best, mut from, mut to) = (f64::INFINITY, NONE, NONE);
-            for &kf in &self.members[s] {
-                let kf = kf as usize;
-                if t == m {
-                    if -self.a[kf] < best {
-                        (best, from, to) = (-self.a[kf], kf as u32, NONE);
-                    }
-                } else if let Some(kt) = p.find(p.porder[kf] as usize, t as u32) {
-                    let v = self.a[kt] - self.a[kf];
-                    if v < best {
-                        (best, from, to) = (v, kf as u32, kt as u32);
-                    }
+            let e = row + t as usize;
+            self.w[e] = f64::INFINITY;
+            self.w2[e] = f64::INFINITY;
+            self.wfrom2[e] = NONE;
+            for idx in 0..self.members[s].len() {
+                let kf = self.members[s][idx] as usize;
+                if t as usize == m {
+                    self.offer(e, -self.a[kf], kf as u32, NONE);
+                } else if let Some(kt) = p.find(p.porder[kf] as usize, t) {
+                    self.offer(e, self.a[kt] - self.a[kf], kf as u32, kt as u32);
                 }
             }
             self.work += self.members[s].len() as u64 * 2;
-            self.w[row + t] = best;
-            self.wfrom[row + t] = from;
-            self.wto[row + t] = to;
         }
         self.stale[s] = stale;
         self.stale[s].clear();
@@ -388,12 +402,26 @@ impl<'p> Ssp<'p> {
             }
             if self.valid[s] {
                 let row = s * (self.m + 1);
-                let stale = &mut self.stale[s];
-                for (t, &f) in self.wfrom[row..row + self.m + 1].iter().enumerate() {
-                    if f == k as u32 && !stale.contains(&(t as u32)) {
-                        stale.push(t as u32);
+                let k = k as u32;
+                for t in 0..=self.m {
+                    let e = row + t;
+                    if self.wfrom2[e] == k {
+                        self.w2[e] = f64::NAN;
+                        self.wfrom2[e] = NONE;
+                    }
+                    if self.wfrom[e] == k {
+                        if self.wfrom2[e] != NONE {
+                            self.w[e] = self.w2[e];
+                            self.wfrom[e] = self.wfrom2[e];
+                            self.wto[e] = self.wto2[e];
+                            self.w2[e] = f64::NAN;
+                            self.wfrom2[e] = NONE;
+                        } else if !self.stale[s].contains(&(t as u32)) {
+                            self.stale[s].push(t as u32);
+                        }
                     }
                 }
+                let stale = &mut self.stale[s];
                 self.work += (self.m as u64 + 1) / 4;
                 if stale.len() * 6 > self.degree {
                     self.valid[s] = false;
