@@ -286,38 +286,35 @@ pub(crate) fn budgeted_full(
     let side = budget * 6 / 10;
     let ((lp, lp_st, lp_work), (mut asc, pr_st, pr_work)) = rayon::join(
         || {
+            // Cut short, the LP still places the orders it searched; the
+            // rounding puts the rest on their cheapest channel with room.
             let (lp, mut work) = flow::solve_lp(p, side, &late);
-            let st = lp.as_ref().map(|lp| {
-                let lp_work = work;
-                let mut st = flow::round(p, lp);
-                work += local::improve(p, &mut st, &ba, side.saturating_sub(work), &late);
-                st.cost = st.exact_cost();
-                // Fix-and-resolve, when a few more LPs fit the budget.
-                if lp_work.saturating_mul(4) <= side {
-                    let (d, w) = flow::dive(p, side.saturating_sub(work), &late);
-                    work += w;
-                    if let Some(mut d) = d {
-                        work += local::improve(p, &mut d, &ba, side.saturating_sub(work), &late);
-                        d.cost = d.exact_cost();
-                        if d.cost < st.cost - 1e-12 {
-                            st = d;
-                        }
+            let lp_work = work;
+            let mut st = flow::round(p, &lp);
+            work += local::improve(p, &mut st, &ba, side.saturating_sub(work), &late);
+            st.cost = st.exact_cost();
+            // Fix-and-resolve, when a few more LPs fit the budget.
+            if lp.complete && lp_work.saturating_mul(4) <= side {
+                let (d, w) = flow::dive(p, side.saturating_sub(work), &late);
+                work += w;
+                if let Some(mut d) = d {
+                    work += local::improve(p, &mut d, &ba, side.saturating_sub(work), &late);
+                    d.cost = d.exact_cost();
+                    if d.cost < st.cost - 1e-12 {
+                        st = d;
                     }
                 }
-                st
-            });
+            }
             (lp, st, work)
         },
         || priced(p, &greedy_st, &ba, side, &late),
     );
     let mut best = pr_st;
     let mut work = pr_work.max(lp_work) + 2 * pairs;
-    if let Some(st) = lp_st
-        && st.cost < best.cost - 1e-12
-    {
-        best = st;
+    if lp_st.cost < best.cost - 1e-12 {
+        best = lp_st;
     }
-    if let Some(lp) = &lp {
+    if lp.complete {
         // A valid bound whatever rounding did to the LP's own figure.
         let mut choice = vec![NONE; p.num_orders()];
         let v = lagrange::evaluate(p, &lp.lambda, &mut choice).value;
@@ -346,7 +343,7 @@ pub(crate) fn budgeted_full(
         work += local::perturb_and_improve(p, &mut best, &ba, rest, &late);
     }
     best.cost = best.exact_cost();
-    tracing::debug!(work, lp = lp.is_some(), "budgeted solve done");
+    tracing::debug!(work, lp = lp.complete, "budgeted solve done");
     let sol = make_solution(p, &best, asc.best_value, greedy_cost, pen_total, started);
     (
         sol,
