@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use uoom::ErrorKind;
-use uoom::ledger::{Balance, LedgerEvent, ReservationId, ReservationState};
+use uoom::ledger::{Balance, LedgerEvent, ReleaseReason, ReservationId, ReservationState};
 
 /// A reservation in the model.
 #[derive(Debug, Clone)]
@@ -207,7 +207,24 @@ impl Model {
                 r.committed = c;
                 Ok(c)
             }
-            ReservationState::Committed if r.committed == c => Ok(c),
+            ReservationState::Committed | ReservationState::Refunded if r.committed == c => Ok(c),
+            _ => Err(ErrorKind::Conflict),
+        }
+    }
+
+    /// Gives committed units back; returns the units refunded.
+    pub fn refund(&mut self, id: u128) -> Result<u32, ErrorKind> {
+        self.settle();
+        if self.batches.contains_key(&id) {
+            return Err(ErrorKind::Validation);
+        }
+        let r = self.res.get_mut(&id).ok_or(ErrorKind::NotFound)?;
+        match r.state {
+            ReservationState::Committed => {
+                r.state = ReservationState::Refunded;
+                Ok(r.committed)
+            }
+            ReservationState::Refunded => Ok(r.committed),
             _ => Err(ErrorKind::Conflict),
         }
     }
@@ -223,7 +240,7 @@ impl Model {
                 r.state = ReservationState::Released;
                 Ok(ReservationState::Released)
             }
-            ReservationState::Committed => Err(ErrorKind::Conflict),
+            ReservationState::Committed | ReservationState::Refunded => Err(ErrorKind::Conflict),
             s => Ok(s),
         }
     }
@@ -238,9 +255,11 @@ impl Model {
             let r = &self.res[l];
             let bad = match (commit, r.state) {
                 (true, ReservationState::Pending) => false,
-                (true, ReservationState::Committed) => r.committed != r.units,
+                (true, ReservationState::Committed | ReservationState::Refunded) => {
+                    r.committed != r.units
+                }
                 (true, _) => true,
-                (false, ReservationState::Committed) => true,
+                (false, ReservationState::Committed | ReservationState::Refunded) => true,
                 (false, _) => false,
             };
             if bad {
@@ -278,6 +297,11 @@ impl Replay {
                 b.pending -= units;
                 b.committed += units;
             }
+            LedgerEvent::CapacityReleased {
+                units,
+                reason: ReleaseReason::Refunded,
+                ..
+            } => b.committed -= units,
             LedgerEvent::CapacityReleased { units, .. } => b.pending -= units,
             LedgerEvent::LowCapacityAlert { .. } => {}
         }

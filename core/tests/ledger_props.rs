@@ -39,6 +39,8 @@ enum Op {
     CommitLeg(u128, u32),
     Release(u128),
     ReleaseLeg(u128, u32),
+    Refund(u128),
+    RefundLeg(u128, u32),
     CommitBatch(u128),
     ReleaseBatch(u128),
     Advance(u64),
@@ -58,6 +60,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (id.clone(), 0u32..3).prop_map(|(i, l)| Op::CommitLeg(i, l)),
         2 => id.clone().prop_map(Op::Release),
         1 => (id.clone(), 0u32..3).prop_map(|(i, l)| Op::ReleaseLeg(i, l)),
+        2 => id.clone().prop_map(Op::Refund),
+        1 => (id.clone(), 0u32..3).prop_map(|(i, l)| Op::RefundLeg(i, l)),
         1 => id.clone().prop_map(Op::CommitBatch),
         1 => id.prop_map(Op::ReleaseBatch),
         3 => (0u64..15).prop_map(Op::Advance),
@@ -147,6 +151,21 @@ fn run_sequence(ops: &[Op]) -> Result<(), TestCaseError> {
                 let want = model.release(leg.0);
                 prop_assert_eq!(kind(&got), unit(&want), "step {} {:?}", step, op);
             }
+            Op::Refund(id) => {
+                let got = ledger.refund(ReservationId(*id));
+                let want = model.refund(*id);
+                prop_assert_eq!(kind(&got), unit(&want), "step {} {:?}", step, op);
+                if let (Ok(g), Ok(w)) = (&got, &want) {
+                    prop_assert_eq!(g.state, ReservationState::Refunded);
+                    prop_assert_eq!(g.committed, *w);
+                }
+            }
+            Op::RefundLeg(id, l) => {
+                let leg = ReservationId(*id).leg(*l);
+                let got = ledger.refund(leg);
+                let want = model.refund(leg.0);
+                prop_assert_eq!(kind(&got), unit(&want), "step {} {:?}", step, op);
+            }
             Op::CommitBatch(id) | Op::ReleaseBatch(id) => {
                 let commit = matches!(op, Op::CommitBatch(_));
                 let got = if commit {
@@ -223,6 +242,7 @@ enum TOp {
     Reserve(u32, usize, u32, u64),
     Commit(u32, Option<u32>),
     Release(u32),
+    Refund(u32),
     Advance(u64),
 }
 
@@ -231,6 +251,7 @@ fn top() -> impl Strategy<Value = TOp> {
         5 => (0u32..16, 0..ACCOUNTS, 1u32..4, 1u64..30).prop_map(|(i, a, u, t)| TOp::Reserve(i, a, u, t)),
         3 => (0u32..16, prop::option::of(0u32..4)).prop_map(|(i, u)| TOp::Commit(i, u)),
         2 => (0u32..16).prop_map(TOp::Release),
+        1 => (0u32..16).prop_map(TOp::Refund),
         2 => (0u64..6).prop_map(TOp::Advance),
     ]
 }
@@ -281,6 +302,11 @@ proptest! {
                     // Ids whose commit was counted: a repeated commit is idempotent
                     // and must not count twice.
                     let mut counted = std::collections::HashSet::new();
+                    let mut refunded = std::collections::HashSet::new();
+                    let account = |r: &uoom::ledger::Reservation| {
+                        r.account.key().slot.0 as usize * 2
+                            + usize::from(r.account.key().channel.as_str() == "c1")
+                    };
                     for op in ops {
                         match op {
                             TOp::Reserve(i, a, u, ttl) => {
@@ -291,13 +317,19 @@ proptest! {
                                 if let Ok(r) = ledger.commit(id(i), u)
                                     && counted.insert(i)
                                 {
-                                    let a = r.account.key().slot.0 as usize * 2
-                                        + usize::from(r.account.key().channel.as_str() == "c1");
-                                    committed[a] += r.committed;
+                                    committed[account(&r)] += r.committed;
                                 }
                             }
                             TOp::Release(i) => {
                                 let _ = ledger.release(id(i));
+                            }
+                            TOp::Refund(i) => {
+                                // Ids are per thread, so this thread counted its commit.
+                                if let Ok(r) = ledger.refund(id(i))
+                                    && refunded.insert(i)
+                                {
+                                    committed[account(&r)] -= r.committed;
+                                }
                             }
                             TOp::Advance(ms) => clock.advance_ms(ms),
                         }

@@ -277,9 +277,13 @@ impl Ledger {
         for (i, leg) in legs.iter().enumerate() {
             let bad = match (commit, leg.state) {
                 (true, ReservationState::Pending) => false,
-                (true, ReservationState::Committed) => leg.committed != leg.units,
+                // A refunded leg was committed in full before: a repeated
+                // commit_batch is accepted (idempotent), a release is not.
+                (true, ReservationState::Committed | ReservationState::Refunded) => {
+                    leg.committed != leg.units
+                }
                 (true, _) => true,
-                (false, ReservationState::Committed) => true,
+                (false, ReservationState::Committed | ReservationState::Refunded) => true,
                 (false, _) => false,
             };
             if bad {

@@ -10,7 +10,8 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Where a reservation is in its life: pending, then exactly one of
-/// committed, released or expired (TigerBeetle's post / void / expire).
+/// committed, released or expired (TigerBeetle's post / void / expire); a
+/// committed one may later be refunded (TigerBeetle would post a reversal).
 ///
 /// ```
 /// use uoom::ledger::ReservationState;
@@ -28,6 +29,10 @@ pub enum ReservationState {
     Released,
     /// Its TTL passed before a commit.
     Expired,
+    /// Committed, then its committed units were given back with
+    /// [`crate::ledger::Ledger::refund`] (an order cancelled after it was
+    /// confirmed). Terminal.
+    Refunded,
 }
 
 impl ReservationState {
