@@ -526,7 +526,7 @@ impl Router {
             return Ok(first);
         }
         let now = self.clock.now();
-        let mut order = Order::from_request(self.ids.order_id(), req, now)?;
+        let mut order = Order::from_request(self.ids.order_id_v7(now), req, now)?;
         let needs = Self::needs_of(&order);
         let mut events = std::mem::take(&mut self.events);
         events.clear();

@@ -239,7 +239,7 @@ impl Router {
                 log.capacity_refusals += 1;
                 continue;
             };
-            let rid = ReservationId(self.ids.uuid().as_u128());
+            let rid = ReservationId(self.ids.uuid_v7(now).as_u128());
             let ttl = self.config.reservation_ttl_ms;
             let reservation = match self.ledger.reserve_on(rid, &account, needs.units, ttl) {
                 Ok(r) => r,

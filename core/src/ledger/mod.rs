@@ -42,6 +42,7 @@ mod ids;
 mod ops;
 mod reservation;
 mod snapshot;
+mod store;
 
 pub use account::{AccountHandle, Balance, CapacityChange};
 pub use events::{LedgerEvent, ReleaseReason};
@@ -467,11 +468,14 @@ impl Ledger {
                     && l.expires_at <= now
                 {
                     l.state = ReservationState::Expired;
+                    l.set_finished_at(l.expires_at);
                     newly.push((l.expires_at, *id));
                 }
             }
             newly.sort();
-            s.done.extend(newly);
+            for (t, id) in newly {
+                s.map.finished(id, t);
+            }
             s.collect(now, self.cfg.retention_ms);
         }
         n

@@ -143,6 +143,7 @@ impl Ledger {
             state: ReservationState::Pending,
             expires_at,
             ttl_ms,
+            finished_ms: 0,
         };
         let view = leg.view(id, now);
         shard.map.insert(id, Record::Leg(leg));
@@ -264,8 +265,9 @@ impl Ledger {
             st.check_alert(now, self.cfg.alert_pct, rec);
         }
         leg.state = ReservationState::Refunded;
+        leg.set_finished_at(now);
         let view = leg.view(id, now);
-        shard.done.push_back((now, id));
+        shard.map.finished(id, now);
         Ok(view)
     }
 
@@ -296,9 +298,12 @@ impl Ledger {
             st.expire_due(now, rec, self.cfg.alert_pct);
             if st.take_pending(leg.expires_at, id).is_none() {
                 drop(st);
+                let leg_expiry = leg.expires_at;
                 leg.state = ReservationState::Expired;
-                shard.done.push_back((leg.expires_at, id));
-                return repeat(id, leg, op, now);
+                leg.set_finished_at(leg.expires_at);
+                let view = repeat(id, leg, op, now);
+                shard.map.finished(id, leg_expiry);
+                return view;
             }
             match op {
                 Finish::Commit(n) => {
@@ -338,8 +343,9 @@ impl Ledger {
             }
             st.check_alert(now, self.cfg.alert_pct, rec);
         }
+        leg.set_finished_at(now);
         let view = leg.view(id, now);
-        shard.done.push_back((now, id));
+        shard.map.finished(id, now);
         Ok(view)
     }
 }
