@@ -17,6 +17,8 @@ pub struct MRes {
     pub expires_at: u64,
     pub ttl: u64,
     pub batch: Option<u128>,
+    /// When it left the pending state (or was refunded).
+    pub finished_at: u64,
 }
 
 /// A batch in the model.
@@ -25,6 +27,7 @@ pub struct MBatch {
     pub items: Vec<(usize, u32)>,
     pub ttl: u64,
     pub legs: Vec<u128>,
+    pub expires_at: u64,
 }
 
 /// The model ledger.
@@ -35,12 +38,16 @@ pub struct Model {
     pub capacity: Vec<Option<u32>>,
     pub res: HashMap<u128, MRes>,
     pub batches: HashMap<u128, MBatch>,
+    /// Committed units of reservations the ledger has forgotten (their
+    /// units stay committed on the account).
+    pub forgotten_committed: Vec<u32>,
 }
 
 impl Model {
     pub fn new(accounts: usize) -> Self {
         Model {
             capacity: vec![None; accounts],
+            forgotten_committed: vec![0; accounts],
             ..Default::default()
         }
     }
@@ -58,6 +65,7 @@ impl Model {
         for r in self.res.values_mut() {
             if r.state == ReservationState::Pending && r.expires_at <= now {
                 r.state = ReservationState::Expired;
+                r.finished_at = r.expires_at;
             }
         }
     }
@@ -67,7 +75,7 @@ impl Model {
         let mut b = Balance {
             capacity,
             pending: 0,
-            committed: 0,
+            committed: self.forgotten_committed[a],
         };
         for r in self.res.values().filter(|r| r.account == a) {
             match self.state(r) {
@@ -123,6 +131,7 @@ impl Model {
                 expires_at: self.now + ttl,
                 ttl,
                 batch: None,
+                finished_at: 0,
             },
         );
         Ok(ReservationState::Pending)
@@ -148,6 +157,9 @@ impl Model {
         }
         if let Some(b) = self.batches.get(&id) {
             return if b.items == items && b.ttl == ttl {
+                if b.legs.iter().any(|l| !self.res.contains_key(l)) {
+                    return Err(ErrorKind::NotFound); // a leg was forgotten
+                }
                 Ok(b.legs.len())
             } else {
                 Err(ErrorKind::Conflict)
@@ -177,6 +189,7 @@ impl Model {
                     expires_at: self.now + ttl,
                     ttl,
                     batch: Some(id),
+                    finished_at: 0,
                 },
             );
         }
@@ -186,6 +199,7 @@ impl Model {
                 items: items.to_vec(),
                 ttl,
                 legs,
+                expires_at: self.now + ttl,
             },
         );
         Ok(items.len())
@@ -205,6 +219,7 @@ impl Model {
             ReservationState::Pending => {
                 r.state = ReservationState::Committed;
                 r.committed = c;
+                r.finished_at = self.now;
                 Ok(c)
             }
             ReservationState::Committed | ReservationState::Refunded if r.committed == c => Ok(c),
@@ -222,6 +237,7 @@ impl Model {
         match r.state {
             ReservationState::Committed => {
                 r.state = ReservationState::Refunded;
+                r.finished_at = self.now;
                 Ok(r.committed)
             }
             ReservationState::Refunded => Ok(r.committed),
@@ -238,6 +254,7 @@ impl Model {
         match r.state {
             ReservationState::Pending => {
                 r.state = ReservationState::Released;
+                r.finished_at = self.now;
                 Ok(ReservationState::Released)
             }
             ReservationState::Committed | ReservationState::Refunded => Err(ErrorKind::Conflict),
@@ -251,6 +268,9 @@ impl Model {
             return Err(ErrorKind::Validation);
         }
         let b = self.batches.get(&id).ok_or(ErrorKind::NotFound)?.clone();
+        if b.legs.iter().any(|l| !self.res.contains_key(l)) {
+            return Err(ErrorKind::NotFound); // a leg was forgotten
+        }
         for l in &b.legs {
             let r = &self.res[l];
             let bad = match (commit, r.state) {
@@ -267,8 +287,10 @@ impl Model {
             }
         }
         for l in &b.legs {
+            let now = self.now;
             let r = self.res.get_mut(l).unwrap();
             if r.state == ReservationState::Pending {
+                r.finished_at = now;
                 if commit {
                     r.state = ReservationState::Committed;
                     r.committed = r.units;
@@ -278,6 +300,32 @@ impl Model {
             }
         }
         Ok(())
+    }
+}
+
+impl Model {
+    /// When the ledger may forget `id` (a reservation or a batch), given
+    /// its retention; `None` if the model does not hold it.
+    pub fn forget_at(&self, id: u128, retention: u64) -> Option<u64> {
+        if let Some(r) = self.res.get(&id) {
+            let base = match self.state(r) {
+                ReservationState::Pending => r.expires_at,
+                ReservationState::Expired if r.state == ReservationState::Pending => r.expires_at,
+                _ => r.finished_at,
+            };
+            return Some(base + retention);
+        }
+        self.batches.get(&id).map(|b| b.expires_at + retention)
+    }
+
+    /// Drops `id` as the ledger did (its committed units stay on the account).
+    pub fn forget(&mut self, id: u128) {
+        if let Some(r) = self.res.remove(&id)
+            && r.state == ReservationState::Committed
+        {
+            self.forgotten_committed[r.account] += r.committed;
+        }
+        self.batches.remove(&id);
     }
 }
 

@@ -246,3 +246,99 @@ impl IdStore {
         self.side.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::reservation::BatchRecord;
+
+    /// A record created at `t` that may be forgotten from `t + 1 + retention`
+    /// (a batch record: no account needed).
+    fn rec(t: u64) -> Record {
+        Record::Batch(Box::new(BatchRecord {
+            items: Box::new([]),
+            ttl_ms: 1,
+            legs: Box::new([]),
+            expires_at: Millis(t + 1),
+        }))
+    }
+
+    fn id(n: u64) -> ReservationId {
+        ReservationId(u128::from(n) << 64 | 0x55)
+    }
+
+    #[test]
+    fn in_order_ids_stay_in_the_ring_and_memory_is_bounded() {
+        let mut s = IdStore::default();
+        let retention = 100;
+        for t in 0..10_000u64 {
+            s.collect(Millis(t), retention);
+            assert!(s.get(&id(t)).is_none());
+            s.insert(id(t), rec(t));
+            assert!(s.get(&id(t)).is_some());
+            // Everything of the last `retention` ms is still known.
+            if t >= retention {
+                assert!(s.contains_key(&id(t - retention)));
+            }
+            assert!(s.len() <= 2 + retention as usize, "{} held at {t}", s.len());
+        }
+        assert_eq!(s.side_len(), 0);
+        s.collect(Millis(20_000), retention);
+        assert_eq!(s.len(), 0);
+    }
+
+    #[test]
+    fn late_ids_are_inserted_near_the_back_or_kept_aside() {
+        let mut s = IdStore::default();
+        for n in (0..200u64).map(|n| n * 2 + 1000) {
+            s.insert(id(n), rec(0));
+        }
+        // A few places late: into the ring, which stays sorted.
+        s.insert(id(1395), rec(0));
+        assert_eq!(s.side_len(), 0);
+        assert!(
+            s.ring
+                .iter()
+                .zip(s.ring.iter().skip(1))
+                .all(|(a, b)| a.id < b.id)
+        );
+        // Far behind, and below everything: the side map.
+        s.insert(id(1001), rec(0));
+        s.insert(id(5), rec(0));
+        assert_eq!(s.side_len(), 2);
+        for n in [5, 1001, 1395, 1000, 1398] {
+            assert!(s.contains_key(&id(n)), "{n}");
+        }
+        for n in [4, 1003, 1399, 9999] {
+            assert!(!s.contains_key(&id(n)), "{n}");
+        }
+        // Everything is forgotten once its window has passed.
+        s.collect(Millis(10), 5);
+        assert_eq!(s.len(), 0);
+    }
+
+    #[test]
+    fn a_young_front_does_not_hold_the_ring_past_one_and_a_half_windows() {
+        let mut s = IdStore::default();
+        // The first record lives long (expires at 1_000); the rest do not.
+        s.insert(
+            id(0),
+            Record::Batch(Box::new(BatchRecord {
+                items: Box::new([]),
+                ttl_ms: 1_000,
+                legs: Box::new([]),
+                expires_at: Millis(1_000),
+            })),
+        );
+        for t in 1..400u64 {
+            s.collect(Millis(t), 100);
+            s.insert(id(t), rec(t));
+        }
+        // Moved aside at 150 ms, so the ring kept forgetting behind it.
+        assert_eq!(s.side_len(), 1);
+        assert!(s.len() < 110, "{}", s.len());
+        assert!(s.contains_key(&id(0)));
+        s.collect(Millis(1_100), 100);
+        assert!(!s.contains_key(&id(0)));
+    }
+}
