@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uoom::engine::IdGen;
 use uoom::ledger::{Ledger, ReservationId, SlotId};
-use uoom::{ChannelId, SystemClock};
+use uoom::{ChannelId, Clock, Millis, SystemClock};
 
 /// How threads share accounts.
 #[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
@@ -45,6 +45,34 @@ pub enum Ids {
     Random,
 }
 
+/// Which clock the ledger reads (twice per pair: once in `reserve_on`,
+/// once in `commit`).
+#[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    /// `SystemClock` (`CLOCK_REALTIME`, ms).
+    System,
+    /// `CLOCK_REALTIME_COARSE`: the kernel's last tick (1-4 ms steps), no
+    /// TSC read; what a deployment that reads the clock millions of times a
+    /// second may choose.
+    Coarse,
+}
+
+/// A clock reading `CLOCK_REALTIME_COARSE`.
+struct CoarseClock;
+
+impl Clock for CoarseClock {
+    fn now(&self) -> Millis {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime only writes into the timespec we own; the clock id is valid on Linux.
+        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
+        Millis(ts.tv_sec as u64 * 1_000 + ts.tv_nsec as u64 / 1_000_000)
+    }
+}
+
 /// Options of `uoom-bench ledger`.
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -73,6 +101,9 @@ pub struct Args {
     /// Id kind.
     #[arg(long, value_enum, default_value_t = Ids::V7)]
     ids: Ids,
+    /// Clock the ledger reads.
+    #[arg(long, value_enum, default_value_t = ClockKind::System)]
+    clock: ClockKind,
     /// Print one JSON object instead of a line of text.
     #[arg(long)]
     json: bool,
@@ -88,6 +119,7 @@ struct Report {
     ttl_ms: u64,
     retention_ms: u64,
     ids: Ids,
+    clock: ClockKind,
     seconds: f64,
     /// Resident set size at the end (bytes), from /proc/self/statm.
     rss_bytes: Option<u64>,
@@ -109,10 +141,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     anyhow::ensure!(a.seconds > 0.0, "--seconds must be > 0");
     let machine = machine();
     let ledger = Arc::new(
-        Ledger::builder(Arc::new(SystemClock))
-            .with_events(a.events)
-            .with_retention_ms(a.retention_ms)
-            .build()?,
+        Ledger::builder(match a.clock {
+            ClockKind::System => Arc::new(SystemClock) as Arc<dyn Clock>,
+            ClockKind::Coarse => Arc::new(CoarseClock),
+        })
+        .with_events(a.events)
+        .with_retention_ms(a.retention_ms)
+        .build()?,
     );
     let slot = SlotId(0);
     let channels: Vec<ChannelId> = (0..a.threads)
@@ -185,6 +220,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ttl_ms: a.ttl_ms,
         retention_ms: a.retention_ms,
         ids: a.ids,
+        clock: a.clock,
         seconds: longest,
         rss_bytes: rss_bytes(),
         pairs,
