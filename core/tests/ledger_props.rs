@@ -1,11 +1,14 @@
 //! Property tests of the capacity ledger: random operation sequences
-//! (expiries, batches, capacity changes, snapshot/restore) against a
-//! reference model, with the invariant and an event replay checked after
-//! every step; and random concurrent runs over threads with observers.
+//! (expiries, batches, capacity changes, refunds, snapshot/restore) against
+//! a reference model, with the invariant and an event replay checked after
+//! every step; random concurrent runs over threads with observers; and the
+//! idempotency memory under short retention windows with time-ordered and
+//! random ids.
 //!
-//! Case counts: `LEDGER_SEQ_CASES` (default 60 000) sequential cases and
-//! `LEDGER_MT_CASES` (default 1 000) threaded ones; `PROPTEST_CASES`, if
-//! set, overrides both (the long run in `docs/ledger.md` uses 1 000 000).
+//! Case counts: `LEDGER_SEQ_CASES` (default 60 000) sequential cases,
+//! `LEDGER_MT_CASES` (default 1 000) threaded ones and `LEDGER_RET_CASES`
+//! (default 40 000) retention ones; `PROPTEST_CASES`, if set, overrides all
+//! (the long run in `docs/ledger.md` uses 1 000 000).
 
 mod ledger_model;
 
