@@ -168,6 +168,10 @@ impl Model {
         if self.res.contains_key(&id) {
             return Err(ErrorKind::Conflict);
         }
+        // Legs of a forgotten batch that are still remembered block the id.
+        if (0..items.len() as u32).any(|i| self.res.contains_key(&ReservationId(id).leg(i).0)) {
+            return Err(ErrorKind::Conflict);
+        }
         let mut want: HashMap<usize, u32> = HashMap::new();
         for (a, u) in items {
             *want.entry(*a).or_default() += u;
