@@ -25,6 +25,7 @@ use super::ids::ReservationId;
 use super::reservation::{IdMap, Record};
 use crate::clock::Millis;
 use std::collections::VecDeque;
+use std::collections::hash_map::Entry as MapEntry;
 
 /// How far from the back of the ring an out-of-order id is still inserted
 /// in place (a short move at the hot end) rather than sent to the side map.
@@ -207,12 +208,10 @@ impl IdStore {
             }
             self.done.pop_front();
             // Another entry was queued if it finished again later (refund).
-            if self
-                .side
-                .get(&id)
-                .is_some_and(|r| r.forget_at(retention_ms) <= now)
+            if let MapEntry::Occupied(o) = self.side.entry(id)
+                && o.get().forget_at(retention_ms) <= now
             {
-                self.side.remove(&id);
+                o.remove();
             }
         }
     }
