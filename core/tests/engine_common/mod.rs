@@ -68,10 +68,10 @@ pub fn run_scenario_with(config: &ScenarioConfig, batch_window_ms: Option<u64>) 
         } else {
             vec![out]
         };
-        // Customers cancel about one confirmed order in eleven, right away:
+        // Customers cancel about one confirmed order in thirteen, right away:
         // the booking and the committed capacity must come back.
         for out in &new {
-            if out.is_confirmed() && out.order_id.0.as_u128() % 11 == 0 {
+            if out.is_confirmed() && out.order_id.0.as_u128() % 13 == 0 {
                 router
                     .advance(&out.order_id, OrderStatus::Cancelled)
                     .unwrap();
