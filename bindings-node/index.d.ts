@@ -534,7 +534,7 @@ export interface LedgerEvent {
   units?: number
   /** Expiry of a reservation, ms. */
   expiresAt?: number
-  /** Why units were released: `released` | `expired` | `partial_commit`. */
+  /** Why units were released: `released` | `expired` | `partial_commit` | `refunded`. */
   reason?: string
   /** Capacity before an update. */
   old?: number
@@ -731,8 +731,8 @@ export interface Reservation {
   units: number
   /** Units committed (0 until committed). */
   committed: number
-  /** `pending` | `committed` | `released` | `expired`. */
-  state: 'pending' | 'committed' | 'released' | 'expired'
+  /** `pending` | `committed` | `released` | `expired` | `refunded`. */
+  state: 'pending' | 'committed' | 'released' | 'expired' | 'refunded'
   /** When it was made, ms. */
   createdAt: number
   /** When it lapses if not committed, ms. */

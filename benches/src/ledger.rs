@@ -2,15 +2,18 @@
 //!
 //! Each worker thread loops `reserve_on` (1 unit) then `commit` with fresh
 //! ids. `--mode distinct` gives every thread its own channel (the scaling
-//! case); `--mode contended` makes all threads hit one account.
+//! case); `--mode contended` makes all threads hit one account. `--ids`
+//! picks time-ordered (UUIDv7, what the engine makes) or random (v4) ids,
+//! both from the engine's `IdGen`.
 
 use crate::stats::{Machine, machine, thread_cpu_ns};
 use clap::{Args as ClapArgs, ValueEnum};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use uoom::engine::IdGen;
 use uoom::ledger::{Ledger, ReservationId, SlotId};
-use uoom::{ChannelId, SystemClock};
+use uoom::{ChannelId, Clock, Millis, SystemClock};
 
 /// How threads share accounts.
 #[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
@@ -30,6 +33,44 @@ pub enum Api {
     Handle,
     /// `reserve` with `(&ChannelId, SlotId)` (an index lookup per call).
     Key,
+}
+
+/// How reservation ids are made.
+#[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ids {
+    /// Time-ordered UUIDv7 (`IdGen::uuid_v7`, one clock read per 1,024 ids).
+    V7,
+    /// Random v4-shaped UUIDs (`IdGen::uuid`).
+    Random,
+}
+
+/// Which clock the ledger reads (twice per pair: once in `reserve_on`,
+/// once in `commit`).
+#[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    /// `SystemClock` (`CLOCK_REALTIME`, ms).
+    System,
+    /// `CLOCK_REALTIME_COARSE`: the kernel's last tick (1-4 ms steps), no
+    /// TSC read; what a deployment that reads the clock millions of times a
+    /// second may choose.
+    Coarse,
+}
+
+/// A clock reading `CLOCK_REALTIME_COARSE`.
+struct CoarseClock;
+
+impl Clock for CoarseClock {
+    fn now(&self) -> Millis {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime only writes into the timespec we own; the clock id is valid on Linux.
+        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
+        Millis(ts.tv_sec as u64 * 1_000 + ts.tv_nsec as u64 / 1_000_000)
+    }
 }
 
 /// Options of `uoom-bench ledger`.
@@ -53,9 +94,16 @@ pub struct Args {
     /// Reservation TTL, ms.
     #[arg(long, default_value_t = 30_000)]
     ttl_ms: u64,
-    /// How long finished reservations are kept for idempotent repeats, ms.
-    #[arg(long, default_value_t = 1_000)]
+    /// How long finished reservations are kept for idempotent repeats, ms
+    /// (default: the ledger's default, 24 h).
+    #[arg(long, default_value_t = uoom::ledger::DEFAULT_RETENTION_MS)]
     retention_ms: u64,
+    /// Id kind.
+    #[arg(long, value_enum, default_value_t = Ids::V7)]
+    ids: Ids,
+    /// Clock the ledger reads.
+    #[arg(long, value_enum, default_value_t = ClockKind::System)]
+    clock: ClockKind,
     /// Print one JSON object instead of a line of text.
     #[arg(long)]
     json: bool,
@@ -70,7 +118,11 @@ struct Report {
     events: bool,
     ttl_ms: u64,
     retention_ms: u64,
+    ids: Ids,
+    clock: ClockKind,
     seconds: f64,
+    /// Resident set size at the end (bytes), from /proc/self/statm.
+    rss_bytes: Option<u64>,
     pairs: u64,
     ops_per_s: f64,
     per_thread_ops_per_s: Vec<f64>,
@@ -89,10 +141,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     anyhow::ensure!(a.seconds > 0.0, "--seconds must be > 0");
     let machine = machine();
     let ledger = Arc::new(
-        Ledger::builder(Arc::new(SystemClock))
-            .with_events(a.events)
-            .with_retention_ms(a.retention_ms)
-            .build()?,
+        Ledger::builder(match a.clock {
+            ClockKind::System => Arc::new(SystemClock) as Arc<dyn Clock>,
+            ClockKind::Coarse => Arc::new(CoarseClock),
+        })
+        .with_events(a.events)
+        .with_retention_ms(a.retention_ms)
+        .build()?,
     );
     let slot = SlotId(0);
     let channels: Vec<ChannelId> = (0..a.threads)
@@ -111,16 +166,21 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .enumerate()
         .map(|(t, channel)| {
             let (ledger, barrier) = (ledger.clone(), barrier.clone());
-            let (api, events, ttl) = (a.api, a.events, a.ttl_ms);
+            let (api, events, ttl, ids) = (a.api, a.events, a.ttl_ms, a.ids);
             std::thread::spawn(move || -> anyhow::Result<(u64, f64, f64)> {
                 let h = ledger.account(&channel, slot)?;
+                let mut idgen = IdGen::seeded(0x1ed6e7 + t as u64);
                 barrier.wait();
                 let start = Instant::now();
                 let cpu0 = thread_cpu_ns();
                 let mut n: u64 = 0;
                 loop {
+                    let now = ledger.now();
                     for _ in 0..1024 {
-                        let id = ReservationId((u128::from(t as u64) << 64) | u128::from(n));
+                        let id = ReservationId(match ids {
+                            Ids::V7 => idgen.uuid_v7(now).as_u128(),
+                            Ids::Random => idgen.uuid().as_u128(),
+                        });
                         match api {
                             Api::Handle => ledger.reserve_on(id, &h, 1, ttl)?,
                             Api::Key => ledger.reserve(id, &channel, slot, 1, ttl)?,
@@ -159,7 +219,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         events: a.events,
         ttl_ms: a.ttl_ms,
         retention_ms: a.retention_ms,
+        ids: a.ids,
+        clock: a.clock,
         seconds: longest,
+        rss_bytes: rss_bytes(),
         pairs,
         ops_per_s,
         per_thread_ops_per_s: per_thread,
@@ -172,14 +235,24 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "ledger {:?} x{} ({:?} api, events {}): {:.0} reserve+commit pairs/s over {:.2}s",
+            "ledger {:?} x{} ({:?} api, {:?} ids, retention {} ms, events {}): {:.0} reserve+commit pairs/s over {:.2}s ({:.0} per CPU-second)",
             report.mode,
             report.threads,
             report.api,
+            report.ids,
+            report.retention_ms,
             report.events,
             report.ops_per_s,
-            report.seconds
+            report.seconds,
+            report.ops_per_cpu_s
         );
     }
     Ok(())
+}
+
+/// Resident memory of this process (Linux), to show what a retention window costs.
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
 }

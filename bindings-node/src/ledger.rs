@@ -92,8 +92,8 @@ pub struct Reservation {
     pub units: u32,
     /// Units committed (0 until committed).
     pub committed: u32,
-    /// `pending` | `committed` | `released` | `expired`.
-    #[napi(ts_type = "'pending' | 'committed' | 'released' | 'expired'")]
+    /// `pending` | `committed` | `released` | `expired` | `refunded`.
+    #[napi(ts_type = "'pending' | 'committed' | 'released' | 'expired' | 'refunded'")]
     pub state: String,
     /// When it was made, ms.
     pub created_at: f64,
@@ -483,7 +483,7 @@ pub struct LedgerEvent {
     pub units: Option<u32>,
     /// Expiry of a reservation, ms.
     pub expires_at: Option<f64>,
-    /// Why units were released: `released` | `expired` | `partial_commit`.
+    /// Why units were released: `released` | `expired` | `partial_commit` | `refunded`.
     pub reason: Option<String>,
     /// Capacity before an update.
     pub old: Option<u32>,
@@ -535,6 +535,7 @@ impl From<&core::LedgerEvent> for LedgerEvent {
                         core::ReleaseReason::Released => "released",
                         core::ReleaseReason::Expired => "expired",
                         core::ReleaseReason::PartialCommit => "partial_commit",
+                        core::ReleaseReason::Refunded => "refunded",
                     }
                     .to_owned(),
                 );

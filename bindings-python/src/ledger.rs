@@ -57,6 +57,7 @@ fn state_str(s: ReservationState) -> &'static str {
         ReservationState::Committed => "committed",
         ReservationState::Released => "released",
         ReservationState::Expired => "expired",
+        ReservationState::Refunded => "refunded",
     }
 }
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: benchmark instances from shared/bench and small hand-made ones."""
+"""Shared fixtures: benchmark instances (copies in core/tests/data, else shared/bench) and small hand-made ones."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _instances_dir() -> Path:
     env = os.environ.get("UOOM_BENCH_INSTANCES")
+    # core/tests/data holds copies of the public instances the tests use, so
+    # a clone without ../shared runs every test.
     for cand in ([Path(env)] if env else []) + [
+        ROOT / "core" / "tests" / "data",
         ROOT.parent / "shared" / "bench" / "instances",
         ROOT / "shared" / "bench" / "instances",
     ]:

@@ -125,6 +125,9 @@ pub enum FailureReason {
     /// The saga stopped on an internal error (logged); a hold it made
     /// lapses at its TTL.
     Internal,
+    /// The order was cancelled after confirmation: its booking and capacity
+    /// were given back (a compensation reason, never an outcome's failure).
+    OrderCancelled,
 }
 
 impl FailureReason {
@@ -138,6 +141,7 @@ impl FailureReason {
             FailureReason::BreakerOpen => "breaker_open",
             FailureReason::CommitFailed => "commit_failed",
             FailureReason::Internal => "internal",
+            FailureReason::OrderCancelled => "order_cancelled",
         }
     }
 }

@@ -8,7 +8,7 @@ use engine_common::{channel, clock, request};
 use std::sync::Arc;
 use uoom::engine::{
     BookingRef, BreakerState, ChannelGateway, GatewayError, MemoryStore, Outbox, PartnerProfile,
-    Router, SimGateway,
+    Router, SimGateway, WriteModel,
 };
 use uoom::events::{EventPayload, EventType, FailureReason};
 use uoom::ledger::ReservationState;
@@ -319,4 +319,70 @@ fn a_hold_that_lapses_before_commit_cancels_the_booking_and_fails_the_order() {
             OrderStatus::Failed
         ]
     );
+}
+
+#[test]
+fn cancelling_a_confirmed_order_cancels_its_booking_and_refunds_its_capacity() {
+    let clock = clock();
+    let gw = Arc::new(SimGateway::new(clock.clone(), 1).with_tracking());
+    let (mut r, store) = router(two_channels(10, 10), gw.clone(), clock.clone());
+    let out = r.submit(request(1), None).unwrap();
+    assert_eq!(out.status, OrderStatus::Confirmed);
+    let slot = r.ledger().slot_of(clock.now());
+    let best = "best".into();
+    assert_eq!(r.ledger().balance(&best, slot).unwrap().committed, 1);
+    assert_eq!(gw.live_bookings().unwrap().len(), 1);
+    let placement = store.order(&out.order_id).unwrap().placement.unwrap();
+    assert_eq!(placement.channel.as_str(), "best");
+    store
+        .pending(usize::MAX)
+        .iter()
+        .for_each(|e| store.acknowledge(e.seq).unwrap());
+
+    r.advance(&out.order_id, OrderStatus::Preparing).unwrap();
+    let view = r.advance(&out.order_id, OrderStatus::Cancelled).unwrap();
+    assert_eq!(view.status, OrderStatus::Cancelled);
+    // The partner no longer holds the booking, the units are available again.
+    assert!(gw.live_bookings().unwrap().is_empty());
+    let b = r.ledger().balance(&best, slot).unwrap();
+    assert_eq!((b.committed, b.pending, b.available()), (0, 0, 10));
+    assert_eq!(
+        r.ledger().get(placement.reservation).unwrap().state,
+        ReservationState::Refunded
+    );
+    use EventType::*;
+    assert_eq!(
+        types(&store),
+        [
+            OrderStatusChanged,
+            OrderStatusChanged,
+            BookingCancelled,
+            CapacityReleased
+        ]
+    );
+    let reasons: Vec<_> = store
+        .pending(usize::MAX)
+        .iter()
+        .filter_map(|e| match &e.event.payload {
+            EventPayload::BookingCancelled { reason, .. }
+            | EventPayload::CapacityReleased { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, [FailureReason::OrderCancelled; 2]);
+    assert_eq!(r.metrics().compensations, 2);
+    // Cancelling twice is an illegal transition and gives nothing back twice.
+    assert!(r.advance(&out.order_id, OrderStatus::Cancelled).is_err());
+    assert_eq!(r.ledger().balance(&best, slot).unwrap().available(), 10);
+}
+
+#[test]
+fn cancelling_before_confirmation_has_nothing_to_undo() {
+    let clock = clock();
+    let gw = Arc::new(SimGateway::new(clock.clone(), 1).with_tracking());
+    let (mut r, _store) = router(vec![], gw.clone(), clock.clone());
+    let out = r.submit(request(1), None).unwrap();
+    assert_eq!(out.status, OrderStatus::Failed);
+    assert!(r.advance(&out.order_id, OrderStatus::Cancelled).is_err());
+    assert_eq!(r.metrics().compensations, 0);
 }

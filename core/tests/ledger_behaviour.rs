@@ -194,3 +194,71 @@ fn lowering_capacity_reports_overcommitment_and_blocks_new_reservations() {
     ledger.commit(2u128.into(), None).unwrap();
     assert_eq!(ledger.balance(&c, SlotId(0)).unwrap().committed, 9);
 }
+
+#[test]
+fn refund_gives_committed_units_back_and_survives_a_snapshot() {
+    let (clock, ledger, c) = setup(10);
+    ledger
+        .reserve(ReservationId(1), &c, SlotId(0), 6, 1_000)
+        .unwrap();
+    ledger.commit(ReservationId(1), None).unwrap();
+    assert_eq!(ledger.utilisation()[0].1, 0.6);
+    ledger.drain_events();
+    let r = ledger.refund(ReservationId(1)).unwrap();
+    assert_eq!((r.state, r.committed), (ReservationState::Refunded, 6));
+    assert_eq!(ledger.utilisation()[0].1, 0.0);
+    let events = ledger.drain_events();
+    assert!(matches!(
+        events.as_slice(),
+        [LedgerEvent::CapacityReleased {
+            units: 6,
+            reason: ReleaseReason::Refunded,
+            ..
+        }]
+    ));
+    // Repeats answer the same; commit repeated answers its first result, release is refused.
+    assert_eq!(ledger.refund(ReservationId(1)).unwrap(), r);
+    assert_eq!(
+        ledger.commit(ReservationId(1), None).unwrap().state,
+        ReservationState::Refunded
+    );
+    assert_eq!(
+        ledger.release(ReservationId(1)).unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
+    assert!(ledger.drain_events().is_empty());
+    // Pending, released, expired and unknown ids cannot be refunded.
+    ledger
+        .reserve(ReservationId(2), &c, SlotId(0), 1, 1_000)
+        .unwrap();
+    ledger
+        .reserve(ReservationId(3), &c, SlotId(0), 1, 1_000)
+        .unwrap();
+    ledger.release(ReservationId(3)).unwrap();
+    assert_eq!(
+        ledger.refund(ReservationId(2)).unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
+    assert_eq!(
+        ledger.refund(ReservationId(3)).unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
+    assert_eq!(
+        ledger.refund(ReservationId(9)).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    clock.advance_ms(1_000);
+    assert_eq!(
+        ledger.refund(ReservationId(2)).unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
+    // The refunded state and the balance survive snapshot + restore.
+    let json = serde_json::to_string(&ledger.snapshot()).unwrap();
+    let back = Ledger::restore(clock.clone(), serde_json::from_str(&json).unwrap()).unwrap();
+    assert_eq!(
+        back.get(ReservationId(1)).unwrap().state,
+        ReservationState::Refunded
+    );
+    assert_eq!(back.refund(ReservationId(1)).unwrap().committed, 6);
+    assert_eq!(back.available(&c, SlotId(0)), 10);
+}

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use uoom::ErrorKind;
-use uoom::ledger::{Balance, LedgerEvent, ReservationId, ReservationState};
+use uoom::ledger::{Balance, LedgerEvent, ReleaseReason, ReservationId, ReservationState};
 
 /// A reservation in the model.
 #[derive(Debug, Clone)]
@@ -17,6 +17,8 @@ pub struct MRes {
     pub expires_at: u64,
     pub ttl: u64,
     pub batch: Option<u128>,
+    /// When it left the pending state (or was refunded).
+    pub finished_at: u64,
 }
 
 /// A batch in the model.
@@ -25,6 +27,7 @@ pub struct MBatch {
     pub items: Vec<(usize, u32)>,
     pub ttl: u64,
     pub legs: Vec<u128>,
+    pub expires_at: u64,
 }
 
 /// The model ledger.
@@ -35,12 +38,16 @@ pub struct Model {
     pub capacity: Vec<Option<u32>>,
     pub res: HashMap<u128, MRes>,
     pub batches: HashMap<u128, MBatch>,
+    /// Committed units of reservations the ledger has forgotten (their
+    /// units stay committed on the account).
+    pub forgotten_committed: Vec<u32>,
 }
 
 impl Model {
     pub fn new(accounts: usize) -> Self {
         Model {
             capacity: vec![None; accounts],
+            forgotten_committed: vec![0; accounts],
             ..Default::default()
         }
     }
@@ -58,6 +65,7 @@ impl Model {
         for r in self.res.values_mut() {
             if r.state == ReservationState::Pending && r.expires_at <= now {
                 r.state = ReservationState::Expired;
+                r.finished_at = r.expires_at;
             }
         }
     }
@@ -67,7 +75,7 @@ impl Model {
         let mut b = Balance {
             capacity,
             pending: 0,
-            committed: 0,
+            committed: self.forgotten_committed[a],
         };
         for r in self.res.values().filter(|r| r.account == a) {
             match self.state(r) {
@@ -123,6 +131,7 @@ impl Model {
                 expires_at: self.now + ttl,
                 ttl,
                 batch: None,
+                finished_at: 0,
             },
         );
         Ok(ReservationState::Pending)
@@ -148,12 +157,19 @@ impl Model {
         }
         if let Some(b) = self.batches.get(&id) {
             return if b.items == items && b.ttl == ttl {
+                if b.legs.iter().any(|l| !self.res.contains_key(l)) {
+                    return Err(ErrorKind::NotFound); // a leg was forgotten
+                }
                 Ok(b.legs.len())
             } else {
                 Err(ErrorKind::Conflict)
             };
         }
         if self.res.contains_key(&id) {
+            return Err(ErrorKind::Conflict);
+        }
+        // Legs of a forgotten batch that are still remembered block the id.
+        if (0..items.len() as u32).any(|i| self.res.contains_key(&ReservationId(id).leg(i).0)) {
             return Err(ErrorKind::Conflict);
         }
         let mut want: HashMap<usize, u32> = HashMap::new();
@@ -177,6 +193,7 @@ impl Model {
                     expires_at: self.now + ttl,
                     ttl,
                     batch: Some(id),
+                    finished_at: 0,
                 },
             );
         }
@@ -186,6 +203,7 @@ impl Model {
                 items: items.to_vec(),
                 ttl,
                 legs,
+                expires_at: self.now + ttl,
             },
         );
         Ok(items.len())
@@ -205,9 +223,28 @@ impl Model {
             ReservationState::Pending => {
                 r.state = ReservationState::Committed;
                 r.committed = c;
+                r.finished_at = self.now;
                 Ok(c)
             }
-            ReservationState::Committed if r.committed == c => Ok(c),
+            ReservationState::Committed | ReservationState::Refunded if r.committed == c => Ok(c),
+            _ => Err(ErrorKind::Conflict),
+        }
+    }
+
+    /// Gives committed units back; returns the units refunded.
+    pub fn refund(&mut self, id: u128) -> Result<u32, ErrorKind> {
+        self.settle();
+        if self.batches.contains_key(&id) {
+            return Err(ErrorKind::Validation);
+        }
+        let r = self.res.get_mut(&id).ok_or(ErrorKind::NotFound)?;
+        match r.state {
+            ReservationState::Committed => {
+                r.state = ReservationState::Refunded;
+                r.finished_at = self.now;
+                Ok(r.committed)
+            }
+            ReservationState::Refunded => Ok(r.committed),
             _ => Err(ErrorKind::Conflict),
         }
     }
@@ -221,9 +258,10 @@ impl Model {
         match r.state {
             ReservationState::Pending => {
                 r.state = ReservationState::Released;
+                r.finished_at = self.now;
                 Ok(ReservationState::Released)
             }
-            ReservationState::Committed => Err(ErrorKind::Conflict),
+            ReservationState::Committed | ReservationState::Refunded => Err(ErrorKind::Conflict),
             s => Ok(s),
         }
     }
@@ -234,13 +272,18 @@ impl Model {
             return Err(ErrorKind::Validation);
         }
         let b = self.batches.get(&id).ok_or(ErrorKind::NotFound)?.clone();
+        if b.legs.iter().any(|l| !self.res.contains_key(l)) {
+            return Err(ErrorKind::NotFound); // a leg was forgotten
+        }
         for l in &b.legs {
             let r = &self.res[l];
             let bad = match (commit, r.state) {
                 (true, ReservationState::Pending) => false,
-                (true, ReservationState::Committed) => r.committed != r.units,
+                (true, ReservationState::Committed | ReservationState::Refunded) => {
+                    r.committed != r.units
+                }
                 (true, _) => true,
-                (false, ReservationState::Committed) => true,
+                (false, ReservationState::Committed | ReservationState::Refunded) => true,
                 (false, _) => false,
             };
             if bad {
@@ -248,8 +291,10 @@ impl Model {
             }
         }
         for l in &b.legs {
+            let now = self.now;
             let r = self.res.get_mut(l).unwrap();
             if r.state == ReservationState::Pending {
+                r.finished_at = now;
                 if commit {
                     r.state = ReservationState::Committed;
                     r.committed = r.units;
@@ -259,6 +304,32 @@ impl Model {
             }
         }
         Ok(())
+    }
+}
+
+impl Model {
+    /// When the ledger may forget `id` (a reservation or a batch), given
+    /// its retention; `None` if the model does not hold it.
+    pub fn forget_at(&self, id: u128, retention: u64) -> Option<u64> {
+        if let Some(r) = self.res.get(&id) {
+            let base = match self.state(r) {
+                ReservationState::Pending => r.expires_at,
+                ReservationState::Expired if r.state == ReservationState::Pending => r.expires_at,
+                _ => r.finished_at,
+            };
+            return Some(base + retention);
+        }
+        self.batches.get(&id).map(|b| b.expires_at + retention)
+    }
+
+    /// Drops `id` as the ledger did (its committed units stay on the account).
+    pub fn forget(&mut self, id: u128) {
+        if let Some(r) = self.res.remove(&id)
+            && r.state == ReservationState::Committed
+        {
+            self.forgotten_committed[r.account] += r.committed;
+        }
+        self.batches.remove(&id);
     }
 }
 
@@ -278,6 +349,11 @@ impl Replay {
                 b.pending -= units;
                 b.committed += units;
             }
+            LedgerEvent::CapacityReleased {
+                units,
+                reason: ReleaseReason::Refunded,
+                ..
+            } => b.committed -= units,
             LedgerEvent::CapacityReleased { units, .. } => b.pending -= units,
             LedgerEvent::LowCapacityAlert { .. } => {}
         }

@@ -11,7 +11,6 @@ use super::router::Router;
 use super::saga::Attempts;
 use crate::Result;
 use crate::solve::{self, Demand, Method, Problem, SolveOptions};
-use std::time::Instant;
 
 /// Slack over the solver's budget before a batch counts as overrun.
 const OVERRUN_SLACK_MS: f64 = 5.0;
@@ -117,7 +116,10 @@ impl Router {
             .collect();
         let demands: Vec<Demand> = batch.iter().map(|q| q.needs).collect();
         let budget = self.config.solver_budget_ms;
-        let started = Instant::now();
+        // Timed on the engine's clock: wall time in production, virtual time
+        // in a simulation on a manual clock (where a batch costs none, so a
+        // seeded run routes the same way however loaded the machine is).
+        let started = self.clock.now();
         let w = self.config.weights;
         let solved = Problem::new(
             demands,
@@ -127,7 +129,7 @@ impl Router {
             self.config.unassigned_penalty,
         )
         .and_then(|p| solve::solve(&p, &SolveOptions::default().with_time_limit_ms(budget)));
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+        let elapsed_ms = self.clock.now().0.saturating_sub(started.0) as f64;
         match solved {
             Ok(s) if elapsed_ms <= budget as f64 + OVERRUN_SLACK_MS => {
                 let kind = match s.method {

@@ -1,9 +1,15 @@
-//! Fast, seedable UUID generation for order and event ids.
+//! Fast, seedable UUID generation for order, reservation and event ids.
 //!
 //! A v4 UUID from the OS random source costs a system call; the router makes
 //! several ids per order, so it draws them from a SplitMix64 stream instead
 //! (still RFC 4122 version-4 shaped). Seeded, a simulation replays with the
 //! same ids.
+//!
+//! Order and reservation ids are time-ordered (RFC 9562 version 7: Unix ms,
+//! then a counter, then random bits) and taken at the engine's clock: the
+//! ledger's idempotency store keeps ids in order and finds a new id above
+//! everything stored without touching cold memory (see `docs/ledger.md`).
+//! Event ids stay v4.
 
 use crate::{EventId, OrderId};
 use uuid::{Builder, Uuid};
@@ -20,12 +26,24 @@ use uuid::{Builder, Uuid};
 #[derive(Debug, Clone)]
 pub struct IdGen {
     state: u64,
+    /// Millisecond and counter of the last v7 id: ids never go backwards,
+    /// even if the clock does.
+    last_ms: u64,
+    counter: u64,
 }
+
+/// Bits of the v7 counter (12 in `rand_a`, 30 at the top of `rand_b`,
+/// RFC 9562 §6.2 method 1); 32 random bits follow.
+const COUNTER_BITS: u32 = 42;
 
 impl IdGen {
     /// A stream determined by `seed`.
     pub fn seeded(seed: u64) -> Self {
-        Self { state: seed }
+        Self {
+            state: seed,
+            last_ms: 0,
+            counter: 0,
+        }
     }
 
     /// A stream seeded from the process's random hasher keys.
@@ -52,9 +70,60 @@ impl IdGen {
         Builder::from_random_bytes(bytes).into_uuid()
     }
 
-    /// The next order id.
+    /// The next time-ordered (v7) UUID at instant `now`: strictly greater
+    /// than every v7 id this generator made before. Within a millisecond a
+    /// counter (started at a random value below half its range) orders them.
+    ///
+    /// ```
+    /// use uoom::engine::IdGen;
+    /// use uoom::Millis;
+    /// let mut g = IdGen::seeded(1);
+    /// let a = g.uuid_v7(Millis(1_700_000_000_000));
+    /// let b = g.uuid_v7(Millis(1_700_000_000_000));
+    /// let c = g.uuid_v7(Millis(1_699_999_999_999)); // the clock went back
+    /// assert!(a < b && b < c);
+    /// assert_eq!(a.get_version_num(), 7);
+    /// let (secs, _) = a.get_timestamp().unwrap().to_unix();
+    /// assert_eq!(secs, 1_700_000_000);
+    /// ```
+    pub fn uuid_v7(&mut self, now: crate::Millis) -> Uuid {
+        let max = (1u64 << COUNTER_BITS) - 1;
+        if now.0 > self.last_ms {
+            self.last_ms = now.0;
+            self.counter = self.next_u64() >> (64 - COUNTER_BITS + 1);
+        } else if self.counter < max {
+            self.counter += 1;
+        } else {
+            self.last_ms += 1;
+            self.counter = 0;
+        }
+        let ms = u128::from(self.last_ms & ((1 << 48) - 1));
+        let c = u128::from(self.counter);
+        let rand = u128::from(self.next_u64() as u32);
+        let v = (ms << 80)
+            | (0x7 << 76)
+            | ((c >> 30) << 64)
+            | (0b10 << 62)
+            | ((c & ((1 << 30) - 1)) << 32)
+            | rand;
+        Uuid::from_u128(v)
+    }
+
+    /// The next order id (random, v4-shaped).
     pub fn order_id(&mut self) -> OrderId {
         OrderId(self.uuid())
+    }
+
+    /// The next order id, time-ordered (v7) at `now`: what the router uses.
+    ///
+    /// ```
+    /// use uoom::engine::IdGen;
+    /// let mut g = IdGen::seeded(3);
+    /// let a = g.order_id_v7(uoom::Millis(5));
+    /// assert!(a < g.order_id_v7(uoom::Millis(5)));
+    /// ```
+    pub fn order_id_v7(&mut self, now: crate::Millis) -> OrderId {
+        OrderId(self.uuid_v7(now))
     }
 
     /// The next event id.

@@ -86,10 +86,13 @@ impl WriteModel for MemoryStore {
         let mut s = self.inner.lock();
         match s.orders.get_mut(&unit.order.id) {
             // An order's contents never change after creation, only its
-            // status and timestamp: no deep copy on every later save.
+            // status, timestamp and placement: no deep copy on every later save.
             Some(stored) => {
                 stored.status = unit.order.status;
                 stored.updated_at = unit.order.updated_at;
+                if stored.placement != unit.order.placement {
+                    stored.placement.clone_from(&unit.order.placement);
+                }
             }
             None => {
                 s.orders.insert(unit.order.id, unit.order.clone());

@@ -526,7 +526,7 @@ impl Router {
             return Ok(first);
         }
         let now = self.clock.now();
-        let mut order = Order::from_request(self.ids.order_id(), req, now)?;
+        let mut order = Order::from_request(self.ids.order_id_v7(now), req, now)?;
         let needs = Self::needs_of(&order);
         let mut events = std::mem::take(&mut self.events);
         events.clear();
@@ -565,7 +565,9 @@ impl Router {
     /// Moves a routed order along its lifecycle (`PREPARING`,
     /// `OUT_FOR_DELIVERY`, `DELIVERED`, `CANCELLED`, `FAILED`), writing the
     /// change and its event in one unit of work. An illegal transition is a
-    /// [`Error::Conflict`] and changes nothing.
+    /// [`Error::Conflict`] and changes nothing. Cancelling a confirmed order
+    /// also cancels its partner booking and refunds its committed capacity
+    /// (compensation events with reason `order_cancelled`).
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -592,6 +594,11 @@ impl Router {
             .ok_or_else(|| Error::not_found(format!("order {order_id}")))?;
         let mut events = Vec::with_capacity(1);
         self.set_status(&mut order, to, &mut events)?;
+        if to == OrderStatus::Cancelled
+            && let Some(placement) = order.placement.clone()
+        {
+            self.undo_placement(&order, &placement, &mut events);
+        }
         let prior = self.read.get(order_id);
         let mut outcome = Outcome::new(order.id, order.status);
         if let Some(p) = prior {

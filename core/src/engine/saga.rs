@@ -13,7 +13,7 @@ use crate::events::{Aggregate, DomainEvent, EventPayload, FailureReason};
 use crate::ledger::ReservationId;
 use crate::rank::RankQuery;
 use crate::solve::Demand;
-use crate::{ErrorKind, Order, OrderId, OrderStatus};
+use crate::{ErrorKind, Order, OrderId, OrderStatus, Placement};
 
 /// What one saga run over a candidate list left behind.
 #[derive(Debug, Default)]
@@ -239,7 +239,7 @@ impl Router {
                 log.capacity_refusals += 1;
                 continue;
             };
-            let rid = ReservationId(self.ids.uuid().as_u128());
+            let rid = ReservationId(self.ids.uuid_v7(now).as_u128());
             let ttl = self.config.reservation_ttl_ms;
             let reservation = match self.ledger.reserve_on(rid, &account, needs.units, ttl) {
                 Ok(r) => r,
@@ -321,6 +321,11 @@ impl Router {
                         units: needs.units,
                     };
                     self.push_event(events, Aggregate::Channel(channel_id.clone()), committed);
+                    order.placement = Some(Placement {
+                        channel: channel_id.clone(),
+                        booking: booking.0,
+                        reservation: rid,
+                    });
                     self.set_status_with(
                         order,
                         OrderStatus::Confirmed,
@@ -428,5 +433,52 @@ impl Router {
             reason,
         };
         self.push_event(events, Aggregate::Channel(channel), payload);
+    }
+
+    /// Undoes a confirmed order's placement when it is cancelled: cancels the
+    /// partner booking and gives the committed units back to the channel's
+    /// account (a ledger refund), recording both as events.
+    pub(super) fn undo_placement(
+        &mut self,
+        order: &Order,
+        placement: &Placement,
+        events: &mut Vec<DomainEvent>,
+    ) {
+        let reason = FailureReason::OrderCancelled;
+        let Some(c) = self
+            .channels
+            .iter()
+            .position(|ch| ch.id == placement.channel)
+        else {
+            tracing::warn!(order = %order.id, channel = %placement.channel, "cancelled order's channel is no longer known");
+            return;
+        };
+        let mut log = Attempts::default();
+        let booking = BookingRef(placement.booking.clone());
+        self.cancel(order, c, Some(&booking), reason, events, &mut log);
+        log.compensations += 1;
+        match self.ledger.refund(placement.reservation) {
+            Ok(r) => {
+                self.refresh_headroom(c);
+                let payload = EventPayload::CapacityReleased {
+                    reservation: placement.reservation,
+                    order_id: order.id,
+                    channel: placement.channel.clone(),
+                    units: r.committed,
+                    reason,
+                };
+                self.push_event(
+                    events,
+                    Aggregate::Channel(placement.channel.clone()),
+                    payload,
+                );
+            }
+            // The ledger forgot the reservation (past its retention) or its slot
+            // is gone: there is nothing left to give back.
+            Err(e) => {
+                tracing::warn!(order = %order.id, error = %e, "refund of a cancelled order's capacity")
+            }
+        }
+        self.metrics.compensations += u64::from(log.compensations);
     }
 }

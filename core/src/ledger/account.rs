@@ -165,7 +165,12 @@ impl AccountState {
     #[inline]
     pub fn take_pending(&mut self, expires_at: Millis, id: ReservationId) -> Option<u32> {
         let at = self.position(expires_at, id).ok()?;
-        let leg = self.pending.remove(at)?;
+        // The newest leg (a commit right after its reserve) is the usual one.
+        let leg = if at + 1 == self.pending.len() {
+            self.pending.pop_back()?
+        } else {
+            self.pending.remove(at)?
+        };
         self.balance.pending -= leg.units;
         Some(leg.units)
     }

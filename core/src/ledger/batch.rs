@@ -178,6 +178,7 @@ impl Ledger {
                 state: ReservationState::Pending,
                 expires_at,
                 ttl_ms,
+                finished_ms: 0,
             };
             out.push(leg.view(legs[i], now));
             shard.map.insert(legs[i], Record::Leg(leg));
@@ -191,7 +192,6 @@ impl Ledger {
                 expires_at,
             })),
         );
-        shard.done.push_back((expires_at, id));
         Ok(out)
     }
 
@@ -277,9 +277,13 @@ impl Ledger {
         for (i, leg) in legs.iter().enumerate() {
             let bad = match (commit, leg.state) {
                 (true, ReservationState::Pending) => false,
-                (true, ReservationState::Committed) => leg.committed != leg.units,
+                // A refunded leg was committed in full before: a repeated
+                // commit_batch is accepted (idempotent), a release is not.
+                (true, ReservationState::Committed | ReservationState::Refunded) => {
+                    leg.committed != leg.units
+                }
                 (true, _) => true,
-                (false, ReservationState::Committed) => true,
+                (false, ReservationState::Committed | ReservationState::Refunded) => true,
                 (false, _) => false,
             };
             if bad {
@@ -291,7 +295,9 @@ impl Ledger {
                         && l.state == ReservationState::Expired
                     {
                         stored.state = ReservationState::Expired;
-                        shard.done.push_back((stored.expires_at, leg_ids[j]));
+                        stored.set_finished_at(stored.expires_at);
+                        let t = stored.expires_at;
+                        shard.map.finished(leg_ids[j], t);
                     }
                 }
                 let verb = if commit { "committed" } else { "released" };
@@ -335,8 +341,9 @@ impl Ledger {
         }
         drop(guards);
         let mut out = Vec::with_capacity(legs.len());
-        for (i, leg) in legs.into_iter().enumerate() {
+        for (i, mut leg) in legs.into_iter().enumerate() {
             out.push(leg.view(leg_ids[i], now));
+            let mut newly_finished = None;
             if let Some(Record::Leg(stored)) = shard.map.get_mut(&leg_ids[i]) {
                 if stored.state.is_pending() && !leg.state.is_pending() {
                     let t = if leg.state == ReservationState::Expired {
@@ -344,9 +351,13 @@ impl Ledger {
                     } else {
                         now
                     };
-                    shard.done.push_back((t, leg_ids[i]));
+                    leg.set_finished_at(t);
+                    newly_finished = Some(t);
                 }
                 *stored = leg;
+            }
+            if let Some(t) = newly_finished {
+                shard.map.finished(leg_ids[i], t);
             }
         }
         Ok(out)

@@ -21,6 +21,9 @@ pub enum ReleaseReason {
     Expired,
     /// A partial commit returned the units it did not take.
     PartialCommit,
+    /// A committed reservation was refunded: these units leave *committed*
+    /// (not pending), see [`crate::ledger::Ledger::refund`].
+    Refunded,
 }
 
 /// Something that happened to an account. The domain events
@@ -68,7 +71,8 @@ pub enum LedgerEvent {
         /// When it happened.
         at: Millis,
     },
-    /// Pending units went back to available.
+    /// Pending units went back to available (or, with reason `refunded`,
+    /// committed units did).
     CapacityReleased {
         /// The reservation.
         id: ReservationId,

@@ -4,14 +4,17 @@
 //! time slot holds `capacity`; [`Ledger::reserve`] moves units to *pending*
 //! with a TTL; [`Ledger::commit`] posts them (a partial commit releases the
 //! rest), [`Ledger::release`] voids them, and expiry (read from the injected
-//! [`Clock`]) voids them when the TTL passes. Batches are linked: all legs or
-//! none. Every operation is idempotent by [`ReservationId`]. The invariant
+//! [`Clock`]) voids them when the TTL passes; [`Ledger::refund`] gives
+//! committed units back later (a reversal). Batches are linked: all legs or
+//! none. Every operation is idempotent by [`ReservationId`] for the retention
+//! window; time-ordered ids (UUIDv7) make that memory cheap. The invariant
 //! `committed + pending <= capacity` holds per account under any interleaving,
 //! except after capacity was lowered below what was held, which is reported
 //! (never a negative balance). See `docs/ledger.md` for the full semantics.
 //!
 //! Concurrency: each account has its own lock and reservations live in 64
-//! id-sharded maps, so threads working on distinct channels do not contend.
+//! id-sharded stores (an id-sorted ring plus a side map, see `store.rs`), so
+//! threads working on distinct channels do not contend.
 //! Lock order is always shard → accounts (by address), which rules out deadlock.
 //!
 //! ```
@@ -42,6 +45,7 @@ mod ids;
 mod ops;
 mod reservation;
 mod snapshot;
+mod store;
 
 pub use account::{AccountHandle, Balance, CapacityChange};
 pub use events::{LedgerEvent, ReleaseReason};
@@ -467,11 +471,14 @@ impl Ledger {
                     && l.expires_at <= now
                 {
                     l.state = ReservationState::Expired;
+                    l.set_finished_at(l.expires_at);
                     newly.push((l.expires_at, *id));
                 }
             }
             newly.sort();
-            s.done.extend(newly);
+            for (t, id) in newly {
+                s.map.finished(id, t);
+            }
             s.collect(now, self.cfg.retention_ms);
         }
         n

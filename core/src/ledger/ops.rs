@@ -143,6 +143,7 @@ impl Ledger {
             state: ReservationState::Pending,
             expires_at,
             ttl_ms,
+            finished_ms: 0,
         };
         let view = leg.view(id, now);
         shard.map.insert(id, Record::Leg(leg));
@@ -199,6 +200,77 @@ impl Ledger {
         self.finish(id, Finish::Release)
     }
 
+    /// Gives a committed reservation's units back to its account (an order
+    /// cancelled after it was confirmed): committed units become available
+    /// again and the reservation ends in [`ReservationState::Refunded`],
+    /// with a `CapacityReleased { reason: refunded }` event. Like
+    /// TigerBeetle's reversal transfer, the commit is not undone in the
+    /// history, it is offset. Repeating the refund returns the refunded
+    /// reservation; a partially committed reservation refunds what was
+    /// committed.
+    ///
+    /// Errors: `NotFound`, `Conflict` (pending, released or expired: only
+    /// committed units can be refunded), `Validation` (a batch id).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::ledger::{Ledger, ReservationState, SlotId};
+    /// use uoom::{ChannelId, ErrorKind, ManualClock, Millis};
+    /// let ledger = Ledger::new(Arc::new(ManualClock::new(Millis(0))));
+    /// let c = ChannelId::from("c1");
+    /// ledger.set_capacity(&c, SlotId(0), 5).unwrap();
+    /// ledger.reserve(1u128.into(), &c, SlotId(0), 4, 1_000).unwrap();
+    /// ledger.commit(1u128.into(), Some(3)).unwrap();
+    /// assert_eq!(ledger.available(&c, SlotId(0)), 2);
+    /// let r = ledger.refund(1u128.into()).unwrap();
+    /// assert_eq!((r.state, r.committed), (ReservationState::Refunded, 3));
+    /// assert_eq!(ledger.available(&c, SlotId(0)), 5);
+    /// assert_eq!(ledger.refund(1u128.into()).unwrap(), r); // idempotent
+    /// ledger.reserve(2u128.into(), &c, SlotId(0), 1, 1_000).unwrap();
+    /// assert_eq!(ledger.refund(2u128.into()).unwrap_err().kind(), ErrorKind::Conflict);
+    /// ```
+    pub fn refund(&self, id: ReservationId) -> Result<Reservation> {
+        let now = self.clock.now();
+        let rec = self.cfg.record_events;
+        let mut guard = self.shards[id.shard()].0.lock();
+        let shard = &mut *guard;
+        let leg = match shard.map.get_mut(&id) {
+            Some(Record::Leg(l)) => l,
+            Some(Record::Batch(_)) => return Err(batch_id_error(id)),
+            None => return Err(Error::not_found(format!("reservation {id}"))),
+        };
+        match leg.view(id, now).state {
+            ReservationState::Refunded => return Ok(leg.view(id, now)),
+            ReservationState::Committed => {}
+            s => {
+                return Err(Error::conflict(format!(
+                    "reservation {id} cannot be refunded: it is {} (only committed units can be)",
+                    state_name(s)
+                )));
+            }
+        }
+        {
+            let mut st = leg.account.0.state.lock();
+            st.expire_due(now, rec, self.cfg.alert_pct);
+            // Never negative, even if a snapshot was edited by hand.
+            st.balance.committed = st.balance.committed.saturating_sub(leg.committed);
+            if rec && leg.committed > 0 {
+                st.events.push(RawEvent::Released {
+                    id,
+                    units: leg.committed,
+                    reason: ReleaseReason::Refunded,
+                    at: now,
+                });
+            }
+            st.check_alert(now, self.cfg.alert_pct, rec);
+        }
+        leg.state = ReservationState::Refunded;
+        leg.set_finished_at(now);
+        let view = leg.view(id, now);
+        shard.map.finished(id, now);
+        Ok(view)
+    }
+
     fn finish(&self, id: ReservationId, op: Finish) -> Result<Reservation> {
         let now = self.clock.now();
         let rec = self.cfg.record_events;
@@ -226,9 +298,12 @@ impl Ledger {
             st.expire_due(now, rec, self.cfg.alert_pct);
             if st.take_pending(leg.expires_at, id).is_none() {
                 drop(st);
+                let leg_expiry = leg.expires_at;
                 leg.state = ReservationState::Expired;
-                shard.done.push_back((leg.expires_at, id));
-                return repeat(id, leg, op, now);
+                leg.set_finished_at(leg.expires_at);
+                let view = repeat(id, leg, op, now);
+                shard.map.finished(id, leg_expiry);
+                return view;
             }
             match op {
                 Finish::Commit(n) => {
@@ -268,8 +343,9 @@ impl Ledger {
             }
             st.check_alert(now, self.cfg.alert_pct, rec);
         }
+        leg.set_finished_at(now);
         let view = leg.view(id, now);
-        shard.done.push_back((now, id));
+        shard.map.finished(id, now);
         Ok(view)
     }
 }
@@ -283,7 +359,9 @@ pub(crate) enum Finish {
 /// The answer for an operation on a reservation that is no longer pending.
 fn repeat(id: ReservationId, leg: &Leg, op: Finish, now: Millis) -> Result<Reservation> {
     match (op, leg.state) {
-        (Finish::Commit(n), ReservationState::Committed)
+        // A refunded reservation was committed: the same commit repeated
+        // gets its first answer (in the reservation's current state).
+        (Finish::Commit(n), ReservationState::Committed | ReservationState::Refunded)
             if n.unwrap_or(leg.units) == leg.committed =>
         {
             Ok(leg.view(id, now))
@@ -296,9 +374,12 @@ fn repeat(id: ReservationId, leg: &Leg, op: Finish, now: Millis) -> Result<Reser
             "reservation {id} cannot be committed: it is {}",
             state_name(s)
         ))),
-        (Finish::Release, ReservationState::Committed) => Err(Error::conflict(format!(
-            "reservation {id} cannot be released: it is committed"
-        ))),
+        (Finish::Release, s @ (ReservationState::Committed | ReservationState::Refunded)) => {
+            Err(Error::conflict(format!(
+                "reservation {id} cannot be released: it is {}",
+                state_name(s)
+            )))
+        }
         (Finish::Release, _) => Ok(leg.view(id, now)),
     }
 }
@@ -309,5 +390,6 @@ pub(crate) fn state_name(s: ReservationState) -> &'static str {
         ReservationState::Committed => "committed",
         ReservationState::Released => "released",
         ReservationState::Expired => "expired",
+        ReservationState::Refunded => "refunded",
     }
 }

@@ -3,14 +3,16 @@
 
 use super::account::AccountHandle;
 use super::ids::{ReservationId, SHARDS};
+use super::store::IdStore;
 use crate::clock::Millis;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Where a reservation is in its life: pending, then exactly one of
-/// committed, released or expired (TigerBeetle's post / void / expire).
+/// committed, released or expired (TigerBeetle's post / void / expire); a
+/// committed one may later be refunded (TigerBeetle would post a reversal).
 ///
 /// ```
 /// use uoom::ledger::ReservationState;
@@ -28,6 +30,10 @@ pub enum ReservationState {
     Released,
     /// Its TTL passed before a commit.
     Expired,
+    /// Committed, then its committed units were given back with
+    /// [`crate::ledger::Ledger::refund`] (an order cancelled after it was
+    /// confirmed). Terminal.
+    Refunded,
 }
 
 impl ReservationState {
@@ -71,11 +77,11 @@ pub struct Reservation {
     pub expires_at: Millis,
 }
 
-/// One reservation leg as stored: 48 bytes, so that an id-map entry is 64
-/// (the map holds every reservation of the retention window and is the
-/// ledger's main cache footprint). The batch id is boxed (only batch legs
-/// have one); creation time is `expires_at - ttl_ms`; finish times live in
-/// the shard's collection queue.
+/// One reservation leg as stored: 48 bytes, so that a store entry with its
+/// id is 64 (the store holds every reservation of the retention window and
+/// is the ledger's main memory footprint). The batch id is boxed (only batch
+/// legs have one); creation time is `expires_at - ttl_ms`; the finish time
+/// is kept as ms after creation in 32 bits.
 #[derive(Debug, Clone)]
 pub(crate) struct Leg {
     pub account: AccountHandle,
@@ -85,9 +91,23 @@ pub(crate) struct Leg {
     pub units: u32,
     pub committed: u32,
     pub state: ReservationState,
+    /// When it left the pending state (or was refunded), in ms after its
+    /// creation; the retention window counts from there. Saturates after
+    /// 49.7 days (a refund that late is remembered as of that time).
+    pub finished_ms: u32,
 }
 
 impl Leg {
+    /// When it finished (meaningless while pending).
+    pub fn finished_at(&self) -> Millis {
+        self.created_at().plus_ms(u64::from(self.finished_ms))
+    }
+
+    pub fn set_finished_at(&mut self, t: Millis) {
+        let after = t.0.saturating_sub(self.created_at().0);
+        self.finished_ms = u32::try_from(after).unwrap_or(u32::MAX);
+    }
+
     pub fn created_at(&self) -> Millis {
         Millis(self.expires_at.0.saturating_sub(self.ttl_ms))
     }
@@ -152,30 +172,15 @@ pub(crate) type IdMap<V> = HashMap<ReservationId, V, BuildHasherDefault<IdHasher
 
 #[derive(Default)]
 pub(crate) struct ShardState {
-    pub map: IdMap<Record>,
-    /// Finished ids in (roughly) finishing order, forgotten after the retention.
-    pub done: VecDeque<(Millis, ReservationId)>,
+    /// Every reservation and batch of the retention window (see `store.rs`).
+    pub map: IdStore,
 }
 
 impl ShardState {
     /// Forgets finished reservations older than the retention window.
     #[inline]
     pub fn collect(&mut self, now: Millis, retention_ms: u64) {
-        while let Some(&(t, id)) = self.done.front() {
-            if t.plus_ms(retention_ms) > now {
-                break;
-            }
-            self.done.pop_front();
-            let finished = match self.map.get(&id) {
-                Some(Record::Leg(l)) => !l.state.is_pending(),
-                // Pushed at creation with its expiry time: every leg is final by now.
-                Some(Record::Batch(_)) => true,
-                None => false,
-            };
-            if finished {
-                self.map.remove(&id);
-            }
-        }
+        self.map.collect(now, retention_ms);
     }
 }
 
@@ -191,10 +196,11 @@ pub(crate) fn new_shards() -> Box<[Shard]> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn an_id_map_entry_is_one_cache_line() {
+    fn a_store_entry_is_one_cache_line() {
         assert_eq!(
             std::mem::size_of::<(super::ReservationId, super::Record)>(),
             64
         );
+        assert_eq!(std::mem::size_of::<super::super::store::Entry>(), 64);
     }
 }

@@ -141,13 +141,11 @@ impl Ledger {
             .flat_map(|st| st.pending.iter().map(|p| p.id))
             .collect();
         for s in &shards {
-            let done_at: HashMap<ReservationId, Millis> =
-                s.done.iter().map(|(t, id)| (*id, *t)).collect();
             for (id, r) in s.map.iter() {
                 match r {
                     Record::Leg(l) => {
                         let (state, finished_at) = if !l.state.is_pending() {
-                            (l.state, done_at.get(id).copied().unwrap_or(now))
+                            (l.state, l.finished_at())
                         } else if pending_ids.contains(id) {
                             (l.state, Millis(0))
                         } else {
@@ -268,10 +266,19 @@ impl Ledger {
                 state: r.state,
                 expires_at: r.expires_at,
                 ttl_ms: r.ttl_ms,
+                finished_ms: 0,
             };
-            let mut shard = ledger.shards[r.id.shard()].0.lock();
+            let mut leg = leg;
             if !r.state.is_pending() {
-                shard.done.push_back((r.finished_at, r.id));
+                leg.set_finished_at(r.finished_at);
+            }
+            let mut shard = ledger.shards[r.id.shard()].0.lock();
+            if shard.map.contains_key(&r.id) {
+                return Err(Error::invalid(
+                    format!("reservations[{i}].id"),
+                    "duplicate",
+                    format!("reservation {} appears twice", r.id),
+                ));
             }
             shard.map.insert(r.id, Record::Leg(leg));
         }
@@ -282,7 +289,13 @@ impl Ledger {
             }
             let legs = (0..items.len() as u32).map(|j| b.id.leg(j)).collect();
             let mut shard = ledger.shards[b.id.shard()].0.lock();
-            shard.done.push_back((b.expires_at, b.id));
+            if shard.map.contains_key(&b.id) {
+                return Err(Error::invalid(
+                    format!("batches[{i}].id"),
+                    "duplicate",
+                    format!("batch {} clashes with another id", b.id),
+                ));
+            }
             shard.map.insert(
                 b.id,
                 Record::Batch(Box::new(BatchRecord {
@@ -305,9 +318,6 @@ impl Ledger {
                     ),
                 ));
             }
-        }
-        for s in ledger.shards.iter() {
-            s.0.lock().done.make_contiguous().sort();
         }
         Ok(ledger)
     }

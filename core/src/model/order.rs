@@ -6,9 +6,10 @@
 
 use crate::clock::Millis;
 use crate::error::{Error, Result};
+use crate::ledger::ReservationId;
 use crate::model::channel::Vehicle;
 use crate::model::geo::GeoPoint;
-use crate::model::ids::{CustomerId, OrderId, RestaurantId};
+use crate::model::ids::{ChannelId, CustomerId, OrderId, RestaurantId};
 use crate::model::money::Money;
 use crate::model::request::CreateOrderRequest;
 use serde::{Deserialize, Serialize};
@@ -321,6 +322,33 @@ pub struct Order {
     pub created_at: Millis,
     /// When the status last changed.
     pub updated_at: Millis,
+    /// Where the order was placed once confirmed: what a later cancellation
+    /// must undo (the partner booking and the committed capacity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
+}
+
+/// The channel, booking and capacity reservation a confirmed order holds.
+///
+/// Kept on the order (and so in every write model) rather than in the engine's
+/// memory, so that cancelling an order after a restart still cancels the
+/// partner booking and gives the channel its capacity back.
+///
+/// ```
+/// use uoom::{ChannelId, Placement};
+/// let p = Placement { channel: ChannelId::from("k1"), booking: "bk-7".into(), reservation: 42u128.into() };
+/// let json = serde_json::to_string(&p).unwrap();
+/// assert_eq!(serde_json::from_str::<Placement>(&json).unwrap(), p);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Placement {
+    /// The channel that confirmed the order.
+    pub channel: ChannelId,
+    /// The partner's booking reference.
+    pub booking: String,
+    /// The ledger reservation whose units were committed for it.
+    pub reservation: ReservationId,
 }
 
 impl Order {
@@ -351,6 +379,7 @@ impl Order {
             status: OrderStatus::Pending,
             created_at: now,
             updated_at: now,
+            placement: None,
         })
     }
 

@@ -63,11 +63,21 @@ pub fn run_scenario_with(config: &ScenarioConfig, batch_window_ms: Option<u64>) 
         let key = format!("k{n}");
         let router = &mut shards[o.city].router;
         let out = router.submit(o.request.clone(), Some(&key)).unwrap();
-        if batch_window_ms.is_some() {
-            outcomes.extend(router.poll().unwrap());
+        let new = if batch_window_ms.is_some() {
+            router.poll().unwrap()
         } else {
-            outcomes.push(out);
+            vec![out]
+        };
+        // Customers cancel about one confirmed order in thirteen, right away:
+        // the booking and the committed capacity must come back.
+        for out in &new {
+            if out.is_confirmed() && out.order_id.0.as_u128() % 13 == 0 {
+                router
+                    .advance(&out.order_id, OrderStatus::Cancelled)
+                    .unwrap();
+            }
         }
+        outcomes.extend(new);
     }
     for shard in &mut shards {
         outcomes.extend(shard.router.flush().unwrap());
@@ -141,6 +151,18 @@ pub fn check_invariants(shard: &Shard) {
                 );
                 last_commit.insert(*order_id, *reservation);
             }
+            EventPayload::CapacityReleased {
+                reservation,
+                reason: FailureReason::OrderCancelled,
+                ..
+            } => {
+                // A refund: only of a committed reservation, only once.
+                assert_eq!(
+                    finished.insert(*reservation, "refunded"),
+                    Some("committed"),
+                    "{reservation:?} refunded without a commit, or twice"
+                );
+            }
             EventPayload::CapacityReleased { reservation, .. } => {
                 assert!(
                     finished.insert(*reservation, "released").is_none(),
@@ -195,6 +217,7 @@ pub fn check_invariants(shard: &Shard) {
             .unwrap_or_else(|| panic!("{rid:?} of {order_id} never finished"));
         match *how {
             "committed" => assert_eq!(r.state, ReservationState::Committed),
+            "refunded" => assert_eq!(r.state, ReservationState::Refunded),
             _ => assert_eq!(r.state, ReservationState::Released),
         }
         assert_eq!(r.units, *units);

@@ -99,5 +99,6 @@ pub(crate) fn order_from_row(row: &Row) -> Result<Order> {
         status: parse_status(&status)?,
         created_at: Millis(created.max(0) as u64),
         updated_at: Millis(updated.max(0) as u64),
+        placement: None,
     })
 }
