@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! use uoom::adapters::postgres::{PgConfig, PgStore};
-//! let store = PgStore::connect(PgConfig::new("postgres://uoom:uoom@127.0.0.1:55432/uoom")).unwrap();
+//! let store = PgStore::connect(PgConfig::new("postgres://uoom:uoom@127.0.0.1:25432/uoom")).unwrap();
 //! store.migrate().unwrap();
 //! assert_eq!(store.order(&uoom::OrderId::from_u128(1)).unwrap(), None);
 //! ```
