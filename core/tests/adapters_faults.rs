@@ -102,7 +102,12 @@ fn kafka_stopped_mid_batch_and_restarted_loses_nothing() {
     )
     .unwrap();
     let relay = Relay::new(
-        RelayConfig::new("kafka-down").with_batch(100),
+        // An outage longer than the retry schedule parks events in the DLQ
+        // by design; this test is about surviving the outage, so its schedule
+        // (1 s … 32 s) outlasts a slow stop and restart on a loaded machine.
+        RelayConfig::new("kafka-down")
+            .with_batch(100)
+            .with_backoff([1, 2, 4, 8, 16, 32].map(Duration::from_secs).to_vec()),
         PgOutboxStore::connect(&url, rt.clone()).unwrap(),
         publisher,
         SystemClock,
@@ -173,8 +178,27 @@ fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_stay_within_its_batch()
         let topic = topic.clone();
         std::thread::spawn(move || count_records(&topic, &in_kafka, Duration::from_secs(60)))
     };
+    // The victim is frozen (SIGSTOP) before the state is read, so that it
+    // cannot record the batch as published between the check and the kill;
+    // if the frozen state shows no batch out, it is thawed and watched again.
+    let pid = victim.id().to_string();
+    let signal = |sig: &str| {
+        let ok = Command::new("kill")
+            .args([sig, pid.as_str()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "kill {sig} failed");
+    };
     let mut acked_at_kill = None;
     let killed = wait_until(Duration::from_secs(60), || {
+        let acked = 4_000 - store.outbox_depth().unwrap() as usize;
+        let seen = in_kafka.load(std::sync::atomic::Ordering::SeqCst);
+        if seen <= acked || acked >= 4_000 {
+            return false;
+        }
+        signal("-STOP");
+        std::thread::sleep(Duration::from_millis(1_500)); // the counter catches up
         let acked = 4_000 - store.outbox_depth().unwrap() as usize;
         let seen = in_kafka.load(std::sync::atomic::Ordering::SeqCst);
         if seen > acked && acked < 4_000 {
@@ -182,6 +206,7 @@ fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_stay_within_its_batch()
             acked_at_kill = Some((acked, seen));
             true
         } else {
+            signal("-CONT");
             false
         }
     });
