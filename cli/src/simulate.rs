@@ -85,10 +85,10 @@ pub struct SimulateArgs {
     #[arg(long, help_heading = "Adapters")]
     pub async_commit: bool,
     /// Relay worker threads.
-    #[arg(long, default_value_t = 2, help_heading = "Adapters")]
+    #[arg(long, default_value_t = 4, help_heading = "Adapters")]
     pub relay_workers: usize,
     /// Events per relay claim.
-    #[arg(long, default_value_t = 1000, help_heading = "Adapters")]
+    #[arg(long, default_value_t = 2000, help_heading = "Adapters")]
     pub relay_batch: usize,
     /// Seconds to wait for the relay to drain the outbox after the last order.
     #[arg(long, default_value_t = 120, help_heading = "Adapters")]

@@ -27,7 +27,7 @@ use uoom::adapters::dynamodb::{DynamoConfig, DynamoStatusStore, StatusWithFallba
 use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
 use uoom::adapters::outbox::{Relay, RelayConfig, RelayMetricsSnapshot};
 use uoom::adapters::postgres::{PgConfig, PgOutboxStore, PgStore};
-use uoom::engine::{Metrics, Outbox, Router, Scenario, SimOrder, StatusReadModel, WriteModel};
+use uoom::engine::{Metrics, Outbox, Scenario, SimOrder, StatusReadModel, WriteModel};
 use uoom::ledger::Ledger;
 use uoom::{Clock, ErrorKind, Millis, SystemClock};
 
@@ -139,7 +139,7 @@ pub fn run(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Re
             let seed = args.seed;
             std::thread::spawn(move || -> Result<Submitted> {
                 let mut routers = Vec::with_capacity(scenario.cities.len());
-                for ci in 0..scenario.cities.len() {
+                for (ci, ledger) in ledgers.iter().enumerate() {
                     let gateway = Arc::new(scenario.gateway(ci, clock.clone()));
                     let mut b = scenario
                         .router(ci, clock.clone(), gateway)
@@ -147,7 +147,7 @@ pub fn run(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Re
                             store.clone() as Arc<dyn WriteModel>,
                             store.clone() as Arc<dyn Outbox>,
                         )
-                        .with_ledger(ledgers[ci].clone())
+                        .with_ledger(ledger.clone())
                         .with_id_seed(
                             seed ^ ((t as u64) << 32) ^ (ci as u64).wrapping_mul(0x9e37_79b9),
                         );

@@ -8,6 +8,12 @@
 -- one takes 38 ms and does not grow with it.
 --
 -- outbox_claim (the database clock) becomes a wrapper of outbox_claim_at.
+--
+-- outbox_pending_due_idx goes: no query reads it (the relay polls and
+-- listens instead of sleeping until a due time), and every event write and
+-- every outcome update paid for one more index entry.
+
+DROP INDEX outbox_pending_due_idx;
 
 CREATE OR REPLACE FUNCTION outbox_claim_at(p_relay text, p_batch integer, p_lease interval, p_now timestamptz)
 RETURNS SETOF outbox_events
