@@ -19,7 +19,10 @@ build: setup-rust ## Build the workspace (release)
 demo: build ## The main job: route a realistic order stream through the engine
 	@./scripts/demo.sh
 
-test: test-rust test-servers test-python test-node ## Run every test
+# test-adapters starts the servers, runs their smoke checks (what test-servers
+# does) and the adapters' integration tests; to drop the adapters from
+# `make test`, put test-servers back in its place on the next line.
+test: test-rust test-adapters test-python test-node ## Run every test
 	@echo "make test: all suites passed"
 
 test-rust: setup-rust ## Unit, property, doc and CLI tests of core, cli and benches

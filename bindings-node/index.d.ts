@@ -629,6 +629,8 @@ export interface OrderStatusView {
   orderId: string
   /** Customer id. */
   customerId: string
+  /** Restaurant id, when the request named one. */
+  restaurantId?: string
   /** `PENDING` … `DELIVERED`, `CANCELLED`, `FAILED`. */
   status: 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'
   /** Assigned channel, if any. */

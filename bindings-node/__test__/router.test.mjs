@@ -16,6 +16,7 @@ test('submit routes an order in real time and status reads it back', () => {
   assert.equal(s.status, 'CONFIRMED')
   assert.equal(s.channel, out.channel)
   assert.equal(s.customerId, sample().customerId)
+  assert.equal(s.restaurantId, sample().restaurantId)
   assert.deepEqual(r.ordersByCustomer(sample().customerId).map((v) => v.orderId), [out.orderId])
 })
 

@@ -99,6 +99,8 @@ pub struct OrderStatusView {
     pub order_id: String,
     /// Customer id.
     pub customer_id: String,
+    /// Restaurant id, when the request named one.
+    pub restaurant_id: Option<String>,
     /// `PENDING` … `DELIVERED`, `CANCELLED`, `FAILED`.
     #[napi(
         ts_type = "'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'"
@@ -127,6 +129,7 @@ impl From<&StatusView> for OrderStatusView {
         OrderStatusView {
             order_id: v.order_id.to_string(),
             customer_id: v.customer_id.to_string(),
+            restaurant_id: v.restaurant_id.map(|r| r.to_string()),
             status: v.status.as_str().to_owned(),
             channel: v.channel.as_ref().map(|c| c.0.clone()),
             decision: v.decision.map(|d| d.as_str().to_owned()),

@@ -40,6 +40,7 @@ fn status_dict<'py>(py: Python<'py>, v: &StatusView) -> PyResult<Bound<'py, PyDi
     let d = PyDict::new(py);
     d.set_item("order_id", v.order_id.to_string())?;
     d.set_item("customer_id", v.customer_id.to_string())?;
+    d.set_item("restaurant_id", v.restaurant_id.map(|r| r.to_string()))?;
     d.set_item("status", v.status.as_str())?;
     d.set_item("channel", v.channel.as_ref().map(|c| c.as_str()))?;
     d.set_item("decision", v.decision.map(|k| k.as_str()))?;

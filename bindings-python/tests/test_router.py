@@ -38,6 +38,10 @@ def test_route_confirms_on_a_channel() -> None:
     assert out["attempts"] >= 1
     view = router.status(out["order_id"])
     assert view is not None and view["status"] == "CONFIRMED" and view["channel"] == out["channel"]
+    assert view["restaurant_id"] is None  # REQ names no restaurant
+    rid = "550e8400-e29b-41d4-a716-446655440001"
+    with_restaurant = router.route(req(restaurantId=rid))
+    assert router.status(with_restaurant["order_id"])["restaurant_id"] == rid
 
 
 def test_idempotency_key_replays() -> None:

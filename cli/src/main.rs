@@ -6,6 +6,8 @@ mod solve;
 mod validate;
 
 mod simulate;
+#[cfg(feature = "adapters")]
+mod simulate_adapters;
 
 // The engine allocates small, short-lived values per order (events, views);
 // mimalloc handles that pattern far better than glibc's allocator.

@@ -56,6 +56,46 @@ pub struct SimulateArgs {
     /// Capacity over expected demand (below 1: scarcity).
     #[arg(long, default_value_t = 1.15)]
     pub capacity_headroom: f64,
+    /// Run over the PostgreSQL write model and outbox at this URL (a fresh
+    /// schema per run) instead of in memory; needs `--kafka` and a `uoom`
+    /// built with `--features adapters`.
+    #[arg(long, requires = "kafka", help_heading = "Adapters")]
+    pub postgres: Option<String>,
+    /// Kafka bootstrap brokers the outbox relay publishes to (a fresh topic per run).
+    #[arg(long, requires = "postgres", help_heading = "Adapters")]
+    pub kafka: Option<String>,
+    /// DynamoDB endpoint for the status read model (PostgreSQL as its fallback).
+    #[arg(long, requires = "postgres", help_heading = "Adapters")]
+    pub dynamodb: Option<String>,
+    /// Concurrent submitter threads, each with a router per city (group
+    /// commit needs concurrent callers).
+    #[arg(long, default_value_t = 64, help_heading = "Adapters")]
+    pub submitters: usize,
+    /// Group-commit writer connections to PostgreSQL.
+    #[arg(long, default_value_t = 2, help_heading = "Adapters")]
+    pub pg_writers: usize,
+    /// Most units of work in one group commit.
+    #[arg(long, default_value_t = 200, help_heading = "Adapters")]
+    pub group_max: usize,
+    /// How long a group commit waits for more units, in µs.
+    #[arg(long, default_value_t = 200, help_heading = "Adapters")]
+    pub group_wait_us: u64,
+    /// `synchronous_commit = off` for the write model (a server crash may
+    /// lose the last acknowledged units; off by default).
+    #[arg(long, help_heading = "Adapters")]
+    pub async_commit: bool,
+    /// Relay worker threads.
+    #[arg(long, default_value_t = 4, help_heading = "Adapters")]
+    pub relay_workers: usize,
+    /// Events per relay claim.
+    #[arg(long, default_value_t = 2000, help_heading = "Adapters")]
+    pub relay_batch: usize,
+    /// Seconds to wait for the relay to drain the outbox after the last order.
+    #[arg(long, default_value_t = 120, help_heading = "Adapters")]
+    pub drain_timeout_s: u64,
+    /// Keep the run's PostgreSQL schema (dropped by default).
+    #[arg(long, help_heading = "Adapters")]
+    pub keep_schema: bool,
 }
 
 /// What one worker thread measured.
@@ -100,6 +140,9 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     config.capacity_headroom = args.capacity_headroom.max(0.0);
     let mut scenario = Scenario::generate(&config);
     let orders = std::mem::take(&mut scenario.orders);
+    if args.postgres.is_some() {
+        return over_adapters(&args, scenario, orders);
+    }
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = args
@@ -166,6 +209,18 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     }
     progress.finish_and_clear();
     report(&args, &config, threads, &reports)
+}
+
+#[cfg(feature = "adapters")]
+fn over_adapters(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Result<()> {
+    crate::simulate_adapters::run(args, scenario, orders)
+}
+
+#[cfg(not(feature = "adapters"))]
+fn over_adapters(_: &SimulateArgs, _: Scenario, _: Vec<SimOrder>) -> Result<()> {
+    bail!(
+        "this uoom was built without the adapters: rebuild with `cargo build --release -p uoom-cli --features adapters`"
+    )
 }
 
 fn worker(

@@ -135,3 +135,28 @@ fn bad_options_exit_2_with_a_one_line_error() {
     let out = simulate(&["--orders", "10", "--rps", "-5"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_adapter_options_go_together() {
+    // --postgres without --kafka is refused by the argument parser (exit 2).
+    let out = simulate(&["--orders", "10", "--postgres", "postgres://127.0.0.1:1/x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--kafka"), "{err}");
+}
+
+#[cfg(not(feature = "adapters"))]
+#[test]
+fn without_the_adapters_feature_the_adapter_run_says_how_to_get_it() {
+    let out = simulate(&[
+        "--orders",
+        "10",
+        "--postgres",
+        "postgres://127.0.0.1:1/x",
+        "--kafka",
+        "127.0.0.1:1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--features adapters"), "{err}");
+}

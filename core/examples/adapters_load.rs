@@ -6,7 +6,7 @@
 //!
 //! ```sh
 //! cargo run --release -p uoom --features postgres,outbox,kafka --example adapters_load -- \
-//!   --postgres postgres://uoom:uoom@127.0.0.1:55432/uoom --kafka 127.0.0.1:59092 \
+//!   --postgres postgres://uoom:uoom@127.0.0.1:25432/uoom --kafka 127.0.0.1:29092 \
 //!   --orders 50000 --writers 16 [--sync-commit off] [--relay-workers 2] [--batch 1000]
 //! ```
 //!
@@ -55,8 +55,8 @@ fn main() -> Result<()> {
     let a = args();
     let get = |k: &str, d: &str| a.get(k).cloned().unwrap_or_else(|| d.to_string());
     let num = |k: &str, d: usize| get(k, &d.to_string()).parse::<usize>().unwrap_or(d);
-    let pg = get("postgres", "postgres://uoom:uoom@127.0.0.1:55432/uoom");
-    let brokers = get("kafka", "127.0.0.1:59092");
+    let pg = get("postgres", "postgres://uoom:uoom@127.0.0.1:25432/uoom");
+    let brokers = get("kafka", "127.0.0.1:29092");
     let orders = num("orders", 20_000);
     let writers = num("writers", 16).max(1);
     let sync_commit = get("sync-commit", "on") != "off";

@@ -184,3 +184,62 @@ fn a_miss_falls_back_to_postgres_and_repopulates() {
     );
     assert!(status.get(&OrderId::from_u128(4_040)).unwrap().is_none());
 }
+
+/// The engine over PostgreSQL with the fallback as its read model: the
+/// router's status write-through carries the restaurant id (so the order is
+/// found through `RestaurantStatusIndex`), and a status DynamoDB lacks is
+/// answered by PostgreSQL through the engine's port.
+#[cfg(feature = "postgres")]
+#[test]
+fn the_engine_writes_status_through_the_fallback_read_model() {
+    use std::sync::Arc;
+    use uoom::adapters::dynamodb::StatusWithFallback;
+    use uoom::adapters::postgres::{PgConfig, PgStore};
+    use uoom::engine::{Router, SimGateway, StatusReadModel};
+    let dynamo = Arc::new(store());
+    let pg = Arc::new(PgStore::connect(PgConfig::new(fresh_schema())).unwrap());
+    pg.migrate().unwrap();
+    let fallback = Arc::new(StatusWithFallback::new(dynamo.clone(), pg.clone()));
+    // The engine's view of it (the inherent methods answer records, not views).
+    let read: Arc<dyn StatusReadModel> = fallback;
+    let clock = Arc::new(ManualClock::new(Millis(1_700_000_000_000)));
+    let kitchen = Channel::builder(
+        "k1",
+        ChannelKind::InternalKitchen,
+        GeoPoint::new(40.71, -74.0),
+    )
+    .with_capacity(10)
+    .build()
+    .unwrap();
+    let mut router = Router::builder(vec![kitchen], Arc::new(SimGateway::new(clock.clone(), 1)))
+        .with_clock(clock)
+        .with_store(pg.clone(), pg.clone())
+        .with_read_model(read.clone())
+        .build()
+        .unwrap();
+    let req = parse_create_order(include_bytes!("../../examples/orders/sample.json")).unwrap();
+    let restaurant = req.restaurant_id.expect("the sample names a restaurant");
+    let out = router.submit(req, None).unwrap();
+    assert_eq!(out.status, OrderStatus::Confirmed);
+
+    let view = read.get(&out.order_id).unwrap();
+    assert_eq!(view.restaurant_id, Some(restaurant));
+    assert_eq!(view.channel.as_ref().map(|c| c.as_str()), Some("k1"));
+    let by_restaurant = dynamo.by_restaurant(&restaurant, None, 10).unwrap();
+    assert_eq!(
+        by_restaurant.iter().map(|r| r.order_id).collect::<Vec<_>>(),
+        vec![out.order_id]
+    );
+
+    // An order only PostgreSQL has: the port answers from there.
+    let mut o = order(90, 91, None, 5_000);
+    o.transition(OrderStatus::Validated, Millis(6_000)).unwrap();
+    pg.save(&o, &[]).unwrap();
+    assert_eq!(read.get(&o.id).unwrap().status, OrderStatus::Validated);
+    let mine = read.by_customer(&CustomerId::from_u128(91), 5);
+    assert_eq!(
+        mine.iter().map(|v| v.order_id).collect::<Vec<_>>(),
+        vec![o.id]
+    );
+    assert!(read.get(&OrderId::from_u128(4_041)).is_none());
+}

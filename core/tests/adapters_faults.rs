@@ -102,7 +102,12 @@ fn kafka_stopped_mid_batch_and_restarted_loses_nothing() {
     )
     .unwrap();
     let relay = Relay::new(
-        RelayConfig::new("kafka-down").with_batch(100),
+        // An outage longer than the retry schedule parks events in the DLQ
+        // by design; this test is about surviving the outage, so its schedule
+        // (1 s … 32 s) outlasts a slow stop and restart on a loaded machine.
+        RelayConfig::new("kafka-down")
+            .with_batch(100)
+            .with_backoff([1, 2, 4, 8, 16, 32].map(Duration::from_secs).to_vec()),
         PgOutboxStore::connect(&url, rt.clone()).unwrap(),
         publisher,
         SystemClock,
@@ -163,6 +168,9 @@ fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_stay_within_its_batch()
         .env("UOOM_RELAY_ID", "victim")
         .env("UOOM_RELAY_BATCH", batch.to_string())
         .env("UOOM_RELAY_LEASE_MS", "3000")
+        // Each publish round waits ≥ 200 ms, so a batch's first round sits
+        // in Kafka unrecorded for a while: a window the kill can hit.
+        .env("UOOM_KAFKA_LINGER_MS", "200")
         .spawn()
         .unwrap();
     // Kill it mid-batch: once Kafka holds more of the topic than the outbox
@@ -173,8 +181,27 @@ fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_stay_within_its_batch()
         let topic = topic.clone();
         std::thread::spawn(move || count_records(&topic, &in_kafka, Duration::from_secs(60)))
     };
+    // The victim is frozen (SIGSTOP) before the state is read, so that it
+    // cannot record the batch as published between the check and the kill;
+    // if the frozen state shows no batch out, it is thawed and watched again.
+    let pid = victim.id().to_string();
+    let signal = |sig: &str| {
+        let ok = Command::new("kill")
+            .args([sig, pid.as_str()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "kill {sig} failed");
+    };
     let mut acked_at_kill = None;
     let killed = wait_until(Duration::from_secs(60), || {
+        let acked = 4_000 - store.outbox_depth().unwrap() as usize;
+        let seen = in_kafka.load(std::sync::atomic::Ordering::SeqCst);
+        if seen <= acked || acked >= 4_000 {
+            return false;
+        }
+        signal("-STOP");
+        std::thread::sleep(Duration::from_millis(1_500)); // the counter catches up
         let acked = 4_000 - store.outbox_depth().unwrap() as usize;
         let seen = in_kafka.load(std::sync::atomic::Ordering::SeqCst);
         if seen > acked && acked < 4_000 {
@@ -182,6 +209,7 @@ fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_stay_within_its_batch()
             acked_at_kill = Some((acked, seen));
             true
         } else {
+            signal("-CONT");
             false
         }
     });

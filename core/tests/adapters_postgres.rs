@@ -26,7 +26,8 @@ fn migrations_apply_once_and_record_themselves() {
         vec![
             "0001_init.sql",
             "0002_outbox_claim.sql",
-            "0003_adapters.sql"
+            "0003_adapters.sql",
+            "0004_outbox_claim_runs.sql"
         ]
     );
     assert!(s.migrate().unwrap().is_empty());

@@ -9,15 +9,15 @@
 #   start   fetch the jars (cached), start, wait until it answers
 #   stop    stop it (TERM, bounded wait, then KILL); nothing left running
 #   status  exit 0 when it answers HTTP
-#   url     print the endpoint URL (http://127.0.0.1:58000)
-# env: UOOM_DYNAMODB_PORT (58000), UOOM_DYNAMODB_HEAP (512m)
+#   url     print the endpoint URL (http://127.0.0.1:28000)
+# env: UOOM_DYNAMODB_PORT (28000), UOOM_DYNAMODB_HEAP (512m)
 # Clients need some credentials and a region; any values do, e.g.
 #   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 DDB_VERSION=$(sed -n 's:.*<dynamodb.local.version>\(.*\)</dynamodb.local.version>.*:\1:p' "$(dirname "$0")/dynamodb/pom.xml")
-PORT="${UOOM_DYNAMODB_PORT:-58000}"
+PORT="${UOOM_DYNAMODB_PORT:-28000}"
 HEAP="${UOOM_DYNAMODB_HEAP:-512m}"
 LIBS="$UOOM_CACHE/dynamodb-local-$DDB_VERSION/libs"
 CLASSES="$UOOM_CACHE/dynamodb-local-$DDB_VERSION/launcher"

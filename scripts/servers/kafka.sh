@@ -9,13 +9,13 @@
 #   status   exit 0 when running and accepting connections
 #   brokers  print the bootstrap servers (host:port)
 #   reset    stop and delete the data directory (the next start formats afresh)
-# env: UOOM_KAFKA_PORT (59092), UOOM_KAFKA_CONTROLLER_PORT (59093), UOOM_KAFKA_HEAP (512m)
+# env: UOOM_KAFKA_PORT (29092), UOOM_KAFKA_CONTROLLER_PORT (29093), UOOM_KAFKA_HEAP (512m)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$(dirname "$0")/kafka/pom.xml")
-PORT="${UOOM_KAFKA_PORT:-59092}"
-CPORT="${UOOM_KAFKA_CONTROLLER_PORT:-59093}"
+PORT="${UOOM_KAFKA_PORT:-29092}"
+CPORT="${UOOM_KAFKA_CONTROLLER_PORT:-29093}"
 HEAP="${UOOM_KAFKA_HEAP:-512m}"
 LIBS="$UOOM_CACHE/kafka-$KAFKA_VERSION/libs"
 HOME_DIR="$SERVERS_DIR/kafka"

@@ -8,14 +8,14 @@
 #   start   install if needed, initdb on first use, start, wait until ready, create role + db
 #   stop    pg_ctl stop -m fast; nothing left running
 #   status  exit 0 when the server accepts connections
-#   url     print the connection URL (postgres://uoom:uoom@127.0.0.1:55432/uoom)
+#   url     print the connection URL (postgres://uoom:uoom@127.0.0.1:25432/uoom)
 #   psql    run psql against the uoom database
 #   reset   stop and delete the data directory
-# env: UOOM_PG_PORT (55432)
+# env: UOOM_PG_PORT (25432)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-PORT="${UOOM_PG_PORT:-55432}"
+PORT="${UOOM_PG_PORT:-25432}"
 DB=uoom
 USER_NAME=uoom
 PASSWORD=uoom

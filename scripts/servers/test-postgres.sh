@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 MIGRATIONS="$SERVERS_ROOT/core/migrations/postgres"
-PORT="${UOOM_PG_PORT:-55432}"
+PORT="${UOOM_PG_PORT:-25432}"
 DB="uoom_check_$$"
 WORK=$(mktemp -d)
 passed=0; failed=0

@@ -142,7 +142,7 @@ mod ddb {
         StatusRecord {
             order_id: v.order_id,
             customer_id: v.customer_id,
-            restaurant_id: None,
+            restaurant_id: v.restaurant_id,
             status: v.status,
             channel: v.channel.as_ref().map(|c| c.to_string()),
             decision: v
@@ -160,6 +160,7 @@ mod ddb {
         StatusView {
             order_id: r.order_id,
             customer_id: r.customer_id,
+            restaurant_id: r.restaurant_id,
             status: r.status,
             channel: r.channel.map(ChannelId::from),
             decision: r.decision.and_then(|d| {
@@ -193,6 +194,39 @@ mod ddb {
             DynamoStatusStore::by_customer(self, customer, None, limit)
                 .unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "dynamodb query failed");
+                    Vec::new()
+                })
+                .into_iter()
+                .map(to_view)
+                .collect()
+        }
+    }
+
+    /// The read model the engine uses when DynamoDB may miss or be down:
+    /// writes go through to DynamoDB, reads fall back to PostgreSQL (and
+    /// repopulate DynamoDB). Errors of both are logged; the port answers
+    /// `None` / empty.
+    #[cfg(feature = "postgres")]
+    impl StatusReadModel for crate::adapters::dynamodb::StatusWithFallback {
+        fn upsert(&self, view: StatusView) {
+            if let Err(e) = self.dynamo().upsert(&to_record(&view)) {
+                tracing::warn!(order = %view.order_id, error = %e, "dynamodb write-through failed");
+            }
+        }
+
+        fn get(&self, id: &OrderId) -> Option<StatusView> {
+            crate::adapters::dynamodb::StatusWithFallback::get(self, id)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(order = %id, error = %e, "status read failed on both stores");
+                    None
+                })
+                .map(to_view)
+        }
+
+        fn by_customer(&self, customer: &CustomerId, limit: usize) -> Vec<StatusView> {
+            crate::adapters::dynamodb::StatusWithFallback::by_customer(self, customer, None, limit)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "status query failed on both stores");
                     Vec::new()
                 })
                 .into_iter()

@@ -5,7 +5,7 @@
 //! `UOOM_KAFKA_TOPIC` (default `uoom.events`), `UOOM_KAFKA_DLQ_TOPIC`
 //! (default topic + `.dlq`), `UOOM_RELAY_ID` (default `relay-<pid>`),
 //! `UOOM_RELAY_BATCH` (500), `UOOM_RELAY_WORKERS` (1), `UOOM_RELAY_LEASE_MS`
-//! (30000), `UOOM_RELAY_POLL_MS` (1000). Runs until killed; several may run
+//! (30000), `UOOM_RELAY_POLL_MS` (1000), `UOOM_KAFKA_LINGER_MS` (2). Runs until killed; several may run
 //! at once against one database.
 
 use std::time::Duration;
@@ -45,6 +45,9 @@ fn run() -> Result<(), String> {
     }
     if let Some(t) = var("UOOM_KAFKA_DLQ_TOPIC") {
         kafka = kafka.with_dlq_topic(t);
+    }
+    if var("UOOM_KAFKA_LINGER_MS").is_some() {
+        kafka = kafka.with_linger(Duration::from_millis(num("UOOM_KAFKA_LINGER_MS", 2)?));
     }
     let publisher = KafkaPublisher::new(kafka, rt.clone()).map_err(|e| e.to_string())?;
     let store = PgOutboxStore::connect(&pg, rt).map_err(|e| e.to_string())?;

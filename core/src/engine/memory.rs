@@ -156,7 +156,7 @@ struct Views {
 /// let rm = MemoryReadModel::default();
 /// let customer = CustomerId::from_u128(7);
 /// for (i, t) in [(1u128, 10u64), (2, 30), (3, 20)] {
-///     rm.upsert(StatusView { order_id: OrderId::from_u128(i), customer_id: customer,
+///     rm.upsert(StatusView { order_id: OrderId::from_u128(i), customer_id: customer, restaurant_id: None,
 ///         status: OrderStatus::Pending, channel: None, decision: None, failure: None,
 ///         created_at: Millis(t), updated_at: Millis(t) });
 /// }

@@ -7,7 +7,9 @@
 
 use super::decision::{DecisionKind, Outcome};
 use crate::events::{DomainEvent, FailureReason};
-use crate::{Channel, ChannelId, CustomerId, Millis, Order, OrderId, OrderStatus, Result};
+use crate::{
+    Channel, ChannelId, CustomerId, Millis, Order, OrderId, OrderStatus, RestaurantId, Result,
+};
 use serde::{Deserialize, Serialize};
 
 /// One atomic write: an order's new state, the events that describe the
@@ -76,6 +78,9 @@ pub struct StatusView {
     pub order_id: OrderId,
     /// Its customer.
     pub customer_id: CustomerId,
+    /// The restaurant it comes from, when the request named one: the key of
+    /// the read model's per-restaurant index (DynamoDB's `RestaurantStatusIndex`).
+    pub restaurant_id: Option<RestaurantId>,
     /// Current status.
     pub status: OrderStatus,
     /// Channel it is routed to.
@@ -96,6 +101,7 @@ impl StatusView {
         Self {
             order_id: order.id,
             customer_id: order.customer_id,
+            restaurant_id: order.restaurant_id,
             status: order.status,
             channel: outcome.channel.clone(),
             decision: outcome.decision,

@@ -14,16 +14,16 @@ pub fn env_or(key: &str, default: &str) -> String {
 pub fn pg_url() -> String {
     env_or(
         "UOOM_TEST_POSTGRES_URL",
-        "postgres://uoom:uoom@127.0.0.1:55432/uoom",
+        "postgres://uoom:uoom@127.0.0.1:25432/uoom",
     )
 }
 
 pub fn kafka_brokers() -> String {
-    env_or("UOOM_TEST_KAFKA_BROKERS", "127.0.0.1:59092")
+    env_or("UOOM_TEST_KAFKA_BROKERS", "127.0.0.1:29092")
 }
 
 pub fn dynamodb_endpoint() -> String {
-    env_or("UOOM_TEST_DYNAMODB_ENDPOINT", "http://127.0.0.1:58000")
+    env_or("UOOM_TEST_DYNAMODB_ENDPOINT", "http://127.0.0.1:28000")
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -7,7 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-PORT="${UOOM_PG_PORT:-55432}"
+PORT="${UOOM_PG_PORT:-25432}"
 SCRIPT=(-f "$HERE/order_write.sql")
 if [ "${1:-}" = --batch ]; then SCRIPT=(-f "$HERE/order_write_batch.sql" -D "batch=$2"); shift 2; fi
 CLIENTS="${1:-8}"; SECS="${2:-15}"

@@ -11,6 +11,10 @@ use std::sync::Arc;
 ///
 /// Records rebuilt from PostgreSQL know the order's status and times, not its
 /// routing (channel, decision, failure): those come with the next write-through.
+///
+/// It is also the engine's [`crate::engine::StatusReadModel`]: hand it to
+/// [`crate::engine::RouterBuilder::with_read_model`] and status writes go
+/// through to DynamoDB while reads survive a DynamoDB miss or outage.
 pub struct StatusWithFallback {
     dynamo: Arc<DynamoStatusStore>,
     pg: Arc<PgStore>,
@@ -20,6 +24,16 @@ impl StatusWithFallback {
     /// Combines the read model and the write model.
     pub fn new(dynamo: Arc<DynamoStatusStore>, pg: Arc<PgStore>) -> Self {
         Self { dynamo, pg }
+    }
+
+    /// The DynamoDB side (the engine's write-through goes there).
+    pub fn dynamo(&self) -> &Arc<DynamoStatusStore> {
+        &self.dynamo
+    }
+
+    /// The PostgreSQL side.
+    pub fn postgres(&self) -> &Arc<PgStore> {
+        &self.pg
     }
 
     fn repopulate(&self, rec: &StatusRecord) {

@@ -9,7 +9,7 @@
 //! use uoom::adapters::AdapterRuntime;
 //! use uoom::adapters::dynamodb::{DynamoConfig, DynamoStatusStore};
 //! let rt = AdapterRuntime::new(1).unwrap();
-//! let cfg = DynamoConfig::default().with_endpoint("http://127.0.0.1:58000");
+//! let cfg = DynamoConfig::default().with_endpoint("http://127.0.0.1:28000");
 //! let store = DynamoStatusStore::connect(cfg, rt).unwrap();
 //! store.create_tables().unwrap();
 //! assert!(store.get(&uoom::OrderId::from_u128(1)).unwrap().is_none());

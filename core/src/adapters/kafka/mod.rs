@@ -8,7 +8,7 @@
 //! use uoom::adapters::AdapterRuntime;
 //! use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
 //! let rt = AdapterRuntime::new(1).unwrap();
-//! let p = KafkaPublisher::new(KafkaConfig::new("127.0.0.1:59092").with_topic("orders.events"), rt).unwrap();
+//! let p = KafkaPublisher::new(KafkaConfig::new("127.0.0.1:29092").with_topic("orders.events"), rt).unwrap();
 //! assert_eq!(p.config().dlq_topic(), "orders.events.dlq");
 //! ```
 

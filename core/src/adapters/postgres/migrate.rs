@@ -17,6 +17,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0003_adapters.sql",
         include_str!("../../../migrations/postgres/0003_adapters.sql"),
     ),
+    (
+        "0004_outbox_claim_runs.sql",
+        include_str!("../../../migrations/postgres/0004_outbox_claim_runs.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `uoom_schema_migrations`, each

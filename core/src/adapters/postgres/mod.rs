@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! use uoom::adapters::postgres::{PgConfig, PgStore};
-//! let store = PgStore::connect(PgConfig::new("postgres://uoom:uoom@127.0.0.1:55432/uoom")).unwrap();
+//! let store = PgStore::connect(PgConfig::new("postgres://uoom:uoom@127.0.0.1:25432/uoom")).unwrap();
 //! store.migrate().unwrap();
 //! assert_eq!(store.order(&uoom::OrderId::from_u128(1)).unwrap(), None);
 //! ```
@@ -389,6 +389,18 @@ impl PgStore {
             ))?
             .map_err(io("outbox depth"))?;
         let n: i64 = row.try_get(0).map_err(io("outbox depth"))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Events in the outbox, published, parked or pending: with
+    /// [`PgStore::outbox_depth`], what a load run checks its relay against.
+    pub fn outbox_total(&self) -> Result<u64> {
+        let client = self.reader();
+        let row = self
+            .rt
+            .block_on(client.query_one("SELECT count(*) FROM outbox_events", &[]))?
+            .map_err(io("outbox count"))?;
+        let n: i64 = row.try_get(0).map_err(io("outbox count"))?;
         Ok(n.max(0) as u64)
     }
 

@@ -20,7 +20,7 @@ use uuid::Uuid;
 /// use uoom::adapters::AdapterRuntime;
 /// use uoom::adapters::postgres::PgOutboxStore;
 /// let rt = AdapterRuntime::new(1).unwrap();
-/// let store = PgOutboxStore::connect("postgres://uoom:uoom@127.0.0.1:55432/uoom", rt).unwrap();
+/// let store = PgOutboxStore::connect("postgres://uoom:uoom@127.0.0.1:25432/uoom", rt).unwrap();
 /// # let _ = store;
 /// ```
 pub struct PgOutboxStore {

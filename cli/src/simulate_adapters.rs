@@ -1,0 +1,399 @@
+//! `uoom simulate --postgres URL --kafka BROKERS [--dynamodb URL]`: the real
+//! engine over the real adapters (built with `--features adapters`).
+//!
+//! Every router writes through the PostgreSQL write model (orders, the
+//! outbox and idempotency in one transaction, group commit), an outbox relay
+//! publishes every event to Kafka, and optionally the status read model is
+//! DynamoDB with the PostgreSQL fallback. Each run works in a fresh schema
+//! and fresh topics, so runs never see each other's rows.
+//!
+//! Group commit needs concurrent callers: `--submitters` threads each own one
+//! router per city (sharing that city's ledger, so capacity is counted once)
+//! and submit their share of the stream one order at a time. An order's
+//! latency ends when its final unit of work is durable in PostgreSQL (the
+//! router returns only then); with `--rps` it starts at the order's scheduled
+//! arrival, so waiting for a free submitter counts too.
+
+use crate::simulate::SimulateArgs;
+use anyhow::{Context, Result, bail};
+use hdrhistogram::Histogram;
+use serde_json::json;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+use uoom::adapters::AdapterRuntime;
+use uoom::adapters::dynamodb::{DynamoConfig, DynamoStatusStore, StatusWithFallback};
+use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
+use uoom::adapters::outbox::{Relay, RelayConfig, RelayMetricsSnapshot};
+use uoom::adapters::postgres::{PgConfig, PgOutboxStore, PgStore};
+use uoom::engine::{Metrics, Outbox, Scenario, SimOrder, StatusReadModel, WriteModel};
+use uoom::ledger::Ledger;
+use uoom::{Clock, ErrorKind, Millis, SystemClock};
+
+/// Virtual time shared by every submitter: it follows the stream's arrival
+/// times and never moves backwards (threads race to advance it).
+#[derive(Debug)]
+struct StreamClock(AtomicU64);
+
+impl StreamClock {
+    fn advance_to(&self, t: Millis) {
+        self.0.fetch_max(t.0, Ordering::SeqCst);
+    }
+}
+
+impl Clock for StreamClock {
+    fn now(&self) -> Millis {
+        Millis(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// What one submitter thread measured.
+struct Submitted {
+    latency: Histogram<u64>,
+    metrics: Metrics,
+    rejected: u64,
+}
+
+/// Runs the simulation over the adapters and prints the report.
+pub fn run(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Result<()> {
+    let (Some(pg_url), Some(brokers)) = (args.postgres.as_deref(), args.kafka.as_deref()) else {
+        bail!("--postgres and --kafka go together");
+    };
+    let submitters = args.submitters.max(1);
+    let rt = AdapterRuntime::new(2).context("starting the adapters' runtime")?;
+    let tag = format!("{}_{}", std::process::id(), args.seed);
+    let schema = format!("uoom_sim_{tag}");
+    let admin = PgStore::connect_with(
+        PgConfig::new(pg_url).with_writers(1).with_readers(1),
+        rt.clone(),
+    )
+    .context("connecting to PostgreSQL")?;
+    admin.execute_batch(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ))?;
+    let sep = if pg_url.contains('?') { '&' } else { '?' };
+    let url = format!("{pg_url}{sep}options=-csearch_path%3D{schema}");
+    let store = Arc::new(PgStore::connect_with(
+        PgConfig::new(&url)
+            .with_writers(args.pg_writers.max(1))
+            .with_group_max(args.group_max.max(1))
+            .with_group_wait(Duration::from_micros(args.group_wait_us))
+            .with_synchronous_commit(!args.async_commit),
+        rt.clone(),
+    )?);
+    store.migrate().context("applying the migrations")?;
+
+    let topic = format!("uoom.sim.{tag}");
+    let relay = Relay::new(
+        RelayConfig::new(format!("sim-{tag}"))
+            .with_batch(args.relay_batch.max(1))
+            .with_workers(args.relay_workers.max(1)),
+        PgOutboxStore::connect(&url, rt.clone())?,
+        KafkaPublisher::new(KafkaConfig::new(brokers).with_topic(&topic), rt.clone())
+            .context("creating the Kafka producer")?,
+        SystemClock,
+    )
+    .spawn()?;
+
+    let read: Option<Arc<dyn StatusReadModel>> = match args.dynamodb.as_deref() {
+        Some(endpoint) => {
+            let cfg = DynamoConfig::default()
+                .with_endpoint(endpoint)
+                .with_table_prefix(&format!("sim{tag}_"));
+            let dynamo = Arc::new(DynamoStatusStore::connect(cfg, rt.clone())?);
+            dynamo
+                .create_tables()
+                .context("creating the DynamoDB tables")?;
+            Some(Arc::new(StatusWithFallback::new(dynamo, store.clone())))
+        }
+        None => None,
+    };
+
+    let clock = Arc::new(StreamClock(AtomicU64::new(scenario.config.start.0)));
+    let ledgers: Vec<Arc<Ledger>> = (0..scenario.cities.len())
+        .map(|_| {
+            Ledger::builder(clock.clone())
+                .with_slot_ms(15 * 60 * 1000)
+                .with_events(false)
+                .build()
+                .map(Arc::new)
+        })
+        .collect::<uoom::Result<_>>()?;
+
+    // Order i goes to submitter i % n: every submitter sees every city.
+    let mut streams: Vec<Vec<(usize, SimOrder)>> = vec![Vec::new(); submitters];
+    for (i, o) in orders.into_iter().enumerate() {
+        streams[i % submitters].push((i, o));
+    }
+    let total: usize = streams.iter().map(Vec::len).sum();
+    let scenario = Arc::new(scenario);
+    let barrier = Arc::new(Barrier::new(submitters + 1));
+    let handles: Vec<_> = streams
+        .into_iter()
+        .enumerate()
+        .map(|(t, stream)| {
+            let (scenario, clock, store) = (scenario.clone(), clock.clone(), store.clone());
+            let (ledgers, read, barrier) = (ledgers.clone(), read.clone(), barrier.clone());
+            let rps = args.rps;
+            let seed = args.seed;
+            std::thread::spawn(move || -> Result<Submitted> {
+                let mut routers = Vec::with_capacity(scenario.cities.len());
+                for (ci, ledger) in ledgers.iter().enumerate() {
+                    let gateway = Arc::new(scenario.gateway(ci, clock.clone()));
+                    let mut b = scenario
+                        .router(ci, clock.clone(), gateway)
+                        .with_store(
+                            store.clone() as Arc<dyn WriteModel>,
+                            store.clone() as Arc<dyn Outbox>,
+                        )
+                        .with_ledger(ledger.clone())
+                        .with_id_seed(
+                            seed ^ ((t as u64) << 32) ^ (ci as u64).wrapping_mul(0x9e37_79b9),
+                        );
+                    if let Some(r) = &read {
+                        b = b.with_read_model(r.clone());
+                    }
+                    routers.push(b.build().context("building a router")?);
+                }
+                let start = scenario.config.start;
+                let mut latency = Histogram::<u64>::new_with_bounds(1, 600_000_000_000, 3)?;
+                let mut rejected = 0;
+                barrier.wait();
+                let began = Instant::now();
+                for (i, o) in stream {
+                    let arrival = match rps {
+                        Some(r) => {
+                            let due = began + Duration::from_secs_f64(i as f64 / r);
+                            pace_until(due);
+                            due
+                        }
+                        None => Instant::now(),
+                    };
+                    clock.advance_to(o.at.max(start));
+                    match routers[o.city].submit(o.request, None) {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == ErrorKind::Validation => rejected += 1,
+                        Err(e) => return Err(e.into()),
+                    }
+                    latency.saturating_record(arrival.elapsed().as_nanos() as u64);
+                }
+                let mut metrics = Metrics::default();
+                for r in &routers {
+                    metrics.merge(r.metrics());
+                }
+                Ok(Submitted {
+                    latency,
+                    metrics,
+                    rejected,
+                })
+            })
+        })
+        .collect();
+    barrier.wait();
+    let began = Instant::now();
+    let mut results = Vec::with_capacity(handles.len());
+    for h in handles {
+        results.push(
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a submitter thread panicked"))??,
+        );
+    }
+    let wall = began.elapsed();
+
+    // Wait for the relay to publish what is left, then read its figures.
+    let drain = Instant::now();
+    while store.outbox_depth()? > 0 && drain.elapsed() < Duration::from_secs(args.drain_timeout_s) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let drained_ms = drain.elapsed().as_millis() as u64;
+    let undelivered = store.outbox_depth()?;
+    let relay_metrics = relay.metrics().snapshot();
+    relay.stop();
+    let events = store.outbox_total()?;
+    if !args.keep_schema {
+        admin.execute_batch(&format!("DROP SCHEMA {schema} CASCADE"))?;
+    }
+
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 600_000_000_000, 3)?;
+    let mut metrics = Metrics::default();
+    let mut rejected = 0;
+    for r in &results {
+        latency.add(&r.latency)?;
+        metrics.merge(&r.metrics);
+        rejected += r.rejected;
+    }
+    let report = Report {
+        orders: total as u64,
+        rejected,
+        metrics,
+        latency,
+        wall,
+        events,
+        undelivered,
+        drained_ms,
+        relay: relay_metrics,
+        schema: args.keep_schema.then_some(schema),
+        topic,
+    };
+    report.print(args, submitters)
+}
+
+fn pace_until(due: Instant) {
+    loop {
+        let now = Instant::now();
+        if now >= due {
+            return;
+        }
+        let left = due - now;
+        if left > Duration::from_micros(300) {
+            std::thread::sleep(left - Duration::from_micros(200));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+struct Report {
+    orders: u64,
+    rejected: u64,
+    metrics: Metrics,
+    latency: Histogram<u64>,
+    wall: Duration,
+    events: u64,
+    undelivered: u64,
+    drained_ms: u64,
+    relay: RelayMetricsSnapshot,
+    schema: Option<String>,
+    topic: String,
+}
+
+impl Report {
+    fn print(&self, args: &SimulateArgs, submitters: usize) -> Result<()> {
+        let ms = |q: f64| self.latency.value_at_quantile(q) as f64 / 1e6;
+        let throughput = self.orders as f64 / self.wall.as_secs_f64().max(1e-9);
+        let r = &self.relay;
+        let within_1s = r.lag_le_100ms + r.lag_le_1s;
+        let share_1s = within_1s as f64 / r.published.max(1) as f64;
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            let v = json!({
+                "orders": self.orders,
+                "routed": self.metrics.routed,
+                "unrouted": self.metrics.unrouted,
+                "rejected": self.rejected,
+                "throughput_per_s": throughput.round(),
+                "latency_us": {
+                    "p50": ms(0.50) * 1e3, "p95": ms(0.95) * 1e3, "p99": ms(0.99) * 1e3,
+                    "max": self.latency.max() as f64 / 1e3,
+                },
+                "latency_measure": if args.rps.is_some() {
+                    "scheduled arrival to durable outcome (final unit committed in PostgreSQL)"
+                } else {
+                    "submit to durable outcome (final unit committed in PostgreSQL)"
+                },
+                "wall_s": self.wall.as_secs_f64(),
+                "mode": if args.rps.is_some() { "paced" } else { "flat_out" },
+                "rps_target": args.rps,
+                "submitters": submitters,
+                "seed": args.seed,
+                "adapters": {
+                    "postgres": true, "kafka": true, "dynamodb": args.dynamodb.is_some(),
+                    "synchronous_commit": !args.async_commit,
+                    "pg_writers": args.pg_writers, "group_max": args.group_max,
+                    "group_wait_us": args.group_wait_us,
+                    "relay_workers": args.relay_workers, "relay_batch": args.relay_batch,
+                    "topic": self.topic, "schema_kept": self.schema,
+                },
+                "events": self.events,
+                "published": r.published,
+                "undelivered": self.undelivered,
+                "drained_after_last_order_ms": self.drained_ms,
+                "delivery_lag": {
+                    "le_100ms": r.lag_le_100ms, "le_1s": r.lag_le_1s, "le_5s": r.lag_le_5s,
+                    "over_5s": r.lag_over_5s, "max_ms": r.max_lag_ms, "share_within_1s": share_1s,
+                },
+                "relay": r,
+            });
+            writeln!(out, "{v}")?;
+            return Ok(());
+        }
+        let pace = match args.rps {
+            Some(r) => format!("paced at {r} orders/s"),
+            None => "flat out".to_owned(),
+        };
+        writeln!(
+            out,
+            "uoom simulate over PostgreSQL + Kafka{}: {} orders, seed {}, {submitters} submitters, {pace}",
+            if args.dynamodb.is_some() {
+                " + DynamoDB"
+            } else {
+                ""
+            },
+            self.orders,
+            args.seed
+        )?;
+        let rows = [
+            (
+                "throughput",
+                format!(
+                    "{throughput:.0} orders/s  ({:.3} s wall)",
+                    self.wall.as_secs_f64()
+                ),
+            ),
+            (
+                "order latency",
+                format!(
+                    "p50 {:.2} ms   p95 {:.2} ms   p99 {:.2} ms   max {:.2} ms",
+                    ms(0.50),
+                    ms(0.95),
+                    ms(0.99),
+                    self.latency.max() as f64 / 1e6
+                ),
+            ),
+            (
+                "routed / unrouted",
+                format!("{} / {}", self.metrics.routed, self.metrics.unrouted),
+            ),
+            (
+                "events",
+                format!(
+                    "{} written, {} published, {} undelivered (drained {} ms after the last order)",
+                    self.events, r.published, self.undelivered, self.drained_ms
+                ),
+            ),
+            (
+                "outbox -> Kafka lag",
+                format!(
+                    "{:.2} % within 1 s (<=100 ms {}, <=1 s {}, <=5 s {}, >5 s {}), max {} ms",
+                    100.0 * share_1s,
+                    r.lag_le_100ms,
+                    r.lag_le_1s,
+                    r.lag_le_5s,
+                    r.lag_over_5s,
+                    r.max_lag_ms
+                ),
+            ),
+            (
+                "relay",
+                format!(
+                    "{} batches, {} retries, {} dead letters, {} store errors",
+                    r.batches, r.retries, r.dead_letters, r.errors
+                ),
+            ),
+        ];
+        for (k, v) in rows {
+            writeln!(out, "  {k:<20}  {v}")?;
+        }
+        writeln!(
+            out,
+            "  (latency: {} to the final unit of work committed in PostgreSQL)",
+            if args.rps.is_some() {
+                "scheduled arrival"
+            } else {
+                "submit"
+            }
+        )?;
+        Ok(())
+    }
+}
