@@ -378,7 +378,12 @@ fn relay(outbox: &dyn Outbox) -> u64 {
 /// Waits until the order due `offset_ms` of virtual time into the stream is
 /// due in wall time at `rps` (virtual time runs at `virtual_rps`).
 fn pace(began: Instant, offset_ms: u64, rps: f64, virtual_rps: f64) {
-    let due = began + Duration::from_secs_f64(offset_ms as f64 / 1e3 * virtual_rps / rps);
+    pace_until(began + Duration::from_secs_f64(offset_ms as f64 / 1e3 * virtual_rps / rps));
+}
+
+/// Sleeps until `due`, then spins the last ~200 µs (a sleep alone overshoots
+/// by up to a scheduler tick, which would skew paced latencies).
+pub(crate) fn pace_until(due: Instant) {
     loop {
         let now = Instant::now();
         if now >= due {

@@ -14,7 +14,7 @@
 //! router returns only then); with `--rps` it starts at the order's scheduled
 //! arrival, so waiting for a free submitter counts too.
 
-use crate::simulate::SimulateArgs;
+use crate::simulate::{SimulateArgs, pace_until};
 use anyhow::{Context, Result, bail};
 use hdrhistogram::Histogram;
 use serde_json::json;
@@ -237,21 +237,6 @@ pub fn run(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Re
         topic,
     };
     report.print(args, submitters)
-}
-
-fn pace_until(due: Instant) {
-    loop {
-        let now = Instant::now();
-        if now >= due {
-            return;
-        }
-        let left = due - now;
-        if left > Duration::from_micros(300) {
-            std::thread::sleep(left - Duration::from_micros(200));
-        } else {
-            std::hint::spin_loop();
-        }
-    }
 }
 
 struct Report {

@@ -511,3 +511,13 @@ fn batch_id_error(id: ReservationId) -> Error {
         format!("{id} names a batch: use its legs or the *_batch operations"),
     )
 }
+
+/// The single reservation (not batch) `id` names, for an operation on it.
+#[inline]
+fn leg_mut(map: &mut store::IdStore, id: ReservationId) -> Result<&mut reservation::Leg> {
+    match map.get_mut(&id) {
+        Some(Record::Leg(l)) => Ok(l),
+        Some(Record::Batch(_)) => Err(batch_id_error(id)),
+        None => Err(Error::not_found(format!("reservation {id}"))),
+    }
+}

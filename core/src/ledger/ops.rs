@@ -5,7 +5,7 @@ use super::events::{RawEvent, ReleaseReason};
 use super::ids::ReservationId;
 use super::ids::SlotId;
 use super::reservation::{Leg, Record, Reservation, ReservationState};
-use super::{Ledger, batch_id_error};
+use super::{Ledger, leg_mut};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::model::ids::ChannelId;
@@ -234,11 +234,7 @@ impl Ledger {
         let rec = self.cfg.record_events;
         let mut guard = self.shards[id.shard()].0.lock();
         let shard = &mut *guard;
-        let leg = match shard.map.get_mut(&id) {
-            Some(Record::Leg(l)) => l,
-            Some(Record::Batch(_)) => return Err(batch_id_error(id)),
-            None => return Err(Error::not_found(format!("reservation {id}"))),
-        };
+        let leg = leg_mut(&mut shard.map, id)?;
         match leg.view(id, now).state {
             ReservationState::Refunded => return Ok(leg.view(id, now)),
             ReservationState::Committed => {}
@@ -276,11 +272,7 @@ impl Ledger {
         let rec = self.cfg.record_events;
         let mut guard = self.shards[id.shard()].0.lock();
         let shard = &mut *guard;
-        let leg = match shard.map.get_mut(&id) {
-            Some(Record::Leg(l)) => l,
-            Some(Record::Batch(_)) => return Err(batch_id_error(id)),
-            None => return Err(Error::not_found(format!("reservation {id}"))),
-        };
+        let leg = leg_mut(&mut shard.map, id)?;
         if let Finish::Commit(Some(n)) = op
             && n > leg.units
         {
