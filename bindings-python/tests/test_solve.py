@@ -124,7 +124,10 @@ def test_solve_releases_the_gil(load_instance: Load) -> None:
 def test_exact_solve_is_interruptible_with_ctrl_c(instances_dir: Any) -> None:
     script = textwrap.dedent(
         f"""
-        import json, sys, time, uoom
+        import json, signal, sys, time, uoom
+        # A child of a background job starts with SIGINT ignored (POSIX), and
+        # Python then installs no handler: restore the usual one.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         inst = json.load(open({str(instances_dir / 'b-l-0.json')!r}))
         print("solving", flush=True)
         t0 = time.perf_counter()
