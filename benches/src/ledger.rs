@@ -169,7 +169,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let (api, events, ttl, ids) = (a.api, a.events, a.ttl_ms, a.ids);
             std::thread::spawn(move || -> anyhow::Result<(u64, f64, f64)> {
                 let h = ledger.account(&channel, slot)?;
-                let mut idgen = IdGen::seeded(0x1ed6e7 + t as u64);
+                // One lane per thread, as one router per thread has (IdGen::with_lane).
+                let mut idgen = IdGen::seeded(0x1ed6e7 + t as u64).with_lane(t as u8);
                 barrier.wait();
                 let start = Instant::now();
                 let cpu0 = thread_cpu_ns();
