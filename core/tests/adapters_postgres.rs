@@ -6,6 +6,7 @@ mod adapters_common;
 use adapters_common::*;
 use std::sync::Arc;
 use uoom::adapters::postgres::{PgConfig, PgStore, SagaState};
+use uoom::ledger::ReservationId;
 use uoom::*;
 
 fn store() -> PgStore {
@@ -27,7 +28,8 @@ fn migrations_apply_once_and_record_themselves() {
             "0001_init.sql",
             "0002_outbox_claim.sql",
             "0003_adapters.sql",
-            "0004_outbox_claim_runs.sql"
+            "0004_outbox_claim_runs.sql",
+            "0005_order_placement.sql"
         ]
     );
     assert!(s.migrate().unwrap().is_empty());
@@ -46,6 +48,26 @@ fn an_order_round_trips_with_its_hints_items_and_times() {
     assert!(rows[0].seq < rows[1].seq);
     assert_eq!(rows[0].event_type, "OrderCreated");
     assert_eq!(s.outbox_depth().unwrap(), 2);
+}
+
+#[test]
+fn a_confirmed_orders_placement_is_stored_and_read_back() {
+    let s = migrated();
+    let mut o = order(4, 10, None, 2_000);
+    s.save(&o, &events_for(&o, 400, 1)).unwrap();
+    assert_eq!(s.order(&o.id).unwrap().unwrap().placement, None);
+    // A 128-bit reservation id (v7-shaped): must come back exactly.
+    let reservation = ReservationId(0x0190_0000_0000_7abc_8000_0000_dead_beef);
+    o.placement = Some(Placement {
+        channel: "k9".into(),
+        booking: "bk-1".into(),
+        reservation,
+    });
+    o.updated_at = Millis(3_000);
+    s.save(&o, &events_for(&o, 410, 1)).unwrap();
+    let back = s.order(&o.id).unwrap().unwrap();
+    assert_eq!(back.placement.unwrap().reservation, reservation);
+    assert_eq!(s.order(&o.id).unwrap(), Some(o));
 }
 
 #[test]
@@ -259,4 +281,51 @@ fn the_engine_ports_write_and_read_through_postgres() {
     assert_eq!(Outbox::depth(&s), 1);
     Outbox::acknowledge(&s, pending[0].seq).unwrap();
     assert_eq!(Outbox::depth(&s), 0);
+}
+
+#[test]
+fn a_restarted_engine_cancels_a_confirmed_order_from_postgres_and_gives_its_capacity_back() {
+    use uoom::engine::{Router, SimGateway};
+    use uoom::ledger::{Ledger, ReservationState};
+    let pg = Arc::new(migrated());
+    let clock = Arc::new(ManualClock::new(Millis(1_700_000_000_000)));
+    let kitchen = || {
+        Channel::builder(
+            "k1",
+            ChannelKind::InternalKitchen,
+            GeoPoint::new(40.71, -74.0),
+        )
+        .with_capacity(10)
+        .build()
+        .unwrap()
+    };
+    let gateway = Arc::new(SimGateway::new(clock.clone(), 1).with_tracking());
+    // The ledger outlives the router here, as a restored snapshot would.
+    let ledger = Arc::new(Ledger::new(clock.clone()));
+    let router = || {
+        Router::builder(vec![kitchen()], gateway.clone())
+            .with_clock(clock.clone())
+            .with_ledger(ledger.clone())
+            .with_store(pg.clone(), pg.clone())
+            .build()
+            .unwrap()
+    };
+    let req = parse_create_order(include_bytes!("../../examples/orders/sample.json")).unwrap();
+    let out = router().submit(req, None).unwrap();
+    assert_eq!(out.status, OrderStatus::Confirmed);
+    let slot = ledger.slot_of(clock.now());
+    assert_eq!(ledger.balance(&"k1".into(), slot).unwrap().committed, 1);
+
+    // A new router (the engine restarted) reads the placement from PostgreSQL.
+    let placement = pg.order(&out.order_id).unwrap().unwrap().placement.unwrap();
+    let view = router()
+        .advance(&out.order_id, OrderStatus::Cancelled)
+        .unwrap();
+    assert_eq!(view.status, OrderStatus::Cancelled);
+    assert!(gateway.live_bookings().unwrap().is_empty());
+    assert_eq!(ledger.balance(&"k1".into(), slot).unwrap().committed, 0);
+    assert_eq!(
+        ledger.get(placement.reservation).unwrap().state,
+        ReservationState::Refunded
+    );
 }

@@ -337,8 +337,9 @@ pub struct Order {
 /// ```
 /// use uoom::{ChannelId, Placement};
 /// let p = Placement { channel: ChannelId::from("k1"), booking: "bk-7".into(), reservation: 42u128.into() };
-/// let json = serde_json::to_string(&p).unwrap();
-/// assert_eq!(serde_json::from_str::<Placement>(&json).unwrap(), p);
+/// let json = serde_json::to_value(&p).unwrap();
+/// assert_eq!(json["reservation"], "0000000000000000000000000000002a");
+/// assert_eq!(serde_json::from_value::<Placement>(json).unwrap(), p);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -347,8 +348,27 @@ pub struct Placement {
     pub channel: ChannelId,
     /// The partner's booking reference.
     pub booking: String,
-    /// The ledger reservation whose units were committed for it.
+    /// The ledger reservation whose units were committed for it (32 hex
+    /// digits in JSON: a 128-bit number does not survive JSON readers that
+    /// parse numbers as doubles, PostgreSQL's jsonb path among them).
+    #[serde(with = "hex_reservation")]
     pub reservation: ReservationId,
+}
+
+mod hex_reservation {
+    use crate::ledger::ReservationId;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(id: &ReservationId, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(id)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ReservationId, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        u128::from_str_radix(&text, 16)
+            .map(ReservationId)
+            .map_err(|e| D::Error::custom(format!("reservation id {text:?}: {e}")))
+    }
 }
 
 impl Order {

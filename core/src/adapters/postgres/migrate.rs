@@ -21,6 +21,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0004_outbox_claim_runs.sql",
         include_str!("../../../migrations/postgres/0004_outbox_claim_runs.sql"),
     ),
+    (
+        "0005_order_placement.sql",
+        include_str!("../../../migrations/postgres/0005_order_placement.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `uoom_schema_migrations`, each

@@ -2,7 +2,7 @@
 
 use crate::{
     Currency, CustomerId, DeliveryAddress, Error, GeoPoint, Millis, Money, Order, OrderId,
-    OrderItem, OrderStatus, RestaurantId, Result, RoutingHints,
+    OrderItem, OrderStatus, Placement, RestaurantId, Result, RoutingHints,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -12,7 +12,7 @@ use tokio_postgres::Row;
 pub(crate) const ORDER_COLUMNS: &str = "id, customer_id, restaurant_id, items, delivery_street, \
      delivery_city, delivery_postal_code, delivery_latitude, delivery_longitude, total_minor, \
      currency, status, hints, (round(extract(epoch from created_at) * 1000))::int8, \
-     (round(extract(epoch from updated_at) * 1000))::int8";
+     (round(extract(epoch from updated_at) * 1000))::int8, placement";
 
 /// One line of `orders.items`: the request's shape with the price in minor units.
 #[derive(Serialize, Deserialize)]
@@ -39,6 +39,14 @@ pub(crate) fn items_json(order: &Order) -> Value {
             })
             .collect(),
     )
+}
+
+/// The order's placement as stored in `orders.placement` (NULL when none).
+pub(crate) fn placement_json(order: &Order) -> Option<Value> {
+    order
+        .placement
+        .as_ref()
+        .and_then(|p| serde_json::to_value(p).ok())
 }
 
 pub(crate) fn hints_json(order: &Order) -> Value {
@@ -72,6 +80,11 @@ pub(crate) fn order_from_row(row: &Row) -> Result<Order> {
     let restaurant: Option<uuid::Uuid> = row.try_get(2).map_err(get_err)?;
     let created: i64 = row.try_get(13).map_err(get_err)?;
     let updated: i64 = row.try_get(14).map_err(get_err)?;
+    let placement: Option<Value> = row.try_get(15).map_err(get_err)?;
+    let placement: Option<Placement> = placement
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| corrupt("placement", e))?;
     Ok(Order {
         id: OrderId(row.try_get(0).map_err(get_err)?),
         customer_id: CustomerId(row.try_get(1).map_err(get_err)?),
@@ -99,6 +112,6 @@ pub(crate) fn order_from_row(row: &Row) -> Result<Order> {
         status: parse_status(&status)?,
         created_at: Millis(created.max(0) as u64),
         updated_at: Millis(updated.max(0) as u64),
-        placement: None,
+        placement,
     })
 }

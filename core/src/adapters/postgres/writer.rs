@@ -9,7 +9,7 @@
 //! caller. If the group fails (one stale order, say), each unit is retried in
 //! its own transaction, so a caller only ever sees its own unit's outcome.
 
-use super::rows::{hints_json, items_json, ms};
+use super::rows::{hints_json, items_json, ms, placement_json};
 use crate::adapters::EventRecord;
 use crate::{Error, Order, Result};
 use serde_json::Value;
@@ -146,13 +146,13 @@ fn db_err(context: &str, e: tokio_postgres::Error) -> Error {
 
 const UPSERT_ORDERS: &str = "WITH up AS (INSERT INTO orders (id, customer_id, restaurant_id, items, \
      delivery_street, delivery_city, delivery_postal_code, delivery_latitude, delivery_longitude, \
-     total_minor, currency, status, hints, created_at, updated_at) \
+     total_minor, currency, status, hints, created_at, updated_at, placement) \
      SELECT u.id, u.cu, u.re, u.it, u.st, u.ci, u.po, u.la, u.lo, u.tm, u.cy, u.ss, u.hi, \
-            to_timestamp(u.cr / 1000.0), to_timestamp(u.up / 1000.0) \
+            to_timestamp(u.cr / 1000.0), to_timestamp(u.up / 1000.0), u.pl \
      FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::jsonb[], $5::text[], $6::text[], \
                  $7::text[], $8::float8[], $9::float8[], $10::int8[], $11::text[], $12::text[], \
-                 $13::jsonb[], $14::int8[], $15::int8[]) \
-          AS u(id, cu, re, it, st, ci, po, la, lo, tm, cy, ss, hi, cr, up) \
+                 $13::jsonb[], $14::int8[], $15::int8[], $16::jsonb[]) \
+          AS u(id, cu, re, it, st, ci, po, la, lo, tm, cy, ss, hi, cr, up, pl) \
      ON CONFLICT (id) DO UPDATE SET \
         restaurant_id = EXCLUDED.restaurant_id, items = EXCLUDED.items, \
         delivery_street = EXCLUDED.delivery_street, delivery_city = EXCLUDED.delivery_city, \
@@ -160,10 +160,11 @@ const UPSERT_ORDERS: &str = "WITH up AS (INSERT INTO orders (id, customer_id, re
         delivery_latitude = EXCLUDED.delivery_latitude, \
         delivery_longitude = EXCLUDED.delivery_longitude, total_minor = EXCLUDED.total_minor, \
         currency = EXCLUDED.currency, status = EXCLUDED.status, hints = EXCLUDED.hints, \
-        updated_at = EXCLUDED.updated_at, version = orders.version + 1 \
+        updated_at = EXCLUDED.updated_at, placement = EXCLUDED.placement, \
+        version = orders.version + 1 \
      WHERE orders.updated_at <= EXCLUDED.updated_at \
      RETURNING 1) \
-     SELECT uoom_expect_rows((SELECT count(*) FROM up), $16)";
+     SELECT uoom_expect_rows((SELECT count(*) FROM up), $17)";
 
 const INSERT_EVENTS: &str = "INSERT INTO outbox_events (id, aggregate_type, aggregate_id, \
      event_type, schema_version, payload, occurred_at) \
@@ -222,6 +223,7 @@ pub(crate) async fn write_tx(client: &Client, st: &Statements, units: &[&Unit]) 
                     &o.hints,
                     &o.created,
                     &o.updated,
+                    &o.placements,
                     &expected,
                 ],
             )
@@ -285,6 +287,7 @@ struct OrderColumns<'a> {
     hints: Vec<Value>,
     created: Vec<i64>,
     updated: Vec<i64>,
+    placements: Vec<Option<Value>>,
 }
 
 impl<'a> OrderColumns<'a> {
@@ -314,6 +317,7 @@ impl<'a> OrderColumns<'a> {
             hints: orders.iter().map(|o| hints_json(o)).collect(),
             created: orders.iter().map(|o| ms(o.created_at)).collect(),
             updated: orders.iter().map(|o| ms(o.updated_at)).collect(),
+            placements: orders.iter().map(|o| placement_json(o)).collect(),
         }
     }
 }
