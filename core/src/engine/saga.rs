@@ -423,6 +423,20 @@ impl Router {
             // Already expired or released: the units are back either way.
             tracing::debug!(error = %e, "release of a finished reservation");
         }
+        self.capacity_released(order_id, c, rid, units, reason, events);
+    }
+
+    /// Units of `rid` went back to channel `c`'s account: refreshes the
+    /// ranker's headroom and records `CapacityReleased`.
+    fn capacity_released(
+        &mut self,
+        order_id: OrderId,
+        c: usize,
+        rid: ReservationId,
+        units: u32,
+        reason: FailureReason,
+        events: &mut Vec<DomainEvent>,
+    ) {
         self.refresh_headroom(c);
         let channel = self.channels[c].id.clone();
         let payload = EventPayload::CapacityReleased {
@@ -459,19 +473,8 @@ impl Router {
         log.compensations += 1;
         match self.ledger.refund(placement.reservation) {
             Ok(r) => {
-                self.refresh_headroom(c);
-                let payload = EventPayload::CapacityReleased {
-                    reservation: placement.reservation,
-                    order_id: order.id,
-                    channel: placement.channel.clone(),
-                    units: r.committed,
-                    reason,
-                };
-                self.push_event(
-                    events,
-                    Aggregate::Channel(placement.channel.clone()),
-                    payload,
-                );
+                let rid = placement.reservation;
+                self.capacity_released(order.id, c, rid, r.committed, reason, events);
             }
             // The ledger forgot the reservation (past its retention) or its slot
             // is gone: there is nothing left to give back.
