@@ -210,7 +210,7 @@ pub fn run(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Re
     let undelivered = store.outbox_depth()?;
     let relay_metrics = relay.metrics().snapshot();
     relay.stop();
-    let events = store.outbox_total()?;
+    let events = store.events_written();
     if !args.keep_schema {
         admin.execute_batch(&format!("DROP SCHEMA {schema} CASCADE"))?;
     }

@@ -167,7 +167,6 @@ fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_stay_within_its_batch()
         .env("UOOM_KAFKA_TOPIC", &topic)
         .env("UOOM_RELAY_ID", "victim")
         .env("UOOM_RELAY_BATCH", batch.to_string())
-        .env("UOOM_RELAY_LEASE_MS", "3000")
         // Each publish round waits ≥ 200 ms, so a batch's first round sits
         // in Kafka unrecorded for a while: a window the kill can hit.
         .env("UOOM_KAFKA_LINGER_MS", "200")

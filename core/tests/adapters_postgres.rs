@@ -29,7 +29,8 @@ fn migrations_apply_once_and_record_themselves() {
             "0002_outbox_claim.sql",
             "0003_adapters.sql",
             "0004_outbox_claim_runs.sql",
-            "0005_order_placement.sql"
+            "0005_order_placement.sql",
+            "0006_outbox_partitions.sql"
         ]
     );
     assert!(s.migrate().unwrap().is_empty());

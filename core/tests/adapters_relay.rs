@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
 use uoom::adapters::outbox::{Publisher, Relay, RelayConfig};
-use uoom::adapters::postgres::{PgConfig, PgOutboxStore, PgStore};
+use uoom::adapters::postgres::{Delivered, PgConfig, PgOutboxStore, PgStore};
 use uoom::adapters::{AdapterRuntime, EventRecord};
 use uoom::*;
 
@@ -163,7 +163,10 @@ fn a_poison_event_is_retried_after_1_2_4_s_then_parked_holding_back_only_its_agg
     };
     let relay = Relay::new(
         RelayConfig::new("poison"),
-        PgOutboxStore::connect(&url, rt.clone()).unwrap(),
+        // Delivered rows are kept (marked), so the test can read their state.
+        PgOutboxStore::connect(&url, rt.clone())
+            .unwrap()
+            .with_delivered(Delivered::Mark),
         publisher,
         clock.clone(),
     );
@@ -178,7 +181,7 @@ fn a_poison_event_is_retried_after_1_2_4_s_then_parked_holding_back_only_its_agg
 
     let r = relay.run_once().unwrap();
     assert_eq!(
-        (r.claimed, r.published, r.retried, r.released),
+        (r.claimed, r.published, r.retried, r.held_back),
         (4, 2, 1, 1)
     );
     assert_eq!(
@@ -195,7 +198,16 @@ fn a_poison_event_is_retried_after_1_2_4_s_then_parked_holding_back_only_its_agg
     // Not due a millisecond early; due exactly after 1 s, 2 s, 4 s.
     for (wait, last) in [(1_000u64, false), (2_000, false), (4_000, true)] {
         clock.advance_ms(wait - 1);
-        assert_eq!(relay.run_once().unwrap().claimed, 0);
+        let early = relay.run_once().unwrap();
+        assert_eq!(
+            (
+                early.claimed,
+                early.held_back,
+                early.published + early.retried + early.dead
+            ),
+            (2, 2, 0),
+            "not due: the head and its follower are held back"
+        );
         clock.advance_ms(1);
         let r = relay.run_once().unwrap();
         assert_eq!(r.claimed, 2, "the head and its follower are claimed");

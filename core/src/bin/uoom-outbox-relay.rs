@@ -4,16 +4,17 @@
 //! `UOOM_POSTGRES_URL` (required), `UOOM_KAFKA_BROKERS` (required),
 //! `UOOM_KAFKA_TOPIC` (default `uoom.events`), `UOOM_KAFKA_DLQ_TOPIC`
 //! (default topic + `.dlq`), `UOOM_RELAY_ID` (default `relay-<pid>`),
-//! `UOOM_RELAY_BATCH` (500), `UOOM_RELAY_WORKERS` (1), `UOOM_RELAY_LEASE_MS`
-//! (30000), `UOOM_RELAY_POLL_MS` (1000), `UOOM_KAFKA_LINGER_MS` (2). Runs until killed; several may run
-//! at once against one database.
+//! `UOOM_RELAY_BATCH` (500), `UOOM_RELAY_WORKERS` (1), `UOOM_RELAY_POLL_MS`
+//! (1000), `UOOM_RELAY_DELIVERED` (`delete` or `mark`, default `delete`),
+//! `UOOM_KAFKA_LINGER_MS` (2). Runs until killed; several may run at once
+//! against one database (each serves the outbox partitions it holds).
 
 use std::time::Duration;
 use uoom::SystemClock;
 use uoom::adapters::AdapterRuntime;
 use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
 use uoom::adapters::outbox::{Relay, RelayConfig};
-use uoom::adapters::postgres::{PgConfig, PgOutboxStore, PgStore};
+use uoom::adapters::postgres::{Delivered, PgConfig, PgOutboxStore, PgStore};
 
 fn var(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.is_empty())
@@ -50,12 +51,22 @@ fn run() -> Result<(), String> {
         kafka = kafka.with_linger(Duration::from_millis(num("UOOM_KAFKA_LINGER_MS", 2)?));
     }
     let publisher = KafkaPublisher::new(kafka, rt.clone()).map_err(|e| e.to_string())?;
-    let store = PgOutboxStore::connect(&pg, rt).map_err(|e| e.to_string())?;
+    let delivered = match var("UOOM_RELAY_DELIVERED").as_deref() {
+        None | Some("delete") => Delivered::Delete,
+        Some("mark") => Delivered::Mark,
+        Some(other) => {
+            return Err(format!(
+                "UOOM_RELAY_DELIVERED must be delete or mark, got {other:?}"
+            ));
+        }
+    };
+    let store = PgOutboxStore::connect(&pg, rt)
+        .map_err(|e| e.to_string())?
+        .with_delivered(delivered);
     let id = var("UOOM_RELAY_ID").unwrap_or_else(|| format!("relay-{}", std::process::id()));
     let config = RelayConfig::new(id)
         .with_batch(num("UOOM_RELAY_BATCH", 500)? as usize)
         .with_workers(num("UOOM_RELAY_WORKERS", 1)? as usize)
-        .with_lease(Duration::from_millis(num("UOOM_RELAY_LEASE_MS", 30_000)?))
         .with_poll_interval(Duration::from_millis(num("UOOM_RELAY_POLL_MS", 1_000)?));
     let handle = Relay::new(config, store, publisher, SystemClock)
         .spawn()

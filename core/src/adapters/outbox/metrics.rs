@@ -66,12 +66,12 @@ impl RelayMetrics {
         self.claimed.fetch_add(claimed as u64, Ordering::Relaxed);
     }
 
-    pub(crate) fn add_retry(&self) {
-        self.retries.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn add_retries(&self, n: u64) {
+        self.retries.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub(crate) fn add_dead_letter(&self) {
-        self.dead_letters.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn add_dead_letters(&self, n: u64) {
+        self.dead_letters.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn add_error(&self) {

@@ -7,10 +7,13 @@
 //! (Kafka's is `adapters::kafka::KafkaPublisher`). Backoff decisions read the
 //! injected [`crate::Clock`], so tests check the schedule with a manual clock.
 //!
-//! Ordering: each aggregate's claimed run is published one event at a time
-//! (the next only after the broker acknowledged the previous), all aggregates
-//! of a batch in parallel rounds; a failure stops its aggregate's run, so a
-//! poison event holds back only its own aggregate.
+//! Ordering: a claim gives a relay whole aggregates (PostgreSQL: whole
+//! partitions, locked for the batch). Each aggregate's run is published one
+//! event at a time (the next only after the broker acknowledged the
+//! previous), all aggregates of a batch in parallel rounds; a failure stops
+//! its aggregate's run, and an aggregate whose oldest pending event waits for
+//! its retry is skipped whole, so a poison event holds back only its own
+//! aggregate.
 
 mod metrics;
 mod relay;
@@ -22,47 +25,74 @@ use crate::adapters::EventRecord;
 use crate::{EventId, Millis, Result};
 use std::time::Duration;
 
-/// An event a relay holds a lease on.
+/// A pending event handed to a relay by [`OutboxStore::claim`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedEvent {
     /// The event.
     pub record: EventRecord,
     /// Its outbox position (per-aggregate order).
     pub seq: i64,
-    /// Failed attempts before this claim.
+    /// Failed attempts so far.
     pub attempts: u32,
+    /// When it may be attempted (again): its retry time after a failure.
+    /// An event not yet due holds back the rest of its aggregate.
+    pub due_at: Millis,
     /// When the event was stored (wall clock of the store): the start of
     /// the delivery lag the relay's metrics measure.
     pub stored_at: Millis,
 }
 
-/// Where the relay finds events and records what became of them. Every
-/// `mark_*` only touches events `relay` still holds (its lease may have run out
-/// and another relay taken over).
+/// What became of a claim's events, recorded by [`OutboxStore::complete`].
+///
+/// ```
+/// use uoom::adapters::outbox::BatchOutcome;
+/// use uoom::{EventId, Millis};
+/// let mut o = BatchOutcome::default();
+/// o.published.push(EventId::from_u128(1));
+/// o.retries.push((EventId::from_u128(2), "broker down".into(), Millis(1_000)));
+/// assert!(o.dead.is_empty() && !o.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchOutcome {
+    /// Acknowledged by the broker.
+    pub published: Vec<EventId>,
+    /// Failed attempts: the error and when the event is due again.
+    pub retries: Vec<(EventId, String, Millis)>,
+    /// Out of retries and written to the dead-letter queue: the last error.
+    pub dead: Vec<(EventId, String)>,
+}
+
+impl BatchOutcome {
+    /// Nothing to record.
+    pub fn is_empty(&self) -> bool {
+        self.published.is_empty() && self.retries.is_empty() && self.dead.is_empty()
+    }
+}
+
+/// Where the relay finds events and records what became of them.
+///
+/// A claim gives its holder exclusive use of a share of the outbox (a set
+/// of whole aggregates) until [`OutboxStore::complete`] or until the claim
+/// is dropped, which records nothing: the events are claimed again later
+/// (at least once). Two claims never share an aggregate.
 pub trait OutboxStore: Send + Sync {
-    /// Leases up to `max` due events (heads of aggregates and their followers,
-    /// in `seq` order) to `relay` until `now + lease`.
+    /// The store's hold on a claimed share (a transaction, a lock).
+    type Claim: Send;
+    /// How many shares the outbox is split into (1 when it is not).
+    fn partitions(&self) -> usize {
+        1
+    }
+    /// Takes up to `partitions` free shares and returns their oldest pending
+    /// events, at most `max` in all, in `seq` order — due or not (see
+    /// [`ClaimedEvent::due_at`]); `now` is the relay's clock.
     fn claim(
         &self,
-        relay: &str,
         max: usize,
-        lease: Duration,
+        partitions: usize,
         now: Millis,
-    ) -> Result<Vec<ClaimedEvent>>;
-    /// Records events as delivered.
-    fn mark_published(&self, relay: &str, ids: &[EventId]) -> Result<()>;
-    /// Records a failed attempt; the event is due again at `next_attempt_at`.
-    fn mark_retry(
-        &self,
-        relay: &str,
-        id: EventId,
-        error: &str,
-        next_attempt_at: Millis,
-    ) -> Result<()>;
-    /// Parks an event (its dead-letter record is written).
-    fn mark_dead(&self, relay: &str, id: EventId, error: &str) -> Result<()>;
-    /// Gives back leases on events not attempted.
-    fn release(&self, relay: &str, ids: &[EventId]) -> Result<()>;
+    ) -> Result<(Self::Claim, Vec<ClaimedEvent>)>;
+    /// Records `outcome` and gives the claim's shares back, atomically.
+    fn complete(&self, claim: Self::Claim, outcome: &BatchOutcome) -> Result<()>;
     /// Blocks until new events may be waiting or `timeout` passes; true when
     /// woken by a notification. The default just sleeps (polling).
     fn wait_for_events(&self, timeout: Duration) -> bool {

@@ -1,7 +1,7 @@
 //! The relay loop: claim, publish in per-aggregate rounds, record.
 
-use super::{ClaimedEvent, OutboxStore, Publisher, RelayMetrics};
-use crate::{Clock, EventId, Result, SystemClock};
+use super::{BatchOutcome, ClaimedEvent, OutboxStore, Publisher, RelayMetrics};
+use crate::{Clock, Result, SystemClock};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,12 +19,13 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
-    /// This relay's name in `claimed_by` (unique per running relay).
+    /// This relay's name, in its logs and thread names.
     pub relay_id: String,
     /// Most events per claim (default 500).
     pub batch: usize,
-    /// How long a claim is held (default 30 s); must exceed a batch's publish time.
-    pub lease: Duration,
+    /// Partitions per claim (default: the store's partitions shared evenly
+    /// among the workers).
+    pub partitions_per_claim: Option<usize>,
     /// Longest sleep without a notification before polling again (default 1 s).
     pub poll_interval: Duration,
     /// Delay before each retry; after the last one the event goes to the DLQ
@@ -40,7 +41,7 @@ impl RelayConfig {
         Self {
             relay_id: relay_id.into(),
             batch: 500,
-            lease: Duration::from_secs(30),
+            partitions_per_claim: None,
             poll_interval: Duration::from_secs(1),
             backoff: vec![
                 Duration::from_secs(1),
@@ -57,9 +58,9 @@ impl RelayConfig {
         self
     }
 
-    /// Sets the lease.
-    pub fn with_lease(mut self, lease: Duration) -> Self {
-        self.lease = lease;
+    /// Sets how many partitions each claim takes (at least 1).
+    pub fn with_partitions_per_claim(mut self, n: usize) -> Self {
+        self.partitions_per_claim = Some(n.max(1));
         self
     }
 
@@ -93,8 +94,8 @@ pub struct BatchReport {
     pub retried: usize,
     /// Events parked in the DLQ.
     pub dead: usize,
-    /// Claimed but not attempted (behind a failure), lease given back.
-    pub released: usize,
+    /// Claimed but not attempted: behind a failure or a retry not yet due.
+    pub held_back: usize,
 }
 
 /// An outbox relay over a store, a publisher and a clock.
@@ -108,21 +109,22 @@ pub struct BatchReport {
 ///
 /// // A one-event store and a publisher that always fails: the schedule is
 /// // attempt, +1 s, +2 s, +4 s, then the DLQ.
-/// struct One(Mutex<(Option<ClaimedEvent>, Millis, bool)>);
+/// struct One(Mutex<(Option<ClaimedEvent>, bool)>);
 /// impl OutboxStore for One {
-///     fn claim(&self, _: &str, _: usize, _: Duration, now: Millis) -> Result<Vec<ClaimedEvent>> {
+///     type Claim = ();
+///     fn claim(&self, _: usize, _: usize, _: Millis) -> Result<((), Vec<ClaimedEvent>)> {
 ///         let g = self.0.lock().unwrap();
-///         Ok(g.0.clone().filter(|_| !g.2 && now >= g.1).into_iter().collect())
+///         Ok(((), g.0.clone().filter(|_| !g.1).into_iter().collect()))
 ///     }
-///     fn mark_published(&self, _: &str, _: &[EventId]) -> Result<()> { Ok(()) }
-///     fn mark_retry(&self, _: &str, _: EventId, _: &str, at: Millis) -> Result<()> {
+///     fn complete(&self, _: (), o: &BatchOutcome) -> Result<()> {
 ///         let mut g = self.0.lock().unwrap();
-///         g.1 = at;
-///         if let Some(e) = g.0.as_mut() { e.attempts += 1 }
+///         if let (Some(e), Some((_, _, at))) = (g.0.as_mut(), o.retries.first()) {
+///             e.attempts += 1;
+///             e.due_at = *at;
+///         }
+///         g.1 |= !o.dead.is_empty();
 ///         Ok(())
 ///     }
-///     fn mark_dead(&self, _: &str, _: EventId, _: &str) -> Result<()> { self.0.lock().unwrap().2 = true; Ok(()) }
-///     fn release(&self, _: &str, _: &[EventId]) -> Result<()> { Ok(()) }
 /// }
 /// struct Down;
 /// impl Publisher for Down {
@@ -132,7 +134,8 @@ pub struct BatchReport {
 ///     fn publish_dead_letter(&self, _: &EventRecord, _: &str, _: u32) -> std::result::Result<(), String> { Ok(()) }
 /// }
 /// let ev = EventRecord::new(EventId::from_u128(1), "order", "o1", "OrderCreated", serde_json::json!({}), Millis(0));
-/// let store = One(Mutex::new((Some(ClaimedEvent { record: ev, seq: 1, attempts: 0, stored_at: Millis(0) }), Millis(0), false)));
+/// let claimed = ClaimedEvent { record: ev, seq: 1, attempts: 0, due_at: Millis(0), stored_at: Millis(0) };
+/// let store = One(Mutex::new((Some(claimed), false)));
 /// let clock = std::sync::Arc::new(ManualClock::new(Millis(0)));
 /// let relay = Relay::new(RelayConfig::new("r"), store, Down, clock.clone());
 /// let mut dead_at = None;
@@ -211,38 +214,58 @@ impl<S: OutboxStore, P: Publisher, C: Clock> Relay<S, P, C> {
         self.cycle(&self.config.relay_id)
     }
 
-    /// One cycle under the claim name `me` (each worker thread has its own).
+    /// How many partitions one claim takes.
+    fn share(&self) -> usize {
+        self.config.partitions_per_claim.unwrap_or_else(|| {
+            self.store
+                .partitions()
+                .div_ceil(self.config.workers.max(1))
+                .max(1)
+        })
+    }
+
+    /// One cycle under the name `me` (each worker thread has its own).
     fn cycle(&self, me: &str) -> Result<BatchReport> {
-        let cfg = &self.config;
-        let claimed = self
-            .store
-            .claim(me, cfg.batch, cfg.lease, self.clock.now())?;
+        let now = self.clock.now();
+        let (claim, claimed) = self.store.claim(self.config.batch, self.share(), now)?;
         let mut report = BatchReport {
             claimed: claimed.len(),
             ..BatchReport::default()
         };
         if claimed.is_empty() {
+            self.store.complete(claim, &BatchOutcome::default())?;
             return Ok(report);
         }
         self.metrics.add_batch(claimed.len());
 
         // Each aggregate's run, in seq order (claims come back in seq order).
+        // An aggregate whose oldest pending event is not due yet is held
+        // back whole: nothing of it goes out before that event does.
         let mut runs: Vec<Vec<&ClaimedEvent>> = Vec::new();
-        let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut index: HashMap<(&str, &str), Option<usize>> = HashMap::new();
         for ev in &claimed {
             let key = (
                 ev.record.aggregate_type.as_str(),
                 ev.record.aggregate_id.as_str(),
             );
-            let i = *index.entry(key).or_insert_with(|| {
-                runs.push(Vec::new());
-                runs.len() - 1
+            let slot = index.entry(key).or_insert_with(|| {
+                (ev.due_at <= now).then(|| {
+                    runs.push(Vec::new());
+                    runs.len() - 1
+                })
             });
-            runs[i].push(ev);
+            match slot {
+                Some(i) if ev.due_at <= now => runs[*i].push(ev),
+                Some(_) => {
+                    // A later event waiting for its own retry: the run stops here.
+                    *slot = None;
+                    report.held_back += 1;
+                }
+                None => report.held_back += 1,
+            }
         }
 
-        let mut published: Vec<EventId> = Vec::new();
-        let mut released: Vec<EventId> = Vec::new();
+        let mut outcome = BatchOutcome::default();
         let mut alive: Vec<usize> = (0..runs.len()).collect();
         let mut round = 0;
         while !alive.is_empty() {
@@ -255,101 +278,93 @@ impl<S: OutboxStore, P: Publisher, C: Clock> Relay<S, P, C> {
             for ((&r, ev), res) in alive.iter().zip(&events).zip(results) {
                 match res {
                     Ok(()) => {
-                        published.push(ev.record.id);
+                        outcome.published.push(ev.record.id);
                         self.metrics.record_lag(wall.since(ev.stored_at));
                         if round + 1 < runs[r].len() {
                             next_alive.push(r);
                         }
                     }
                     Err(error) => {
-                        self.fail(me, ev, &error, &mut report)?;
-                        released.extend(runs[r][round + 1..].iter().map(|e| e.record.id));
+                        self.fail(me, ev, &error, &mut outcome);
+                        report.held_back += runs[r].len() - round - 1;
                     }
                 }
             }
             alive = next_alive;
             round += 1;
         }
-        report.published = published.len();
-        report.released = released.len();
-        if !published.is_empty() {
-            self.store.mark_published(me, &published)?;
-        }
-        if !released.is_empty() {
-            self.store.release(me, &released)?;
-        }
+        report.published = outcome.published.len();
+        report.retried = outcome.retries.len();
+        report.dead = outcome.dead.len();
+        self.store.complete(claim, &outcome)?;
+        self.metrics.add_retries(report.retried as u64);
+        self.metrics.add_dead_letters(report.dead as u64);
         Ok(report)
     }
 
     /// A failed attempt: schedule the next one, or park the event once the
     /// retries are used up and its dead-letter record is written.
-    fn fail(
-        &self,
-        me: &str,
-        ev: &ClaimedEvent,
-        error: &str,
-        report: &mut BatchReport,
-    ) -> Result<()> {
+    fn fail(&self, me: &str, ev: &ClaimedEvent, error: &str, outcome: &mut BatchOutcome) {
         let cfg = &self.config;
         let failures = ev.attempts as usize + 1;
         let now = self.clock.now();
-        if failures > cfg.backoff.len() {
+        let retry_in = if failures > cfg.backoff.len() {
             match self
                 .publisher
                 .publish_dead_letter(&ev.record, error, failures as u32)
             {
                 Ok(()) => {
-                    self.store.mark_dead(me, ev.record.id, error)?;
-                    self.metrics.add_dead_letter();
-                    report.dead += 1;
-                    tracing::warn!(event = %ev.record.id, aggregate = %ev.record.aggregate_id, error, "event parked in the DLQ");
-                    return Ok(());
+                    tracing::warn!(relay = me, event = %ev.record.id, aggregate = %ev.record.aggregate_id, error, "event parked in the DLQ");
+                    outcome.dead.push((ev.record.id, error.to_owned()));
+                    return;
                 }
                 Err(dlq) => {
                     let delay = cfg.backoff.last().copied().unwrap_or(cfg.poll_interval);
                     let msg = format!("{error}; dead-letter write failed: {dlq}");
-                    self.store.mark_retry(
-                        me,
+                    outcome.retries.push((
                         ev.record.id,
-                        &msg,
+                        msg,
                         now.plus_ms(delay.as_millis() as u64),
-                    )?;
-                    self.metrics.add_retry();
-                    report.retried += 1;
-                    return Ok(());
+                    ));
+                    return;
                 }
             }
-        }
-        let delay = cfg.backoff[failures - 1];
-        self.store.mark_retry(
-            me,
+        } else {
+            cfg.backoff[failures - 1]
+        };
+        tracing::debug!(relay = me, event = %ev.record.id, failures, error, "publish failed; retry scheduled");
+        outcome.retries.push((
             ev.record.id,
-            error,
-            now.plus_ms(delay.as_millis() as u64),
-        )?;
-        self.metrics.add_retry();
-        report.retried += 1;
-        tracing::debug!(event = %ev.record.id, failures, error, "publish failed; retry scheduled");
-        Ok(())
+            error.to_owned(),
+            now.plus_ms(retry_in.as_millis() as u64),
+        ));
     }
 
-    /// Runs cycles until `stop` is set: a full batch is followed at once by
-    /// the next claim; an empty one waits for a notification or the poll
-    /// interval; a store error is logged and retried after the poll interval.
+    /// Runs cycles until `stop` is set: a cycle that delivered or recorded
+    /// anything is followed at once by the next claim; once a whole rotation
+    /// of claims (every partition) found nothing to do, the worker waits for
+    /// a notification or the poll interval; a store error is logged and
+    /// retried after the poll interval.
     pub fn run(&self, stop: &AtomicBool) {
         self.run_as(&self.config.relay_id, stop)
     }
 
     fn run_as(&self, me: &str, stop: &AtomicBool) {
+        let rotation = self.store.partitions().div_ceil(self.share()).max(1);
+        let mut idle = 0;
         while !stop.load(Ordering::SeqCst) {
             match self.cycle(me) {
-                Ok(r) if r.claimed > 0 => {}
+                Ok(r) if r.published + r.retried + r.dead > 0 => idle = 0,
                 Ok(_) => {
-                    self.store.wait_for_events(self.config.poll_interval);
+                    idle += 1;
+                    if idle >= rotation {
+                        self.store.wait_for_events(self.config.poll_interval);
+                        idle = 0;
+                    }
                 }
                 Err(e) => {
                     self.metrics.add_error();
-                    tracing::warn!(error = %e, relay = %self.config.relay_id, "relay cycle failed");
+                    tracing::warn!(error = %e, relay = me, "relay cycle failed");
                     std::thread::sleep(self.config.poll_interval);
                 }
             }
@@ -406,76 +421,43 @@ mod tests {
     use super::*;
     use crate::adapters::EventRecord;
     use crate::adapters::outbox::{ClaimedEvent, OutboxStore, Publisher};
-    use crate::{ManualClock, Millis};
+    use crate::{EventId, ManualClock, Millis};
     use std::sync::Mutex;
 
     #[derive(Clone)]
     struct Row {
         ev: ClaimedEvent,
-        due: Millis,
         published: bool,
         dead: bool,
-        held: bool,
     }
 
-    /// The claim rule of `outbox_claim_at` over a vector: per aggregate, the
-    /// unbroken run of due events from its oldest pending one.
+    /// The PostgreSQL store's rule over a vector: one partition, its oldest
+    /// `max` pending events (neither published nor parked), due or not.
     #[derive(Default)]
     struct MemStore(Mutex<Vec<Row>>);
 
     impl OutboxStore for MemStore {
-        fn claim(
-            &self,
-            _: &str,
-            max: usize,
-            _: Duration,
-            now: Millis,
-        ) -> Result<Vec<ClaimedEvent>> {
-            let mut rows = self.0.lock().unwrap();
-            let mut blocked = std::collections::HashSet::new();
-            let mut out = Vec::new();
-            for r in rows.iter_mut() {
-                let agg = r.ev.record.aggregate_id.clone();
-                if r.published || r.dead || blocked.contains(&agg) {
-                    continue;
-                }
-                if r.held || r.due > now || out.len() >= max {
-                    blocked.insert(agg);
-                    continue;
-                }
-                r.held = true;
-                out.push(r.ev.clone());
-            }
-            Ok(out)
+        type Claim = ();
+        fn claim(&self, max: usize, _: usize, _: Millis) -> Result<((), Vec<ClaimedEvent>)> {
+            let rows = self.0.lock().unwrap();
+            let pending = rows.iter().filter(|r| !r.published && !r.dead);
+            Ok(((), pending.take(max).map(|r| r.ev.clone()).collect()))
         }
-        fn mark_published(&self, _: &str, ids: &[EventId]) -> Result<()> {
-            self.update(ids, |r| r.published = true);
-            Ok(())
-        }
-        fn mark_retry(&self, _: &str, id: EventId, _: &str, at: Millis) -> Result<()> {
-            self.update(&[id], |r| {
-                r.due = at;
-                r.ev.attempts += 1;
-            });
-            Ok(())
-        }
-        fn mark_dead(&self, _: &str, id: EventId, _: &str) -> Result<()> {
-            self.update(&[id], |r| r.dead = true);
-            Ok(())
-        }
-        fn release(&self, _: &str, _: &[EventId]) -> Result<()> {
-            Ok(())
-        }
-    }
-
-    impl MemStore {
-        fn update(&self, ids: &[EventId], f: impl Fn(&mut Row)) {
+        fn complete(&self, _: (), o: &BatchOutcome) -> Result<()> {
             for r in self.0.lock().unwrap().iter_mut() {
-                if ids.contains(&r.ev.record.id) {
-                    f(r);
+                let id = r.ev.record.id;
+                if o.published.contains(&id) {
+                    r.published = true;
                 }
-                r.held = false;
+                if let Some((_, _, at)) = o.retries.iter().find(|x| x.0 == id) {
+                    r.ev.due_at = *at;
+                    r.ev.attempts += 1;
+                }
+                if o.dead.iter().any(|x| x.0 == id) {
+                    r.dead = true;
+                }
             }
+            Ok(())
         }
     }
 
@@ -539,12 +521,11 @@ mod tests {
                         ),
                         seq: rows.len() as i64,
                         attempts: 0,
+                        due_at: Millis(0),
                         stored_at: Millis(0),
                     },
-                    due: Millis(0),
                     published: false,
                     dead: false,
-                    held: false,
                 });
             }
         }
@@ -599,7 +580,7 @@ mod tests {
             clock,
         );
         let r = relay.run_once().unwrap();
-        assert_eq!((r.claimed, r.dead, r.released), (2, 1, 1));
+        assert_eq!((r.claimed, r.dead, r.held_back), (2, 1, 1));
         assert_eq!(
             *relay.publisher().dlq.lock().unwrap(),
             vec![EventId::from_u128(0)]

@@ -25,6 +25,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0005_order_placement.sql",
         include_str!("../../../migrations/postgres/0005_order_placement.sql"),
     ),
+    (
+        "0006_outbox_partitions.sql",
+        include_str!("../../../migrations/postgres/0006_outbox_partitions.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `uoom_schema_migrations`, each

@@ -22,7 +22,7 @@ mod writer;
 #[cfg(feature = "outbox")]
 mod outbox_store;
 #[cfg(feature = "outbox")]
-pub use outbox_store::PgOutboxStore;
+pub use outbox_store::{Delivered, OUTBOX_PARTITIONS, PgClaim, PgOutboxStore};
 
 pub use saga::SagaState;
 
@@ -31,7 +31,7 @@ use crate::{CustomerId, Error, Order, OrderId, OrderStatus, RestaurantId, Result
 use rows::{ORDER_COLUMNS, order_from_row};
 use serde_json::Value;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::{Client, NoTls};
@@ -165,6 +165,7 @@ pub struct PgStore {
     readers: Vec<Client>,
     next_reader: AtomicUsize,
     config: PgConfig,
+    written: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -185,6 +186,8 @@ impl PgStore {
     /// Connects on a shared runtime.
     pub fn connect_with(config: PgConfig, rt: AdapterRuntime) -> Result<Self> {
         let cfg = config.clone();
+        let written = Arc::new(AtomicU64::new(0));
+        let counter = written.clone();
         let (queue, readers) = rt.block_on(async move {
             let (tx, rx) = mpsc::channel::<Job>(cfg.queue.max(1));
             let rx = Arc::new(Mutex::new(rx));
@@ -201,6 +204,7 @@ impl PgStore {
                     rx.clone(),
                     cfg.group_max.max(1),
                     cfg.group_wait,
+                    counter.clone(),
                 ));
             }
             let mut readers = Vec::new();
@@ -215,6 +219,7 @@ impl PgStore {
             readers,
             next_reader: AtomicUsize::new(0),
             config,
+            written,
         })
     }
 
@@ -390,6 +395,16 @@ impl PgStore {
             .map_err(io("outbox depth"))?;
         let n: i64 = row.try_get(0).map_err(io("outbox depth"))?;
         Ok(n.max(0) as u64)
+    }
+
+    /// Events this store has committed to the outbox since it connected.
+    ///
+    /// ```no_run
+    /// # let store = uoom::adapters::postgres::PgStore::connect(uoom::adapters::postgres::PgConfig::new("postgres://u:p@127.0.0.1/db")).unwrap();
+    /// assert_eq!(store.events_written(), 0);
+    /// ```
+    pub fn events_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 
     /// Events in the outbox, published, parked or pending: with

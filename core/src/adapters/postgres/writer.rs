@@ -15,6 +15,7 @@ use crate::{Error, Order, Result};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::{Client, Statement};
@@ -68,6 +69,7 @@ pub(crate) async fn run_writer(
     queue: Queue,
     group_max: usize,
     group_wait: Duration,
+    written: Arc<AtomicU64>,
 ) {
     let mut statements: Option<Statements> = None;
     loop {
@@ -105,12 +107,19 @@ pub(crate) async fn run_writer(
             }
         }
         if let Some(st) = &statements {
-            commit_group(&client, st, jobs).await;
+            commit_group(&client, st, jobs, &written).await;
         }
     }
 }
 
-async fn commit_group(client: &Client, st: &Statements, jobs: Vec<Job>) {
+/// Counts the events of units that committed.
+fn count(written: &AtomicU64, unit: &Unit, result: &Result<()>) {
+    if result.is_ok() {
+        written.fetch_add(unit.events.len() as u64, Ordering::Relaxed);
+    }
+}
+
+async fn commit_group(client: &Client, st: &Statements, jobs: Vec<Job>, written: &AtomicU64) {
     let units: Vec<&Unit> = jobs.iter().map(|j| &j.unit).collect();
     let result = if units.len() == 1 {
         write_tx(client, st, &units).await
@@ -121,6 +130,7 @@ async fn commit_group(client: &Client, st: &Statements, jobs: Vec<Job>) {
                 tracing::debug!(error = %e, units = units.len(), "group commit failed; retrying unit by unit");
                 for job in jobs {
                     let r = write_tx(client, st, &[&job.unit]).await;
+                    count(written, &job.unit, &r);
                     let _ = job.reply.send(r);
                 }
                 return;
@@ -128,6 +138,7 @@ async fn commit_group(client: &Client, st: &Statements, jobs: Vec<Job>) {
         }
     };
     for job in jobs {
+        count(written, &job.unit, &result);
         let _ = job.reply.send(result.clone());
     }
 }
