@@ -429,7 +429,7 @@ impl PgStore {
             .rt
             .block_on(client.query(
                 "SELECT seq, id, aggregate_type, aggregate_id, event_type, schema_version, payload, \
-                 (round(extract(epoch from occurred_at) * 1000))::int8 \
+                 occurred_at \
                  FROM outbox_events WHERE published_at IS NULL AND NOT dead ORDER BY seq LIMIT $1",
                 &[&max],
             ))?
@@ -438,7 +438,7 @@ impl PgStore {
             .map(|r| {
                 let e = io("outbox read");
                 let version: i32 = r.try_get(5).map_err(&e)?;
-                let at: i64 = r.try_get(7).map_err(&e)?;
+                let at: std::time::SystemTime = r.try_get(7).map_err(&e)?;
                 Ok((
                     r.try_get(0).map_err(&e)?,
                     EventRecord {
@@ -448,7 +448,7 @@ impl PgStore {
                         event_type: r.try_get(4).map_err(&e)?,
                         schema_version: u16::try_from(version).unwrap_or(u16::MAX),
                         payload: r.try_get(6).map_err(&e)?,
-                        occurred_at: crate::Millis(at.max(0) as u64),
+                        occurred_at: rows::millis(at),
                     },
                 ))
             })

@@ -3,6 +3,7 @@
 //! transaction), their pending events from `outbox_pending`, the outcome
 //! recorded in the same transaction, and `LISTEN uoom_outbox` wake-ups.
 
+use super::rows::{at, millis};
 use super::{connect_client, io};
 use crate::adapters::outbox::{BatchOutcome, ClaimedEvent, OutboxStore};
 use crate::adapters::{AdapterRuntime, EventRecord};
@@ -138,15 +139,13 @@ impl PgOutboxStore {
 
 const CLAIM: &str = "SELECT outbox_claim_partitions($1)";
 const PENDING: &str = "SELECT id, seq, aggregate_type, aggregate_id, event_type, schema_version, payload, \
-     (round(extract(epoch from occurred_at) * 1000))::int8, attempts, \
-     (round(extract(epoch from next_attempt_at) * 1000))::int8, \
-     (round(extract(epoch from created_at) * 1000))::int8 \
+     occurred_at, attempts, next_attempt_at, created_at \
      FROM outbox_pending($1, $2)";
 const DELETE_DELIVERED: &str = "DELETE FROM outbox_events WHERE id = ANY($1)";
 const MARK_DELIVERED: &str = "UPDATE outbox_events SET published_at = now() WHERE id = ANY($1)";
 const RETRY: &str = "UPDATE outbox_events o SET attempts = o.attempts + 1, last_error = u.err, \
-     next_attempt_at = to_timestamp(u.at / 1000.0) \
-     FROM unnest($1::uuid[], $2::text[], $3::int8[]) AS u(id, err, at) WHERE o.id = u.id";
+     next_attempt_at = u.at \
+     FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(id, err, at) WHERE o.id = u.id";
 const DEAD: &str = "UPDATE outbox_events o SET dead = true, attempts = o.attempts + 1, last_error = u.err \
      FROM unnest($1::uuid[], $2::text[]) AS u(id, err) WHERE o.id = u.id";
 
@@ -198,8 +197,7 @@ fn ids(ids: &[EventId]) -> Vec<Uuid> {
 }
 
 fn ms(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Millis, tokio_postgres::Error> {
-    let v: i64 = r.try_get(i)?;
-    Ok(Millis(v.max(0) as u64))
+    Ok(millis(r.try_get(i)?))
 }
 
 fn event_of(r: &tokio_postgres::Row) -> std::result::Result<ClaimedEvent, tokio_postgres::Error> {
@@ -285,11 +283,7 @@ impl OutboxStore for PgOutboxStore {
         let published = ids(&outcome.published);
         let retry_ids: Vec<Uuid> = outcome.retries.iter().map(|r| r.0.0).collect();
         let retry_errs: Vec<&str> = outcome.retries.iter().map(|r| r.1.as_str()).collect();
-        let retry_at: Vec<i64> = outcome
-            .retries
-            .iter()
-            .map(|r| i64::try_from(r.2.0).unwrap_or(i64::MAX))
-            .collect();
+        let retry_at: Vec<std::time::SystemTime> = outcome.retries.iter().map(|r| at(r.2)).collect();
         let dead_ids: Vec<Uuid> = outcome.dead.iter().map(|d| d.0.0).collect();
         let dead_errs: Vec<&str> = outcome.dead.iter().map(|d| d.1.as_str()).collect();
         let result = self.rt.block_on(async {

@@ -6,13 +6,13 @@ use crate::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_postgres::Row;
 
 /// The columns the adapter selects, in [`order_from_row`]'s order.
 pub(crate) const ORDER_COLUMNS: &str = "id, customer_id, restaurant_id, items, delivery_street, \
      delivery_city, delivery_postal_code, delivery_latitude, delivery_longitude, total_minor, \
-     currency, status, hints, (round(extract(epoch from created_at) * 1000))::int8, \
-     (round(extract(epoch from updated_at) * 1000))::int8, placement";
+     currency, status, hints, created_at, updated_at, placement";
 
 /// One line of `orders.items`: the request's shape with the price in minor units.
 #[derive(Serialize, Deserialize)]
@@ -53,8 +53,20 @@ pub(crate) fn hints_json(order: &Order) -> Value {
     serde_json::to_value(order.hints).unwrap_or_else(|_| Value::Object(Default::default()))
 }
 
-pub(crate) fn ms(t: Millis) -> i64 {
-    i64::try_from(t.0).unwrap_or(i64::MAX)
+/// A time for a `timestamptz` parameter (sent binary: no text or numeric
+/// conversion on either side).
+pub(crate) fn at(t: Millis) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(t.0)
+}
+
+/// A `timestamptz` column as milliseconds since the epoch (floored; the
+/// epoch for earlier times).
+pub(crate) fn millis(t: SystemTime) -> Millis {
+    Millis(
+        t.duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0),
+    )
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
@@ -78,8 +90,8 @@ pub(crate) fn order_from_row(row: &Row) -> Result<Order> {
     let hints: RoutingHints = serde_json::from_value(hints).map_err(|e| corrupt("hints", e))?;
     let status: String = row.try_get(11).map_err(get_err)?;
     let restaurant: Option<uuid::Uuid> = row.try_get(2).map_err(get_err)?;
-    let created: i64 = row.try_get(13).map_err(get_err)?;
-    let updated: i64 = row.try_get(14).map_err(get_err)?;
+    let created: SystemTime = row.try_get(13).map_err(get_err)?;
+    let updated: SystemTime = row.try_get(14).map_err(get_err)?;
     let placement: Option<Value> = row.try_get(15).map_err(get_err)?;
     let placement: Option<Placement> = placement
         .map(serde_json::from_value)
@@ -110,8 +122,8 @@ pub(crate) fn order_from_row(row: &Row) -> Result<Order> {
         hints,
         total: Money::from_minor(row.try_get(9).map_err(get_err)?, currency),
         status: parse_status(&status)?,
-        created_at: Millis(created.max(0) as u64),
-        updated_at: Millis(updated.max(0) as u64),
+        created_at: millis(created),
+        updated_at: millis(updated),
         placement,
     })
 }

@@ -9,14 +9,14 @@
 //! caller. If the group fails (one stale order, say), each unit is retried in
 //! its own transaction, so a caller only ever sees its own unit's outcome.
 
-use super::rows::{hints_json, items_json, ms, placement_json};
+use super::rows::{at, hints_json, items_json, placement_json};
 use crate::adapters::EventRecord;
 use crate::{Error, Order, Result};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
@@ -159,10 +159,10 @@ const UPSERT_ORDERS: &str = "WITH up AS (INSERT INTO orders (id, customer_id, re
      delivery_street, delivery_city, delivery_postal_code, delivery_latitude, delivery_longitude, \
      total_minor, currency, status, hints, created_at, updated_at, placement) \
      SELECT u.id, u.cu, u.re, u.it, u.st, u.ci, u.po, u.la, u.lo, u.tm, u.cy, u.ss, u.hi, \
-            to_timestamp(u.cr / 1000.0), to_timestamp(u.up / 1000.0), u.pl \
+            u.cr, u.up, u.pl \
      FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::jsonb[], $5::text[], $6::text[], \
                  $7::text[], $8::float8[], $9::float8[], $10::int8[], $11::text[], $12::text[], \
-                 $13::jsonb[], $14::int8[], $15::int8[], $16::jsonb[]) \
+                 $13::jsonb[], $14::timestamptz[], $15::timestamptz[], $16::jsonb[]) \
           AS u(id, cu, re, it, st, ci, po, la, lo, tm, cy, ss, hi, cr, up, pl) \
      ON CONFLICT (id) DO UPDATE SET \
         restaurant_id = EXCLUDED.restaurant_id, items = EXCLUDED.items, \
@@ -179,8 +179,8 @@ const UPSERT_ORDERS: &str = "WITH up AS (INSERT INTO orders (id, customer_id, re
 
 const INSERT_EVENTS: &str = "INSERT INTO outbox_events (id, aggregate_type, aggregate_id, \
      event_type, schema_version, payload, occurred_at) \
-     SELECT u.id, u.ty, u.ag, u.ev, u.sv, u.pa, to_timestamp(u.oc / 1000.0) \
-     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::jsonb[], $7::int8[]) \
+     SELECT u.id, u.ty, u.ag, u.ev, u.sv, u.pa, u.oc \
+     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::jsonb[], $7::timestamptz[]) \
           WITH ORDINALITY AS u(id, ty, ag, ev, sv, pa, oc, n) \
      ORDER BY u.n";
 
@@ -296,8 +296,8 @@ struct OrderColumns<'a> {
     currencies: Vec<String>,
     statuses: Vec<&'static str>,
     hints: Vec<Value>,
-    created: Vec<i64>,
-    updated: Vec<i64>,
+    created: Vec<SystemTime>,
+    updated: Vec<SystemTime>,
     placements: Vec<Option<Value>>,
 }
 
@@ -326,8 +326,8 @@ impl<'a> OrderColumns<'a> {
                 .collect(),
             statuses: orders.iter().map(|o| o.status.as_str()).collect(),
             hints: orders.iter().map(|o| hints_json(o)).collect(),
-            created: orders.iter().map(|o| ms(o.created_at)).collect(),
-            updated: orders.iter().map(|o| ms(o.updated_at)).collect(),
+            created: orders.iter().map(|o| at(o.created_at)).collect(),
+            updated: orders.iter().map(|o| at(o.updated_at)).collect(),
             placements: orders.iter().map(|o| placement_json(o)).collect(),
         }
     }
@@ -340,7 +340,7 @@ struct EventColumns<'a> {
     names: Vec<&'a str>,
     versions: Vec<i32>,
     payloads: Vec<&'a Value>,
-    at: Vec<i64>,
+    at: Vec<SystemTime>,
 }
 
 impl<'a> EventColumns<'a> {
@@ -352,7 +352,7 @@ impl<'a> EventColumns<'a> {
             names: events.iter().map(|e| e.event_type.as_str()).collect(),
             versions: events.iter().map(|e| i32::from(e.schema_version)).collect(),
             payloads: events.iter().map(|e| &e.payload).collect(),
-            at: events.iter().map(|e| ms(e.occurred_at)).collect(),
+            at: events.iter().map(|e| at(e.occurred_at)).collect(),
         }
     }
 }
