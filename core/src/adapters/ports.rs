@@ -56,7 +56,6 @@ impl EventRecord {
 
 #[cfg(feature = "postgres")]
 mod pg {
-    use crate::adapters::EventRecord;
     use crate::adapters::postgres::PgStore;
     use crate::engine::{Outbox, OutboxEntry, Outcome, UnitOfWork, WriteModel};
     use crate::events::DomainEvent;
@@ -64,16 +63,15 @@ mod pg {
 
     impl WriteModel for PgStore {
         fn save(&self, unit: UnitOfWork<'_>) -> Result<()> {
-            let events: Vec<EventRecord> = unit.events.iter().map(EventRecord::from).collect();
             let key = match unit.idempotency {
                 Some((k, outcome)) => Some((
-                    k,
+                    k.to_owned(),
                     serde_json::to_value(outcome)
                         .map_err(|e| Error::Io(format!("outcome to JSON: {e}")))?,
                 )),
                 None => None,
             };
-            self.save_with_key(unit.order, &events, key.as_ref().map(|(k, v)| (*k, v)))
+            self.save_events(Some(unit.order), unit.events, key)
         }
 
         fn order(&self, id: &OrderId) -> Option<Order> {
@@ -96,8 +94,7 @@ mod pg {
 
     impl Outbox for PgStore {
         fn append(&self, events: &[DomainEvent]) -> Result<()> {
-            let records: Vec<EventRecord> = events.iter().map(EventRecord::from).collect();
-            self.append_events(&records)
+            self.save_events(None, events, None)
         }
 
         fn pending(&self, max: usize) -> Vec<OutboxEntry> {

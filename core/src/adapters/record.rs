@@ -66,14 +66,49 @@ impl EventRecord {
     /// The JSON envelope a relay publishes:
     /// `{id, aggregateType, aggregateId, type, schemaVersion, timestamp, payload}`.
     pub fn envelope(&self) -> Value {
-        serde_json::json!({
-            "id": self.id,
-            "aggregateType": self.aggregate_type,
-            "aggregateId": self.aggregate_id,
-            "type": self.event_type,
-            "schemaVersion": self.schema_version,
-            "timestamp": self.occurred_at.to_rfc3339(),
-            "payload": self.payload,
-        })
+        serde_json::to_value(self.envelope_fields()).unwrap_or(Value::Null)
     }
+
+    /// [`EventRecord::envelope`] serialized, as the relay publishes it:
+    /// written straight from the record, without building a JSON tree.
+    ///
+    /// ```
+    /// use uoom::adapters::EventRecord;
+    /// use uoom::{EventId, Millis};
+    /// let e = EventRecord::new(EventId::from_u128(7), "order", "o-1", "OrderCreated",
+    ///     serde_json::json!({"total": "1.00"}), Millis(0));
+    /// let bytes = e.envelope_bytes();
+    /// let parsed: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    /// assert_eq!(parsed, e.envelope());
+    /// ```
+    pub fn envelope_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.envelope_fields()).unwrap_or_default()
+    }
+
+    fn envelope_fields(&self) -> Envelope<'_> {
+        Envelope {
+            aggregate_id: &self.aggregate_id,
+            aggregate_type: &self.aggregate_type,
+            id: self.id,
+            payload: &self.payload,
+            schema_version: self.schema_version,
+            timestamp: self.occurred_at.to_rfc3339(),
+            event_type: &self.event_type,
+        }
+    }
+}
+
+/// The envelope's fields, in the key order a JSON object of them has
+/// always had (sorted), borrowed from the record.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a> {
+    aggregate_id: &'a str,
+    aggregate_type: &'a str,
+    id: EventId,
+    payload: &'a Value,
+    schema_version: u16,
+    timestamp: String,
+    #[serde(rename = "type")]
+    event_type: &'a str,
 }

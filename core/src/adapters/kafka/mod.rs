@@ -153,7 +153,7 @@ impl KafkaPublisher {
         event: &EventRecord,
         headers: OwnedHeaders,
     ) -> std::result::Result<DeliveryFuture, String> {
-        let body = event.envelope().to_string();
+        let body = event.envelope_bytes();
         let id = event.id.to_string();
         let headers = headers
             .insert(Header {

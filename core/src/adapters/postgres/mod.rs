@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::{Client, NoTls};
-use writer::{Job, Unit};
+use writer::{EventRow, Job, OrderRow, Unit};
 
 /// How to reach PostgreSQL and how to write to it.
 ///
@@ -276,9 +276,33 @@ impl PgStore {
         key: Option<(&str, &Value)>,
     ) -> Result<()> {
         self.submit(Unit {
-            order: Some(order.clone()),
-            events: events.to_vec(),
+            order: Some(OrderRow::of(order)?),
+            events: events
+                .iter()
+                .map(EventRow::of_record)
+                .collect::<Result<_>>()?,
             idempotency: key.map(|(k, v)| (k.to_owned(), v.clone())),
+        })
+    }
+
+    /// The engine's unit of work, its events encoded straight from their
+    /// typed payloads.
+    pub(crate) fn save_events(
+        &self,
+        order: Option<&Order>,
+        events: &[crate::events::DomainEvent],
+        key: Option<(String, Value)>,
+    ) -> Result<()> {
+        if order.is_none() && events.is_empty() {
+            return Ok(());
+        }
+        self.submit(Unit {
+            order: order.map(OrderRow::of).transpose()?,
+            events: events
+                .iter()
+                .map(EventRow::of_event)
+                .collect::<Result<_>>()?,
+            idempotency: key,
         })
     }
 
@@ -289,7 +313,10 @@ impl PgStore {
         }
         self.submit(Unit {
             order: None,
-            events: events.to_vec(),
+            events: events
+                .iter()
+                .map(EventRow::of_record)
+                .collect::<Result<_>>()?,
             idempotency: None,
         })
     }

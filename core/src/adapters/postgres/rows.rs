@@ -4,7 +4,7 @@ use crate::{
     Currency, CustomerId, DeliveryAddress, Error, GeoPoint, Millis, Money, Order, OrderId,
     OrderItem, OrderStatus, Placement, RestaurantId, Result, RoutingHints,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_postgres::Row;
@@ -15,42 +15,13 @@ pub(crate) const ORDER_COLUMNS: &str = "id, customer_id, restaurant_id, items, d
      currency, status, hints, created_at, updated_at, placement";
 
 /// One line of `orders.items`: the request's shape with the price in minor units.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ItemRow {
     item_id: String,
     name: String,
     quantity: u32,
     unit_price: i64,
-}
-
-pub(crate) fn items_json(order: &Order) -> Value {
-    Value::Array(
-        order
-            .items
-            .iter()
-            .map(|i| {
-                serde_json::json!({
-                    "itemId": i.item_id,
-                    "name": i.name,
-                    "quantity": i.quantity,
-                    "unitPrice": i.unit_price.minor(),
-                })
-            })
-            .collect(),
-    )
-}
-
-/// The order's placement as stored in `orders.placement` (NULL when none).
-pub(crate) fn placement_json(order: &Order) -> Option<Value> {
-    order
-        .placement
-        .as_ref()
-        .and_then(|p| serde_json::to_value(p).ok())
-}
-
-pub(crate) fn hints_json(order: &Order) -> Value {
-    serde_json::to_value(order.hints).unwrap_or_else(|_| Value::Object(Default::default()))
 }
 
 /// A time for a `timestamptz` parameter (sent binary: no text or numeric

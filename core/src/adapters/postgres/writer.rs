@@ -9,10 +9,13 @@
 //! caller. If the group fails (one stale order, say), each unit is retried in
 //! its own transaction, so a caller only ever sees its own unit's outcome.
 
-use super::rows::{at, hints_json, items_json, placement_json};
+use super::rows::at;
 use crate::adapters::EventRecord;
+use crate::events::DomainEvent;
 use crate::{Error, Order, Result};
+use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,11 +25,119 @@ use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
 /// An owned unit of work: an order's new state (or none, for events that belong
-/// to no order write), its events, an idempotency record.
+/// to no order write), its events, an idempotency record — already in the
+/// shape of their rows, JSON columns as text, encoded by the caller's thread
+/// so the writer task only batches and sends.
 pub(crate) struct Unit {
-    pub order: Option<Order>,
-    pub events: Vec<EventRecord>,
+    pub order: Option<OrderRow>,
+    pub events: Vec<EventRow>,
     pub idempotency: Option<(String, Value)>,
+}
+
+/// An `orders` row.
+pub(crate) struct OrderRow {
+    id: Uuid,
+    customer: Uuid,
+    restaurant: Option<Uuid>,
+    items: String,
+    street: String,
+    city: String,
+    postal: String,
+    lat: f64,
+    lon: f64,
+    total: i64,
+    currency: String,
+    status: &'static str,
+    hints: String,
+    created: SystemTime,
+    updated: SystemTime,
+    placement: Option<String>,
+}
+
+/// One line of `orders.items`: the request's shape with the price in minor units.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemJson<'a> {
+    item_id: &'a str,
+    name: &'a str,
+    quantity: u32,
+    unit_price: i64,
+}
+
+fn json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Io(format!("to JSON: {e}")))
+}
+
+impl OrderRow {
+    pub(crate) fn of(o: &Order) -> Result<Self> {
+        let items: Vec<ItemJson<'_>> = o
+            .items
+            .iter()
+            .map(|i| ItemJson {
+                item_id: &i.item_id,
+                name: &i.name,
+                quantity: i.quantity,
+                unit_price: i.unit_price.minor(),
+            })
+            .collect();
+        Ok(Self {
+            id: o.id.0,
+            customer: o.customer_id.0,
+            restaurant: o.restaurant_id.map(|r| r.0),
+            items: json(&items)?,
+            street: o.delivery.street.clone(),
+            city: o.delivery.city.clone(),
+            postal: o.delivery.postal_code.clone(),
+            lat: o.delivery.location.lat,
+            lon: o.delivery.location.lon,
+            total: o.total.minor(),
+            currency: o.total.currency().as_str().to_owned(),
+            status: o.status.as_str(),
+            hints: json(&o.hints)?,
+            created: at(o.created_at),
+            updated: at(o.updated_at),
+            placement: o.placement.as_ref().map(json).transpose()?,
+        })
+    }
+}
+
+/// An `outbox_events` row.
+pub(crate) struct EventRow {
+    id: Uuid,
+    aggregate_type: Cow<'static, str>,
+    aggregate_id: String,
+    event_type: Cow<'static, str>,
+    version: i32,
+    payload: String,
+    occurred_at: SystemTime,
+}
+
+impl EventRow {
+    pub(crate) fn of_record(e: &EventRecord) -> Result<Self> {
+        Ok(Self {
+            id: e.id.0,
+            aggregate_type: Cow::Owned(e.aggregate_type.clone()),
+            aggregate_id: e.aggregate_id.clone(),
+            event_type: Cow::Owned(e.event_type.clone()),
+            version: i32::from(e.schema_version),
+            payload: json(&e.payload)?,
+            occurred_at: at(e.occurred_at),
+        })
+    }
+
+    /// Straight from the engine's typed event: its payload serialized once,
+    /// without a JSON tree in between.
+    pub(crate) fn of_event(e: &DomainEvent) -> Result<Self> {
+        Ok(Self {
+            id: e.id.0,
+            aggregate_type: Cow::Borrowed(e.aggregate.kind()),
+            aggregate_id: e.key(),
+            event_type: Cow::Borrowed(e.event_type().as_str()),
+            version: i32::from(e.schema_version),
+            payload: json(&e.payload)?,
+            occurred_at: at(e.at),
+        })
+    }
 }
 
 pub(crate) struct Job {
@@ -158,11 +269,11 @@ fn db_err(context: &str, e: tokio_postgres::Error) -> Error {
 const UPSERT_ORDERS: &str = "WITH up AS (INSERT INTO orders (id, customer_id, restaurant_id, items, \
      delivery_street, delivery_city, delivery_postal_code, delivery_latitude, delivery_longitude, \
      total_minor, currency, status, hints, created_at, updated_at, placement) \
-     SELECT u.id, u.cu, u.re, u.it, u.st, u.ci, u.po, u.la, u.lo, u.tm, u.cy, u.ss, u.hi, \
-            u.cr, u.up, u.pl \
-     FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::jsonb[], $5::text[], $6::text[], \
+     SELECT u.id, u.cu, u.re, u.it::jsonb, u.st, u.ci, u.po, u.la, u.lo, u.tm, u.cy, u.ss, \
+            u.hi::jsonb, u.cr, u.up, u.pl::jsonb \
+     FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], \
                  $7::text[], $8::float8[], $9::float8[], $10::int8[], $11::text[], $12::text[], \
-                 $13::jsonb[], $14::timestamptz[], $15::timestamptz[], $16::jsonb[]) \
+                 $13::text[], $14::timestamptz[], $15::timestamptz[], $16::text[]) \
           AS u(id, cu, re, it, st, ci, po, la, lo, tm, cy, ss, hi, cr, up, pl) \
      ON CONFLICT (id) DO UPDATE SET \
         restaurant_id = EXCLUDED.restaurant_id, items = EXCLUDED.items, \
@@ -179,8 +290,8 @@ const UPSERT_ORDERS: &str = "WITH up AS (INSERT INTO orders (id, customer_id, re
 
 const INSERT_EVENTS: &str = "INSERT INTO outbox_events (id, aggregate_type, aggregate_id, \
      event_type, schema_version, payload, occurred_at) \
-     SELECT u.id, u.ty, u.ag, u.ev, u.sv, u.pa, u.oc \
-     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::jsonb[], $7::timestamptz[]) \
+     SELECT u.id, u.ty, u.ag, u.ev, u.sv, u.pa::jsonb, u.oc \
+     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::text[], $7::timestamptz[]) \
           WITH ORDINALITY AS u(id, ty, ag, ev, sv, pa, oc, n) \
      ORDER BY u.n";
 
@@ -192,15 +303,15 @@ const INSERT_KEYS: &str = "INSERT INTO idempotency_keys (key, outcome) \
 /// All statements go out pipelined, BEGIN to COMMIT, in one round trip; a
 /// failing statement aborts the transaction, so the COMMIT rolls it back.
 pub(crate) async fn write_tx(client: &Client, st: &Statements, units: &[&Unit]) -> Result<()> {
-    let orders: Vec<&Order> = units.iter().filter_map(|u| u.order.as_ref()).collect();
-    let distinct: HashSet<Uuid> = orders.iter().map(|o| o.id.0).collect();
+    let orders: Vec<&OrderRow> = units.iter().filter_map(|u| u.order.as_ref()).collect();
+    let distinct: HashSet<Uuid> = orders.iter().map(|o| o.id).collect();
     if distinct.len() != orders.len() {
         return Err(Error::conflict(
             "the same order twice in one group; written one by one",
         ));
     }
     let o = OrderColumns::of(&orders);
-    let events: Vec<&EventRecord> = units.iter().flat_map(|u| u.events.iter()).collect();
+    let events: Vec<&EventRow> = units.iter().flat_map(|u| u.events.iter()).collect();
     let e = EventColumns::of(&events);
     let keys: Vec<(&str, &Value)> = units
         .iter()
@@ -286,49 +397,40 @@ struct OrderColumns<'a> {
     ids: Vec<Uuid>,
     customers: Vec<Uuid>,
     restaurants: Vec<Option<Uuid>>,
-    items: Vec<Value>,
+    items: Vec<&'a str>,
     streets: Vec<&'a str>,
     cities: Vec<&'a str>,
     postals: Vec<&'a str>,
     lats: Vec<f64>,
     lons: Vec<f64>,
     totals: Vec<i64>,
-    currencies: Vec<String>,
+    currencies: Vec<&'a str>,
     statuses: Vec<&'static str>,
-    hints: Vec<Value>,
+    hints: Vec<&'a str>,
     created: Vec<SystemTime>,
     updated: Vec<SystemTime>,
-    placements: Vec<Option<Value>>,
+    placements: Vec<Option<&'a str>>,
 }
 
 impl<'a> OrderColumns<'a> {
-    fn of(orders: &[&'a Order]) -> Self {
+    fn of(orders: &[&'a OrderRow]) -> Self {
         Self {
-            ids: orders.iter().map(|o| o.id.0).collect(),
-            customers: orders.iter().map(|o| o.customer_id.0).collect(),
-            restaurants: orders
-                .iter()
-                .map(|o| o.restaurant_id.map(|r| r.0))
-                .collect(),
-            items: orders.iter().map(|o| items_json(o)).collect(),
-            streets: orders.iter().map(|o| o.delivery.street.as_str()).collect(),
-            cities: orders.iter().map(|o| o.delivery.city.as_str()).collect(),
-            postals: orders
-                .iter()
-                .map(|o| o.delivery.postal_code.as_str())
-                .collect(),
-            lats: orders.iter().map(|o| o.delivery.location.lat).collect(),
-            lons: orders.iter().map(|o| o.delivery.location.lon).collect(),
-            totals: orders.iter().map(|o| o.total.minor()).collect(),
-            currencies: orders
-                .iter()
-                .map(|o| o.total.currency().as_str().to_owned())
-                .collect(),
-            statuses: orders.iter().map(|o| o.status.as_str()).collect(),
-            hints: orders.iter().map(|o| hints_json(o)).collect(),
-            created: orders.iter().map(|o| at(o.created_at)).collect(),
-            updated: orders.iter().map(|o| at(o.updated_at)).collect(),
-            placements: orders.iter().map(|o| placement_json(o)).collect(),
+            ids: orders.iter().map(|o| o.id).collect(),
+            customers: orders.iter().map(|o| o.customer).collect(),
+            restaurants: orders.iter().map(|o| o.restaurant).collect(),
+            items: orders.iter().map(|o| o.items.as_str()).collect(),
+            streets: orders.iter().map(|o| o.street.as_str()).collect(),
+            cities: orders.iter().map(|o| o.city.as_str()).collect(),
+            postals: orders.iter().map(|o| o.postal.as_str()).collect(),
+            lats: orders.iter().map(|o| o.lat).collect(),
+            lons: orders.iter().map(|o| o.lon).collect(),
+            totals: orders.iter().map(|o| o.total).collect(),
+            currencies: orders.iter().map(|o| o.currency.as_str()).collect(),
+            statuses: orders.iter().map(|o| o.status).collect(),
+            hints: orders.iter().map(|o| o.hints.as_str()).collect(),
+            created: orders.iter().map(|o| o.created).collect(),
+            updated: orders.iter().map(|o| o.updated).collect(),
+            placements: orders.iter().map(|o| o.placement.as_deref()).collect(),
         }
     }
 }
@@ -339,20 +441,20 @@ struct EventColumns<'a> {
     aggs: Vec<&'a str>,
     names: Vec<&'a str>,
     versions: Vec<i32>,
-    payloads: Vec<&'a Value>,
+    payloads: Vec<&'a str>,
     at: Vec<SystemTime>,
 }
 
 impl<'a> EventColumns<'a> {
-    fn of(events: &[&'a EventRecord]) -> Self {
+    fn of(events: &[&'a EventRow]) -> Self {
         Self {
-            ids: events.iter().map(|e| e.id.0).collect(),
-            types: events.iter().map(|e| e.aggregate_type.as_str()).collect(),
+            ids: events.iter().map(|e| e.id).collect(),
+            types: events.iter().map(|e| e.aggregate_type.as_ref()).collect(),
             aggs: events.iter().map(|e| e.aggregate_id.as_str()).collect(),
-            names: events.iter().map(|e| e.event_type.as_str()).collect(),
-            versions: events.iter().map(|e| i32::from(e.schema_version)).collect(),
-            payloads: events.iter().map(|e| &e.payload).collect(),
-            at: events.iter().map(|e| at(e.occurred_at)).collect(),
+            names: events.iter().map(|e| e.event_type.as_ref()).collect(),
+            versions: events.iter().map(|e| e.version).collect(),
+            payloads: events.iter().map(|e| e.payload.as_str()).collect(),
+            at: events.iter().map(|e| e.occurred_at).collect(),
         }
     }
 }
