@@ -161,4 +161,16 @@ impl IdGen {
     pub fn event_id(&mut self) -> EventId {
         EventId(self.uuid())
     }
+
+    /// The next time-ordered event id at instant `now` (see [`IdGen::uuid_v7`]).
+    ///
+    /// ```
+    /// let mut g = uoom::engine::IdGen::seeded(3);
+    /// let a = g.event_id_v7(uoom::Millis(5));
+    /// assert_eq!(a.0.get_version_num(), 7);
+    /// assert!(a < g.event_id_v7(uoom::Millis(5)));
+    /// ```
+    pub fn event_id_v7(&mut self, now: crate::Millis) -> EventId {
+        EventId(self.uuid_v7(now))
+    }
 }

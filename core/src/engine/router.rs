@@ -610,15 +610,19 @@ impl Router {
         Ok(StatusView::of(&order, &outcome))
     }
 
-    /// Appends an event with a fresh id, stamped now.
+    /// Appends an event with a fresh time-ordered id, stamped now. Ordered
+    /// ids keep a store's primary-key index appending at its right edge
+    /// (PostgreSQL's outbox: fewer pages touched, fewer full-page images in
+    /// its WAL) instead of inserting all over it.
     pub(super) fn push_event(
         &mut self,
         events: &mut Vec<DomainEvent>,
         aggregate: Aggregate,
         payload: EventPayload,
     ) {
-        let id = self.ids.event_id();
-        events.push(DomainEvent::new(id, aggregate, self.clock.now(), payload));
+        let now = self.clock.now();
+        let id = self.ids.event_id_v7(now);
+        events.push(DomainEvent::new(id, aggregate, now, payload));
     }
 
     /// Changes the order's status and records the one event that says so

@@ -283,7 +283,8 @@ impl OutboxStore for PgOutboxStore {
         let published = ids(&outcome.published);
         let retry_ids: Vec<Uuid> = outcome.retries.iter().map(|r| r.0.0).collect();
         let retry_errs: Vec<&str> = outcome.retries.iter().map(|r| r.1.as_str()).collect();
-        let retry_at: Vec<std::time::SystemTime> = outcome.retries.iter().map(|r| at(r.2)).collect();
+        let retry_at: Vec<std::time::SystemTime> =
+            outcome.retries.iter().map(|r| at(r.2)).collect();
         let dead_ids: Vec<Uuid> = outcome.dead.iter().map(|d| d.0.0).collect();
         let dead_errs: Vec<&str> = outcome.dead.iter().map(|d| d.1.as_str()).collect();
         let result = self.rt.block_on(async {
