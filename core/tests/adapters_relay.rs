@@ -25,14 +25,30 @@ fn the_relay_delivers_every_event_in_order_per_aggregate() {
         rt.clone(),
     )
     .unwrap();
-    let relay = Relay::new(
-        RelayConfig::new("happy").with_batch(100).with_workers(2),
-        PgOutboxStore::connect(&url, rt.clone()).unwrap(),
-        publisher,
-        SystemClock,
-    )
-    .spawn()
-    .unwrap();
+    // Two relays at once, two workers each: four claimers sharing the
+    // outbox's 16 partitions, 4 per claim, so neither relay can hold them all.
+    let spawn = |name: &str, publisher| {
+        Relay::new(
+            RelayConfig::new(name)
+                .with_batch(100)
+                .with_workers(2)
+                .with_partitions_per_claim(4),
+            PgOutboxStore::connect(&url, rt.clone()).unwrap(),
+            publisher,
+            SystemClock,
+        )
+        .spawn()
+        .unwrap()
+    };
+    let relay = spawn("happy-a", publisher);
+    let second = spawn(
+        "happy-b",
+        KafkaPublisher::new(
+            KafkaConfig::new(kafka_brokers()).with_topic(&topic),
+            rt.clone(),
+        )
+        .unwrap(),
+    );
 
     // 8 writers x 25 orders, each order written three times with one event each.
     let writers: Vec<_> = (0..8u128)
@@ -63,10 +79,17 @@ fn the_relay_delivers_every_event_in_order_per_aggregate() {
         "outbox not drained: {} left",
         store.outbox_depth().unwrap()
     );
-    let metrics = relay.metrics().snapshot();
+    let (m1, m2) = (relay.metrics().snapshot(), second.metrics().snapshot());
     relay.stop();
-    assert_eq!(metrics.published, total as u64);
-    assert_eq!(metrics.dead_letters, 0);
+    second.stop();
+    assert_eq!(m1.published + m2.published, total as u64);
+    assert!(
+        m1.published > 0 && m2.published > 0,
+        "both relays delivered: {} and {}",
+        m1.published,
+        m2.published
+    );
+    assert_eq!(m1.dead_letters + m2.dead_letters, 0);
 
     let got = consume(
         &topic,

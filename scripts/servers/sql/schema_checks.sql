@@ -54,7 +54,7 @@ BEGIN
     ASSERT NOT EXISTS (SELECT 1 FROM saga_state), 'saga_state outlived its order';
 END $$;
 
-\echo check: the claim queries use the partial pending indexes
+\echo check: a partition's pending scan uses the partial pending index
 DO $$
 DECLARE plan text := '';
 DECLARE line text;
@@ -63,100 +63,84 @@ BEGIN
     PERFORM pg_temp.ev('idx-' || g) FROM generate_series(1, 200) g;
     ANALYZE outbox_events;
     SET LOCAL enable_seqscan = off;
-    FOR line IN EXPLAIN SELECT id FROM outbox_events
-        WHERE published_at IS NULL AND NOT dead ORDER BY seq LIMIT 10 FOR UPDATE SKIP LOCKED
+    FOR line IN EXPLAIN SELECT * FROM outbox_pending(ARRAY[3::smallint], 10)
     LOOP plan := plan || line || E'\n'; END LOOP;
-    ASSERT plan LIKE '%outbox_pending_seq_idx%', 'pending scan does not use outbox_pending_seq_idx: ' || plan;
-    plan := '';
-    FOR line IN EXPLAIN SELECT 1 FROM outbox_events
-        WHERE aggregate_type = 'order' AND aggregate_id = 'idx-1' AND seq < 5
-          AND published_at IS NULL AND NOT dead
-    LOOP plan := plan || line || E'\n'; END LOOP;
-    ASSERT plan LIKE '%outbox_pending_aggregate_idx%', 'head check does not use outbox_pending_aggregate_idx: ' || plan;
-    UPDATE outbox_events SET published_at = now() WHERE aggregate_id LIKE 'idx-%';
+    ASSERT plan LIKE '%outbox_pending_part_idx%', 'pending scan does not use outbox_pending_part_idx: ' || plan;
+    DELETE FROM outbox_events WHERE aggregate_id LIKE 'idx-%';
 END $$;
 
-\echo check: one claimer gets each aggregate as an unbroken run in seq order
+\echo check: an aggregate's events share one partition, and all 16 partitions exist
 DO $$
-DECLARE got text[];
 BEGIN
-    PERFORM pg_temp.ev('A'); PERFORM pg_temp.ev('B'); PERFORM pg_temp.ev('A');
-    PERFORM pg_temp.ev('B'); PERFORM pg_temp.ev('A');
-    SELECT array_agg(aggregate_id ORDER BY seq) INTO got FROM outbox_claim('r1', 100, interval '1 minute');
-    ASSERT got = ARRAY['A','B','A','B','A'], 'claimed ' || got::text;
-    -- Leased: a second claim finds nothing.
-    ASSERT NOT EXISTS (SELECT 1 FROM outbox_claim('r2', 100, interval '1 minute')), 'leased events claimed twice';
-    UPDATE outbox_events SET published_at = now(), claimed_by = NULL, claimed_until = NULL
-    WHERE aggregate_id IN ('A', 'B');
+    PERFORM pg_temp.ev('A'); PERFORM pg_temp.ev('B'); PERFORM pg_temp.ev('A'); PERFORM pg_temp.ev('A');
+    ASSERT (SELECT count(DISTINCT part) FROM outbox_events WHERE aggregate_id = 'A') = 1;
+    ASSERT (SELECT count(*) FROM outbox_events WHERE part NOT BETWEEN 0 AND 15) = 0;
+    ASSERT (SELECT array_agg(part ORDER BY part) FROM outbox_partitions)
+         = (SELECT array_agg(g::smallint ORDER BY g) FROM generate_series(0, 15) g);
+    DELETE FROM outbox_events WHERE aggregate_id IN ('A', 'B');
 END $$;
 
-\echo check: the batch size bounds a claim and keeps each aggregate a prefix
+\echo check: outbox_pending gives the claimed partitions' oldest events in seq order, bounded per partition
 DO $$
-DECLARE got text[];
+DECLARE pa smallint; pc smallint; got text[];
 BEGIN
-    PERFORM pg_temp.ev('C'); PERFORM pg_temp.ev('C'); PERFORM pg_temp.ev('D'); PERFORM pg_temp.ev('C');
-    SELECT array_agg(aggregate_id ORDER BY seq) INTO got FROM outbox_claim('r1', 2, interval '1 minute');
-    ASSERT got = ARRAY['C','C'], 'claimed ' || got::text;
-    -- C's third event stays with C's owner; D is free.
-    SELECT array_agg(aggregate_id ORDER BY seq) INTO got FROM outbox_claim('r2', 10, interval '1 minute');
-    ASSERT got = ARRAY['D'], 'second claimer got ' || got::text;
-    UPDATE outbox_events SET published_at = now(), claimed_by = NULL, claimed_until = NULL
-    WHERE aggregate_id IN ('C', 'D') AND claimed_by IS NOT NULL;
-    -- C's last event is now its head.
-    SELECT array_agg(aggregate_id ORDER BY seq) INTO got FROM outbox_claim('r2', 10, interval '1 minute');
-    ASSERT got = ARRAY['C'], 'after publishing got ' || got::text;
-    UPDATE outbox_events SET published_at = now() WHERE aggregate_id IN ('C', 'D');
+    PERFORM pg_temp.ev('A'); PERFORM pg_temp.ev('C'); PERFORM pg_temp.ev('A');
+    PERFORM pg_temp.ev('C'); PERFORM pg_temp.ev('A');
+    SELECT part INTO pa FROM outbox_events WHERE aggregate_id = 'A' LIMIT 1;
+    SELECT part INTO pc FROM outbox_events WHERE aggregate_id = 'C' LIMIT 1;
+    ASSERT pa <> pc, 'test aggregates A and C share a partition';
+    SELECT array_agg(aggregate_id ORDER BY seq) INTO got FROM outbox_pending(ARRAY[pa, pc], 100);
+    ASSERT got = ARRAY['A','C','A','C','A'], 'pending ' || got::text;
+    SELECT array_agg(aggregate_id ORDER BY seq) INTO got FROM outbox_pending(ARRAY[pa, pc], 2);
+    ASSERT got = ARRAY['A','C','A','C'], 'two per partition gave ' || got::text;
+    SELECT array_agg(aggregate_id ORDER BY seq) INTO got FROM outbox_pending(ARRAY[pc], 100);
+    ASSERT got = ARRAY['C','C'], 'partition of C gave ' || got::text;
+    DELETE FROM outbox_events WHERE aggregate_id IN ('A', 'C');
 END $$;
 
-\echo check: a poison event holds back only its own aggregate, until it is parked
+\echo check: events waiting for a retry stay in the scan; published and parked ones leave it
 DO $$
-DECLARE poison uuid; got text[];
+DECLARE poison uuid; pp smallint; got text[];
 BEGIN
-    poison := pg_temp.ev('P', 'Poison'); PERFORM pg_temp.ev('P'); PERFORM pg_temp.ev('Q');
-    SELECT array_agg(aggregate_id ORDER BY seq) INTO got FROM outbox_claim('r1', 10, interval '1 minute');
-    ASSERT got = ARRAY['P','P','Q'], 'claimed ' || got::text;
-    -- Q is published; P's head fails and waits for its retry; the relay releases P's follower.
-    UPDATE outbox_events SET published_at = now() WHERE aggregate_id = 'Q';
+    poison := pg_temp.ev('P', 'Poison'); PERFORM pg_temp.ev('P');
+    SELECT part INTO pp FROM outbox_events WHERE id = poison;
     UPDATE outbox_events SET attempts = attempts + 1, next_attempt_at = now() + interval '1 hour',
                              last_error = 'broker said no'
     WHERE id = poison;
-    UPDATE outbox_events SET claimed_by = NULL, claimed_until = NULL WHERE aggregate_id = 'P';
-    PERFORM pg_temp.ev('P'); PERFORM pg_temp.ev('R');
-    SELECT array_agg(aggregate_id ORDER BY seq) INTO got FROM outbox_claim('r2', 10, interval '1 minute');
-    ASSERT got = ARRAY['R'], 'with P waiting for its retry got ' || got::text;
-    -- After the last retry the poison is parked (DLQ); P's later events flow again, in order.
+    -- Due or not, the head comes back: the relay holds its aggregate back on seeing it.
+    SELECT array_agg(event_type ORDER BY seq) INTO got FROM outbox_pending(ARRAY[pp], 10);
+    ASSERT got = ARRAY['Poison','OrderCreated'], 'with the head waiting got ' || got::text;
+    -- Parked (DLQ): the follower is the head now.
     UPDATE outbox_events SET dead = true WHERE id = poison;
-    SELECT array_agg(event_type || ':' || aggregate_id ORDER BY seq) INTO got
-    FROM outbox_claim('r2', 10, interval '1 minute');
-    ASSERT got = ARRAY['OrderCreated:P','OrderCreated:P'], 'after parking got ' || got::text;
+    SELECT array_agg(event_type ORDER BY seq) INTO got FROM outbox_pending(ARRAY[pp], 10);
+    ASSERT got = ARRAY['OrderCreated'], 'after parking got ' || got::text;
+    -- Kept as published (Delivered::Mark): gone from the scan too.
+    UPDATE outbox_events SET published_at = now() WHERE aggregate_id = 'P' AND NOT dead;
+    ASSERT NOT EXISTS (SELECT 1 FROM outbox_pending(ARRAY[pp], 10)), 'a published event is still pending';
     ASSERT (SELECT count(*) FROM outbox_events WHERE dead) = 1;
-    UPDATE outbox_events SET published_at = now() WHERE aggregate_id IN ('P', 'R') AND NOT dead;
 END $$;
 
-\echo check: an expired lease lets another relay deliver again (at least once)
+\echo check: a claim takes the longest-unserved free partitions and stamps them
 DO $$
-DECLARE got text[];
+DECLARE first smallint[]; second smallint[];
 BEGIN
-    PERFORM pg_temp.ev('L');
-    ASSERT (SELECT count(*) FROM outbox_claim('dying-relay', 10, interval '10 milliseconds')) = 1;
-    PERFORM pg_sleep(0.05);
-    SELECT array_agg(claimed_by) INTO got FROM outbox_claim('r2', 10, interval '1 minute');
-    ASSERT got = ARRAY['r2'], 'after lease expiry got ' || coalesce(got::text, 'nothing');
-    UPDATE outbox_events SET published_at = now() WHERE aggregate_id = 'L';
+    SELECT array_agg(p ORDER BY p) INTO first FROM outbox_claim_partitions(4) p;
+    ASSERT cardinality(first) = 4, 'claimed ' || first::text;
+    -- The same transaction holds them; the next claim rotates to others.
+    SELECT array_agg(p ORDER BY p) INTO second FROM outbox_claim_partitions(4) p;
+    ASSERT cardinality(second) = 4 AND NOT (first && second), first::text || ' then ' || second::text;
+    ASSERT (SELECT count(*) FROM outbox_claim_partitions(100)) = 16, 'not every partition claimable';
 END $$;
 
 \echo check: bad claim arguments are refused
 DO $$
 DECLARE ok boolean;
 BEGIN
-    BEGIN PERFORM outbox_claim('r', 0, interval '1 minute'); ok := false;
+    BEGIN PERFORM outbox_claim_partitions(0); ok := false;
     EXCEPTION WHEN invalid_parameter_value THEN ok := true; END;
-    ASSERT ok, 'batch 0 accepted';
-    BEGIN PERFORM outbox_claim('r', 10, interval '0'); ok := false;
-    EXCEPTION WHEN invalid_parameter_value THEN ok := true; END;
-    ASSERT ok, 'zero lease accepted';
+    ASSERT ok, 'count 0 accepted';
     BEGIN
-        UPDATE outbox_events SET dead = true WHERE published_at IS NOT NULL AND aggregate_id = 'L';
+        UPDATE outbox_events SET dead = true, published_at = now() WHERE aggregate_id = 'P';
         ok := false;
     EXCEPTION WHEN check_violation THEN ok := true; END;
     ASSERT ok, 'an event both published and dead was accepted';
