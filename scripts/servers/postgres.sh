@@ -97,6 +97,13 @@ port = $PORT
 unix_socket_directories = ''
 max_connections = 200
 shared_buffers = 256MB
+# The write model's load (uoom simulate over the adapters) writes ~5 KB of WAL
+# per order: fewer checkpoints (so fewer full-page images), compressed
+# full-page images, and WAL buffers that backends do not fill and flush
+# themselves.
+max_wal_size = 2GB
+wal_compression = lz4
+wal_buffers = 64MB
 logging_collector = off
 log_min_messages = warning
 EOF

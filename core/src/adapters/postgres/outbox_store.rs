@@ -172,10 +172,11 @@ async fn listen_forever(url: String, wake: Arc<Notify>) {
                             wake.notify_one();
                         }
                         m = messages.next() => match m {
-                            Some(Ok(AsyncMessage::Notification(_))) => {
-                                wake.notify_waiters();
-                                wake.notify_one();
-                            }
+                            // One worker per notification, not all of them: a
+                            // busy outbox notifies on every commit, and waking
+                            // every idle worker each time made them claim
+                            // (and lock partitions) for a handful of events.
+                            Some(Ok(AsyncMessage::Notification(_))) => wake.notify_one(),
                             Some(Ok(_)) => {}
                             Some(Err(e)) => {
                                 tracing::warn!(error = %e, "outbox listener connection failed");
