@@ -62,7 +62,10 @@ fn the_relay_delivers_every_event_in_order_per_aggregate() {
                     for (step, status) in [(1, OrderStatus::Validated), (2, OrderStatus::Routed)] {
                         o.transition(status, Millis(1_000 + step)).unwrap();
                         let mut ev = events_for(&o, n * 10 + step as u128, 1);
-                        ev[0].payload = serde_json::json!({"orderId": o.id, "step": step});
+                        ev[0].payload = serde_json::value::to_raw_value(
+                            &serde_json::json!({"orderId": o.id, "step": step}),
+                        )
+                        .unwrap();
                         store.save(&o, &ev).unwrap();
                     }
                 }

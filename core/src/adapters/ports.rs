@@ -16,7 +16,7 @@ impl From<&DomainEvent> for EventRecord {
             aggregate_id: e.key(),
             event_type: e.event_type().as_str().to_string(),
             schema_version: e.schema_version,
-            payload: e.payload_json(),
+            payload: super::record::raw(&e.payload),
             occurred_at: e.at,
         }
     }
@@ -43,7 +43,7 @@ impl EventRecord {
             "channel" => Aggregate::Channel(ChannelId::from(self.aggregate_id.as_str())),
             _ => return None,
         };
-        let payload = serde_json::from_value(self.payload.clone()).ok()?;
+        let payload = serde_json::from_str(self.payload.get()).ok()?;
         Some(DomainEvent {
             id: self.id,
             aggregate,

@@ -2,12 +2,14 @@
 
 use crate::{EventId, Millis};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// An event on its way through the outbox: what Postgres stores in
 /// `outbox_events`, what the relay claims and what Kafka receives.
 ///
-/// It carries the payload as JSON already, so the storage and the broker need
-/// not know the engine's typed events.
+/// It carries the payload as JSON text already, so the storage and the
+/// broker need not know the engine's typed events, and a relay passes it
+/// from the database to the broker without parsing it.
 ///
 /// ```
 /// use uoom::adapters::EventRecord;
@@ -19,7 +21,7 @@ use serde_json::Value;
 /// assert_eq!(env["timestamp"], "1970-01-01T00:00:00.000Z");
 /// assert_eq!(e.key(), "o-1");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct EventRecord {
     /// Unique id: the consumer's deduplication key.
     pub id: EventId,
@@ -31,14 +33,14 @@ pub struct EventRecord {
     pub event_type: String,
     /// Payload schema version.
     pub schema_version: u16,
-    /// The payload.
-    pub payload: Value,
+    /// The payload, as JSON text.
+    pub payload: Box<RawValue>,
     /// When it happened.
     pub occurred_at: Millis,
 }
 
 impl EventRecord {
-    /// A record of schema version 1.
+    /// A record of schema version 1 (`payload` kept as its JSON text).
     pub fn new(
         id: EventId,
         aggregate_type: impl Into<String>,
@@ -53,9 +55,23 @@ impl EventRecord {
             aggregate_id: aggregate_id.into(),
             event_type: event_type.into(),
             schema_version: 1,
-            payload,
+            payload: raw(&payload),
             occurred_at,
         }
+    }
+
+    /// The payload parsed.
+    ///
+    /// ```
+    /// use uoom::adapters::EventRecord;
+    /// use uoom::{EventId, Millis};
+    /// let e = EventRecord::new(EventId::from_u128(1), "order", "o-1", "OrderCreated",
+    ///     serde_json::json!({"total": 5}), Millis(0));
+    /// assert_eq!(e.payload_value()["total"], 5);
+    /// assert_eq!(e.payload.get(), r#"{"total":5}"#);
+    /// ```
+    pub fn payload_value(&self) -> Value {
+        serde_json::from_str(self.payload.get()).unwrap_or(Value::Null)
     }
 
     /// The Kafka message key.
@@ -106,9 +122,31 @@ struct Envelope<'a> {
     aggregate_id: &'a str,
     aggregate_type: &'a str,
     id: EventId,
-    payload: &'a Value,
+    payload: &'a RawValue,
     schema_version: u16,
     timestamp: String,
     #[serde(rename = "type")]
     event_type: &'a str,
+}
+
+/// Records are equal when their fields are, the payloads compared as JSON
+/// values (a database may give the text back spaced differently).
+impl PartialEq for EventRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.aggregate_type == other.aggregate_type
+            && self.aggregate_id == other.aggregate_id
+            && self.event_type == other.event_type
+            && self.schema_version == other.schema_version
+            && (self.payload.get() == other.payload.get()
+                || self.payload_value() == other.payload_value())
+            && self.occurred_at == other.occurred_at
+    }
+}
+
+/// A JSON value as its text (`null` if it cannot be written, which a
+/// `Value` always can).
+pub(crate) fn raw<T: serde::Serialize + ?Sized>(v: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(v)
+        .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).expect("null is JSON"))
 }

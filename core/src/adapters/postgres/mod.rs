@@ -474,7 +474,10 @@ impl PgStore {
                         aggregate_id: r.try_get(3).map_err(&e)?,
                         event_type: r.try_get(4).map_err(&e)?,
                         schema_version: u16::try_from(version).unwrap_or(u16::MAX),
-                        payload: r.try_get(6).map_err(&e)?,
+                        payload: r
+                            .try_get::<_, tokio_postgres::types::Json<Box<serde_json::value::RawValue>>>(6)
+                            .map_err(&e)?
+                            .0,
                         occurred_at: rows::millis(at),
                     },
                 ))

@@ -9,9 +9,11 @@ use crate::adapters::outbox::{BatchOutcome, ClaimedEvent, OutboxStore};
 use crate::adapters::{AdapterRuntime, EventRecord};
 use crate::{EventId, Millis, Result};
 use futures_util::StreamExt;
+use serde_json::value::RawValue;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio_postgres::types::Json;
 use tokio_postgres::{AsyncMessage, Client, NoTls, Statement};
 use uuid::Uuid;
 
@@ -211,7 +213,7 @@ fn event_of(r: &tokio_postgres::Row) -> std::result::Result<ClaimedEvent, tokio_
             aggregate_id: r.try_get(3)?,
             event_type: r.try_get(4)?,
             schema_version: u16::try_from(version).unwrap_or(u16::MAX),
-            payload: r.try_get(6)?,
+            payload: r.try_get::<_, Json<Box<RawValue>>>(6)?.0,
             occurred_at: ms(r, 7)?,
         },
         seq: r.try_get(1)?,

@@ -120,7 +120,7 @@ impl EventRow {
             aggregate_id: e.aggregate_id.clone(),
             event_type: Cow::Owned(e.event_type.clone()),
             version: i32::from(e.schema_version),
-            payload: json(&e.payload)?,
+            payload: e.payload.get().to_owned(),
             occurred_at: at(e.occurred_at),
         })
     }
