@@ -65,6 +65,13 @@ export declare class Ledger {
   commit(id: string, units?: number | undefined | null): Reservation
   /** Releases a pending reservation. */
   release(id: string): Reservation
+  /**
+   * Refunds a committed reservation (an order cancelled after it was
+   * confirmed): its committed units become available again and it is
+   * `refunded`. Repeating it returns the same reservation; a pending,
+   * released or expired one is `UOOM_CONFLICT`.
+   */
+  refund(id: string): Reservation
   /** A reservation by id. */
   get(id: string): Reservation
   /** The balance of an account (`UOOM_NOT_FOUND` if none). */

@@ -35,6 +35,22 @@ test('release and expiry through the manual clock give units back', () => {
   assert.equal(l.expireDue(), 0)
 })
 
+test('refund gives a committed reservation\'s units back, once', () => {
+  const l = manual()
+  l.setCapacity('c1', 0, 5)
+  l.reserve('o', 'c1', 0, 4, 1_000)
+  l.commit('o', 3)
+  assert.equal(l.available('c1', 0), 2)
+  const r = l.refund('o')
+  assert.equal(r.state, 'refunded')
+  assert.equal(r.committed, 3)
+  assert.equal(l.available('c1', 0), 5)
+  assert.deepEqual(l.refund('o'), r)
+  l.reserve('p', 'c1', 0, 1, 1_000)
+  expectCode(() => l.refund('p'), 'UOOM_CONFLICT')
+  expectCode(() => l.refund('nobody'), 'UOOM_NOT_FOUND')
+})
+
 test('idempotency: same id same contents returns the first result; other contents conflict', () => {
   const l = manual()
   l.setCapacity('c1', 0, 5)

@@ -394,6 +394,19 @@ impl Ledger {
         Ok(view(id, &r))
     }
 
+    /// Refunds a committed reservation (an order cancelled after it was
+    /// confirmed): its committed units become available again and it is
+    /// `refunded`. Repeating it returns the same reservation; a pending,
+    /// released or expired one is `UOOM_CONFLICT`.
+    #[napi]
+    pub fn refund(&self, env: Env, id: String) -> Result<Reservation> {
+        let r = self
+            .inner
+            .refund(ReservationId::from(id.as_str()))
+            .or_throw(&env)?;
+        Ok(view(id, &r))
+    }
+
     /// A reservation by id.
     #[napi]
     pub fn get(&self, env: Env, id: String) -> Result<Reservation> {

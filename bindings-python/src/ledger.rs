@@ -354,6 +354,16 @@ impl PyLedger {
         reservation_dict(py, Some(&key), &r)
     }
 
+    /// Refunds a committed reservation (an order cancelled after it was
+    /// confirmed): its committed units become available again and it is
+    /// `refunded`. Repeating it returns the same reservation; a pending,
+    /// released or expired one is a `ConflictError`.
+    fn refund<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+        let key = Key::extract(id, "id")?;
+        let r = self.inner.refund(key.id()).py()?;
+        reservation_dict(py, Some(&key), &r)
+    }
+
     /// Commits every leg of a batch.
     fn commit_batch<'py>(
         &self,

@@ -27,6 +27,21 @@ def test_reserve_commit_release_and_balance(ledger: uoom.Ledger) -> None:
     assert ledger.available("unknown") == 0
 
 
+def test_refund_gives_committed_units_back_once(ledger: uoom.Ledger) -> None:
+    ledger.reserve("o", "c1", 4)
+    ledger.commit("o", 3)
+    assert ledger.available("c1") == 2
+    r = ledger.refund("o")
+    assert (r["state"], r["committed"]) == ("refunded", 3)
+    assert ledger.available("c1") == 5
+    assert ledger.refund("o") == r
+    ledger.reserve("p", "c1", 1)
+    with pytest.raises(uoom.ConflictError):
+        ledger.refund("p")
+    with pytest.raises(uoom.NotFoundError):
+        ledger.refund("nobody")
+
+
 def test_idempotent_keys_and_conflicts(ledger: uoom.Ledger) -> None:
     a = ledger.reserve("k", "c1", 2)
     assert ledger.reserve("k", "c1", 2) == a
