@@ -122,6 +122,26 @@ fn view(id: String, r: &core::Reservation) -> Reservation {
     }
 }
 
+/// `op` on one reservation's id, its outcome as a view (or thrown).
+fn on_one(
+    env: &Env,
+    id: String,
+    op: impl FnOnce(ReservationId) -> uoom::Result<core::Reservation>,
+) -> Result<Reservation> {
+    let r = op(ReservationId::from(id.as_str())).or_throw(env)?;
+    Ok(view(id, &r))
+}
+
+/// `op` on a batch's id, its legs as views (or thrown).
+fn on_batch(
+    env: &Env,
+    id: &str,
+    op: impl FnOnce(ReservationId) -> uoom::Result<Vec<core::Reservation>>,
+) -> Result<Vec<Reservation>> {
+    let rs = op(ReservationId::from(id)).or_throw(env)?;
+    Ok(legs(id, &rs))
+}
+
 fn legs(id: &str, rs: &[core::Reservation]) -> Vec<Reservation> {
     rs.iter()
         .enumerate()
@@ -357,41 +377,25 @@ impl Ledger {
     /// Commits every leg of a batch.
     #[napi]
     pub fn commit_batch(&self, env: Env, id: String) -> Result<Vec<Reservation>> {
-        let rs = self
-            .inner
-            .commit_batch(ReservationId::from(id.as_str()))
-            .or_throw(&env)?;
-        Ok(legs(&id, &rs))
+        on_batch(&env, &id, |rid| self.inner.commit_batch(rid))
     }
 
     /// Releases every pending leg of a batch.
     #[napi]
     pub fn release_batch(&self, env: Env, id: String) -> Result<Vec<Reservation>> {
-        let rs = self
-            .inner
-            .release_batch(ReservationId::from(id.as_str()))
-            .or_throw(&env)?;
-        Ok(legs(&id, &rs))
+        on_batch(&env, &id, |rid| self.inner.release_batch(rid))
     }
 
     /// Commits a pending reservation, all of it or `units` (the rest goes back).
     #[napi]
     pub fn commit(&self, env: Env, id: String, units: Option<u32>) -> Result<Reservation> {
-        let r = self
-            .inner
-            .commit(ReservationId::from(id.as_str()), units)
-            .or_throw(&env)?;
-        Ok(view(id, &r))
+        on_one(&env, id, |rid| self.inner.commit(rid, units))
     }
 
     /// Releases a pending reservation.
     #[napi]
     pub fn release(&self, env: Env, id: String) -> Result<Reservation> {
-        let r = self
-            .inner
-            .release(ReservationId::from(id.as_str()))
-            .or_throw(&env)?;
-        Ok(view(id, &r))
+        on_one(&env, id, |rid| self.inner.release(rid))
     }
 
     /// Refunds a committed reservation (an order cancelled after it was
@@ -400,21 +404,13 @@ impl Ledger {
     /// released or expired one is `UOOM_CONFLICT`.
     #[napi]
     pub fn refund(&self, env: Env, id: String) -> Result<Reservation> {
-        let r = self
-            .inner
-            .refund(ReservationId::from(id.as_str()))
-            .or_throw(&env)?;
-        Ok(view(id, &r))
+        on_one(&env, id, |rid| self.inner.refund(rid))
     }
 
     /// A reservation by id.
     #[napi]
     pub fn get(&self, env: Env, id: String) -> Result<Reservation> {
-        let r = self
-            .inner
-            .get(ReservationId::from(id.as_str()))
-            .or_throw(&env)?;
-        Ok(view(id, &r))
+        on_one(&env, id, |rid| self.inner.get(rid))
     }
 
     /// The balance of an account (`UOOM_NOT_FOUND` if none).

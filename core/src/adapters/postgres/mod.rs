@@ -434,18 +434,6 @@ impl PgStore {
         self.written.load(Ordering::Relaxed)
     }
 
-    /// Events in the outbox, published, parked or pending: with
-    /// [`PgStore::outbox_depth`], what a load run checks its relay against.
-    pub fn outbox_total(&self) -> Result<u64> {
-        let client = self.reader();
-        let row = self
-            .rt
-            .block_on(client.query_one("SELECT count(*) FROM outbox_events", &[]))?
-            .map_err(io("outbox count"))?;
-        let n: i64 = row.try_get(0).map_err(io("outbox count"))?;
-        Ok(n.max(0) as u64)
-    }
-
     /// Up to `max` oldest pending events (neither published nor parked) with
     /// their `seq`: the engine's in-process `Outbox::pending`, for callers
     /// that relay without [`PgOutboxStore`]'s claims (one relay only).

@@ -11,7 +11,7 @@ use crate::{EventId, Millis, Result};
 use futures_util::StreamExt;
 use serde_json::value::RawValue;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 use tokio_postgres::types::Json;
 use tokio_postgres::{AsyncMessage, Client, NoTls, Statement};
@@ -195,8 +195,19 @@ async fn listen_forever(url: String, wake: Arc<Notify>) {
     }
 }
 
-fn ids(ids: &[EventId]) -> Vec<Uuid> {
-    ids.iter().map(|i| i.0).collect()
+type Param<'a> = dyn tokio_postgres::types::ToSql + Sync + 'a;
+
+/// Runs `statement` unless there is nothing for it to do (`skip`).
+async fn execute_unless(
+    skip: bool,
+    client: &Client,
+    statement: &Statement,
+    params: &[&Param<'_>],
+) -> std::result::Result<(), tokio_postgres::Error> {
+    if !skip {
+        client.execute(statement, params).await?;
+    }
+    Ok(())
 }
 
 fn ms(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Millis, tokio_postgres::Error> {
@@ -283,38 +294,26 @@ impl OutboxStore for PgOutboxStore {
     fn complete(&self, claim: PgClaim, outcome: &BatchOutcome) -> Result<()> {
         let PgClaim { conn, .. } = claim;
         let c = &conn.client;
-        let published = ids(&outcome.published);
+        let published: Vec<Uuid> = outcome.published.iter().map(|id| id.0).collect();
         let retry_ids: Vec<Uuid> = outcome.retries.iter().map(|r| r.0.0).collect();
         let retry_errs: Vec<&str> = outcome.retries.iter().map(|r| r.1.as_str()).collect();
-        let retry_at: Vec<std::time::SystemTime> =
-            outcome.retries.iter().map(|r| at(r.2)).collect();
+        let retry_at: Vec<SystemTime> = outcome.retries.iter().map(|r| at(r.2)).collect();
         let dead_ids: Vec<Uuid> = outcome.dead.iter().map(|d| d.0.0).collect();
         let dead_errs: Vec<&str> = outcome.dead.iter().map(|d| d.1.as_str()).collect();
+        let done: [&Param<'_>; 1] = [&published];
+        let retried: [&Param<'_>; 3] = [&retry_ids, &retry_errs, &retry_at];
+        let parked: [&Param<'_>; 2] = [&dead_ids, &dead_errs];
         let result = self.rt.block_on(async {
-            let e = io("outbox complete");
-            let done = async {
-                if !published.is_empty() {
-                    c.execute(&conn.delivered, &[&published]).await?;
-                }
-                Ok::<_, tokio_postgres::Error>(())
-            };
-            let retried = async {
-                if !retry_ids.is_empty() {
-                    c.execute(&conn.retry, &[&retry_ids, &retry_errs, &retry_at])
-                        .await?;
-                }
-                Ok::<_, tokio_postgres::Error>(())
-            };
-            let parked = async {
-                if !dead_ids.is_empty() {
-                    c.execute(&conn.dead, &[&dead_ids, &dead_errs]).await?;
-                }
-                Ok::<_, tokio_postgres::Error>(())
-            };
             // Pipelined: one round trip; a failure aborts the transaction and
             // the COMMIT then rolls it back.
-            let commit = c.batch_execute("COMMIT");
-            let (d, r, p, k) = futures_util::future::join4(done, retried, parked, commit).await;
+            let (d, r, p, k) = futures_util::future::join4(
+                execute_unless(published.is_empty(), c, &conn.delivered, &done),
+                execute_unless(retry_ids.is_empty(), c, &conn.retry, &retried),
+                execute_unless(dead_ids.is_empty(), c, &conn.dead, &parked),
+                c.batch_execute("COMMIT"),
+            )
+            .await;
+            let e = io("outbox complete");
             d.map_err(&e)?;
             r.map_err(&e)?;
             p.map_err(&e)?;

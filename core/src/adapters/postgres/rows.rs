@@ -4,8 +4,9 @@ use crate::{
     Currency, CustomerId, DeliveryAddress, Error, GeoPoint, Millis, Money, Order, OrderId,
     OrderItem, OrderStatus, Placement, RestaurantId, Result, RoutingHints,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_postgres::Row;
 
@@ -14,14 +15,31 @@ pub(crate) const ORDER_COLUMNS: &str = "id, customer_id, restaurant_id, items, d
      delivery_city, delivery_postal_code, delivery_latitude, delivery_longitude, total_minor, \
      currency, status, hints, created_at, updated_at, placement";
 
-/// One line of `orders.items`: the request's shape with the price in minor units.
-#[derive(Deserialize)]
+/// One line of `orders.items`: the request's shape with the price in minor
+/// units. Borrowed from the order when written, owned when read back.
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ItemRow {
-    item_id: String,
-    name: String,
+pub(crate) struct ItemRow<'a> {
+    item_id: Cow<'a, str>,
+    name: Cow<'a, str>,
     quantity: u32,
     unit_price: i64,
+}
+
+impl<'a> ItemRow<'a> {
+    /// An order's items as `orders.items` holds them.
+    pub(crate) fn of(order: &'a Order) -> Vec<Self> {
+        order
+            .items
+            .iter()
+            .map(|i| ItemRow {
+                item_id: Cow::Borrowed(&i.item_id),
+                name: Cow::Borrowed(&i.name),
+                quantity: i.quantity,
+                unit_price: i.unit_price.minor(),
+            })
+            .collect()
+    }
 }
 
 /// A time for a `timestamptz` parameter (sent binary: no text or numeric
@@ -56,7 +74,8 @@ pub(crate) fn order_from_row(row: &Row) -> Result<Order> {
     let currency: String = row.try_get(10).map_err(get_err)?;
     let currency = Currency::parse(currency.trim()).map_err(|e| corrupt("currency", e))?;
     let items: Value = row.try_get(3).map_err(get_err)?;
-    let items: Vec<ItemRow> = serde_json::from_value(items).map_err(|e| corrupt("items", e))?;
+    let items: Vec<ItemRow<'static>> =
+        serde_json::from_value(items).map_err(|e| corrupt("items", e))?;
     let hints: Value = row.try_get(12).map_err(get_err)?;
     let hints: RoutingHints = serde_json::from_value(hints).map_err(|e| corrupt("hints", e))?;
     let status: String = row.try_get(11).map_err(get_err)?;
@@ -75,8 +94,8 @@ pub(crate) fn order_from_row(row: &Row) -> Result<Order> {
         items: items
             .into_iter()
             .map(|i| OrderItem {
-                item_id: i.item_id,
-                name: i.name,
+                item_id: i.item_id.into_owned(),
+                name: i.name.into_owned(),
                 quantity: i.quantity,
                 unit_price: Money::from_minor(i.unit_price, currency),
             })

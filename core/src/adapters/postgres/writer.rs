@@ -9,7 +9,7 @@
 //! caller. If the group fails (one stale order, say), each unit is retried in
 //! its own transaction, so a caller only ever sees its own unit's outcome.
 
-use super::rows::at;
+use super::rows::{ItemRow, at};
 use crate::adapters::EventRecord;
 use crate::events::DomainEvent;
 use crate::{Error, Order, Result};
@@ -54,37 +54,17 @@ pub(crate) struct OrderRow {
     placement: Option<String>,
 }
 
-/// One line of `orders.items`: the request's shape with the price in minor units.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ItemJson<'a> {
-    item_id: &'a str,
-    name: &'a str,
-    quantity: u32,
-    unit_price: i64,
-}
-
 fn json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Io(format!("to JSON: {e}")))
 }
 
 impl OrderRow {
     pub(crate) fn of(o: &Order) -> Result<Self> {
-        let items: Vec<ItemJson<'_>> = o
-            .items
-            .iter()
-            .map(|i| ItemJson {
-                item_id: &i.item_id,
-                name: &i.name,
-                quantity: i.quantity,
-                unit_price: i.unit_price.minor(),
-            })
-            .collect();
         Ok(Self {
             id: o.id.0,
             customer: o.customer_id.0,
             restaurant: o.restaurant_id.map(|r| r.0),
-            items: json(&items)?,
+            items: json(&ItemRow::of(o))?,
             street: o.delivery.street.clone(),
             city: o.delivery.city.clone(),
             postal: o.delivery.postal_code.clone(),
