@@ -15,8 +15,8 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 use uoom::engine::{
-    DecisionKind, GatewayStats, MemoryReadModel, MemoryStore, Metrics, Outbox, Outcome, Router,
-    Scenario, ScenarioConfig, SimGateway, SimOrder,
+    DecisionKind, GatewayStats, IntakeWrite, MemoryReadModel, MemoryStore, Metrics, Outbox,
+    Outcome, Router, Scenario, ScenarioConfig, SimGateway, SimOrder,
 };
 use uoom::{Clock, ErrorKind, ManualClock};
 
@@ -99,6 +99,34 @@ pub struct SimulateArgs {
     /// Keep the run's PostgreSQL schema (dropped by default).
     #[arg(long, help_heading = "Adapters")]
     pub keep_schema: bool,
+    /// The relay producer's `linger.ms`: how long it gathers messages before
+    /// a produce request (the relay waits for each round of a batch, so this
+    /// is paid once per round).
+    #[arg(long, default_value_t = 1, help_heading = "Adapters")]
+    pub kafka_linger_ms: u64,
+    /// When the real-time path first writes an order: before routing it
+    /// (two units of work per order; the order is durable before any partner
+    /// is booked) or with its outcome (one unit).
+    #[arg(long, value_enum, default_value_t = Intake::BeforeRouting)]
+    pub intake_write: Intake,
+}
+
+/// `--intake-write`: [`IntakeWrite`] on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Intake {
+    /// Commit the validated order before routing, then its outcome.
+    BeforeRouting,
+    /// Commit the order, all its events and its outcome once, after routing.
+    WithOutcome,
+}
+
+impl From<Intake> for IntakeWrite {
+    fn from(i: Intake) -> Self {
+        match i {
+            Intake::BeforeRouting => IntakeWrite::BeforeRouting,
+            Intake::WithOutcome => IntakeWrite::WithOutcome,
+        }
+    }
 }
 
 /// What one worker thread measured.
@@ -250,6 +278,7 @@ fn worker(
             .with_store(store.clone(), store)
             .with_read_model(Arc::new(MemoryReadModel::with_capacity(per_city[ci])))
             .with_batch_window_ms(args.batch_window_ms)
+            .with_intake_write(args.intake_write.into())
             .build()
             .context("building a router")?;
         routers[ci] = Some((router, gateway));

@@ -14,7 +14,7 @@
 //! router returns only then); with `--rps` it starts at the order's scheduled
 //! arrival, so waiting for a free submitter counts too.
 
-use crate::simulate::SimulateArgs;
+use crate::simulate::{Intake, SimulateArgs};
 use anyhow::{Context, Result, bail};
 use hdrhistogram::Histogram;
 use serde_json::json;
@@ -91,8 +91,13 @@ pub fn run(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Re
             .with_batch(args.relay_batch.max(1))
             .with_workers(args.relay_workers.max(1)),
         PgOutboxStore::connect(&url, rt.clone())?,
-        KafkaPublisher::new(KafkaConfig::new(brokers).with_topic(&topic), rt.clone())
-            .context("creating the Kafka producer")?,
+        KafkaPublisher::new(
+            KafkaConfig::new(brokers)
+                .with_topic(&topic)
+                .with_linger(Duration::from_millis(args.kafka_linger_ms)),
+            rt.clone(),
+        )
+        .context("creating the Kafka producer")?,
         SystemClock,
     )
     .spawn()?;
@@ -137,6 +142,7 @@ pub fn run(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Re
             let (scenario, clock, store) = (scenario.clone(), clock.clone(), store.clone());
             let (ledgers, read, barrier) = (ledgers.clone(), read.clone(), barrier.clone());
             let rps = args.rps;
+            let intake = args.intake_write.into();
             let seed = args.seed;
             std::thread::spawn(move || -> Result<Submitted> {
                 let mut routers = Vec::with_capacity(scenario.cities.len());
@@ -149,6 +155,7 @@ pub fn run(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Re
                             store.clone() as Arc<dyn Outbox>,
                         )
                         .with_ledger(ledger.clone())
+                        .with_intake_write(intake)
                         .with_id_seed(
                             seed ^ ((t as u64) << 32) ^ (ci as u64).wrapping_mul(0x9e37_79b9),
                         );
@@ -310,6 +317,8 @@ impl Report {
                     "pg_writers": args.pg_writers, "group_max": args.group_max,
                     "group_wait_us": args.group_wait_us,
                     "relay_workers": args.relay_workers, "relay_batch": args.relay_batch,
+                    "kafka_linger_ms": args.kafka_linger_ms,
+                    "intake_write": format!("{:?}", args.intake_write),
                     "topic": self.topic, "schema_kept": self.schema,
                 },
                 "events": self.events,
@@ -331,14 +340,18 @@ impl Report {
         };
         writeln!(
             out,
-            "uoom simulate over PostgreSQL + Kafka{}: {} orders, seed {}, {submitters} submitters, {pace}",
+            "uoom simulate over PostgreSQL + Kafka{}: {} orders, seed {}, {submitters} submitters, {pace}, intake written {}",
             if args.dynamodb.is_some() {
                 " + DynamoDB"
             } else {
                 ""
             },
             self.orders,
-            args.seed
+            args.seed,
+            match args.intake_write {
+                Intake::BeforeRouting => "before routing",
+                Intake::WithOutcome => "with the outcome",
+            }
         )?;
         let rows = [
             (

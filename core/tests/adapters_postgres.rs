@@ -30,7 +30,8 @@ fn migrations_apply_once_and_record_themselves() {
             "0003_adapters.sql",
             "0004_outbox_claim_runs.sql",
             "0005_order_placement.sql",
-            "0006_outbox_partitions.sql"
+            "0006_outbox_partitions.sql",
+            "0007_outbox_payload_json.sql"
         ]
     );
     assert!(s.migrate().unwrap().is_empty());
@@ -329,4 +330,58 @@ fn a_restarted_engine_cancels_a_confirmed_order_from_postgres_and_gives_its_capa
         ledger.get(placement.reservation).unwrap().state,
         ReservationState::Refunded
     );
+}
+
+#[test]
+fn an_order_written_with_its_outcome_is_one_transaction_with_all_its_events() {
+    use uoom::engine::{IntakeWrite, Outbox, Router, SimGateway, WriteModel};
+    use uoom::events::{Aggregate, EventType};
+    let pg = Arc::new(migrated());
+    let clock = Arc::new(ManualClock::new(Millis(1_700_000_000_000)));
+    let kitchen = Channel::builder(
+        "k1",
+        ChannelKind::InternalKitchen,
+        GeoPoint::new(40.71, -74.0),
+    )
+    .with_capacity(10)
+    .build()
+    .unwrap();
+    let mut router = Router::builder(vec![kitchen], Arc::new(SimGateway::new(clock.clone(), 1)))
+        .with_clock(clock)
+        .with_store(pg.clone(), pg.clone())
+        .with_intake_write(IntakeWrite::WithOutcome)
+        .build()
+        .unwrap();
+    let req = parse_create_order(include_bytes!("../../examples/orders/sample.json")).unwrap();
+    let out = router.submit(req, Some("with-outcome-1")).unwrap();
+    assert_eq!(out.status, OrderStatus::Confirmed);
+    let stored = WriteModel::order(pg.as_ref(), &out.order_id).unwrap();
+    assert_eq!(stored.status, OrderStatus::Confirmed);
+    assert!(stored.placement.is_some());
+    let kept = WriteModel::outcome_for_key(pg.as_ref(), "with-outcome-1").unwrap();
+    assert_eq!(kept.status, OrderStatus::Confirmed);
+    // Every event of the order, intake's first, in the outbox's seq order.
+    let order_events: Vec<EventType> = Outbox::pending(pg.as_ref(), 100)
+        .into_iter()
+        .filter(|e| e.event.aggregate == Aggregate::Order(out.order_id))
+        .map(|e| e.event.event_type())
+        .collect();
+    assert_eq!(
+        order_events,
+        [
+            EventType::OrderCreated,
+            EventType::OrderValidated,
+            EventType::ChannelAssigned,
+            EventType::OrderConfirmed
+        ]
+    );
+    // One transaction: the row and every event of the order share its xmin.
+    pg.execute_batch(&format!(
+        "DO $$ BEGIN IF (SELECT count(DISTINCT x) FROM ( \
+             SELECT xmin::text AS x FROM orders WHERE id = '{id}' \
+             UNION ALL SELECT xmin::text FROM outbox_events WHERE aggregate_id = '{id}') t) <> 1 \
+         THEN RAISE EXCEPTION 'the order and its events span transactions'; END IF; END $$",
+        id = out.order_id
+    ))
+    .unwrap();
 }

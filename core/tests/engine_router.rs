@@ -6,7 +6,9 @@ mod engine_common;
 
 use engine_common::{channel, clock, request};
 use std::sync::Arc;
-use uoom::engine::{DecisionKind, MemoryStore, Outbox, Router, SimGateway, WriteModel};
+use uoom::engine::{
+    DecisionKind, IntakeWrite, MemoryStore, Outbox, Router, SimGateway, WriteModel,
+};
 use uoom::events::EventType;
 use uoom::solve::Weights;
 use uoom::{ChannelKind, ErrorKind, GeoPoint, ManualClock, OrderStatus};
@@ -272,4 +274,92 @@ fn a_new_slot_gets_fresh_capacity_from_the_channels_with_one_event_per_channel()
         .filter(|e| e.event.event_type() == EventType::CapacityUpdated)
         .count();
     assert_eq!(updates, 2);
+}
+
+/// What one unit of work held: the order's status, its events' types and
+/// the outcome status stored under its idempotency key.
+type Unit = (OrderStatus, Vec<EventType>, Option<OrderStatus>);
+
+/// A write model that records every unit of work, over a [`MemoryStore`].
+#[derive(Default)]
+struct Recording {
+    inner: MemoryStore,
+    units: std::sync::Mutex<Vec<Unit>>,
+}
+
+impl WriteModel for Recording {
+    fn save(&self, unit: uoom::engine::UnitOfWork<'_>) -> uoom::Result<()> {
+        self.units.lock().unwrap().push((
+            unit.order.status,
+            unit.events.iter().map(|e| e.event_type()).collect(),
+            unit.idempotency.map(|(_, o)| o.status),
+        ));
+        self.inner.save(unit)
+    }
+    fn order(&self, id: &uoom::OrderId) -> Option<uoom::Order> {
+        self.inner.order(id)
+    }
+    fn outcome_for_key(&self, key: &str) -> Option<uoom::engine::Outcome> {
+        self.inner.outcome_for_key(key)
+    }
+}
+
+fn recorded(intake: IntakeWrite) -> Vec<Unit> {
+    let clock = clock();
+    let store = Arc::new(Recording::default());
+    let mut r = Router::builder(channels(), Arc::new(SimGateway::new(clock.clone(), 7)))
+        .with_clock(clock)
+        .with_store(store.clone(), Arc::new(MemoryStore::default()))
+        .with_intake_write(intake)
+        .with_id_seed(5)
+        .build()
+        .unwrap();
+    let out = r.submit(request(1), Some("k")).unwrap();
+    assert_eq!(out.status, OrderStatus::Confirmed);
+    // A replay is answered from the record, whichever write held it.
+    let again = r.submit(request(1), Some("k")).unwrap();
+    assert!(again.replayed);
+    assert_eq!((again.order_id, again.status), (out.order_id, out.status));
+    store.units.lock().unwrap().clone()
+}
+
+#[test]
+fn the_intake_is_written_before_routing_or_with_the_outcome_in_one_unit() {
+    let before = recorded(IntakeWrite::BeforeRouting);
+    let with = recorded(IntakeWrite::WithOutcome);
+    assert_eq!(before.len(), 2, "intake, then outcome: {before:?}");
+    assert_eq!(
+        before[0],
+        (
+            OrderStatus::Validated,
+            vec![EventType::OrderCreated, EventType::OrderValidated],
+            Some(OrderStatus::Validated)
+        )
+    );
+    assert_eq!(before[1].0, OrderStatus::Confirmed);
+    assert_eq!(with.len(), 1, "one unit: {with:?}");
+    // The same events, in the same order, with the final outcome under the key.
+    let all: Vec<EventType> = before.iter().flat_map(|u| u.1.clone()).collect();
+    assert_eq!(
+        with[0],
+        (OrderStatus::Confirmed, all, Some(OrderStatus::Confirmed))
+    );
+}
+
+#[test]
+fn a_batch_window_writes_the_intake_at_submit_whatever_the_setting() {
+    let clock = clock();
+    let store = Arc::new(Recording::default());
+    let mut r = Router::builder(channels(), Arc::new(SimGateway::new(clock.clone(), 7)))
+        .with_clock(clock)
+        .with_store(store.clone(), Arc::new(MemoryStore::default()))
+        .with_intake_write(IntakeWrite::WithOutcome)
+        .with_batch_window_ms(Some(100))
+        .build()
+        .unwrap();
+    let out = r.submit(request(1), None).unwrap();
+    assert_eq!(out.status, OrderStatus::Validated);
+    let units = store.units.lock().unwrap().clone();
+    assert_eq!(units.len(), 1, "durable while it waits for the window");
+    assert_eq!(units[0].0, OrderStatus::Validated);
 }

@@ -30,5 +30,5 @@ pub use ports::{
     BookingRef, ChannelGateway, GatewayError, Outbox, OutboxEntry, StatusReadModel, StatusView,
     UnitOfWork, WriteModel,
 };
-pub use router::{Router, RouterBuilder, RouterConfig};
+pub use router::{IntakeWrite, Router, RouterBuilder, RouterConfig};
 pub use sim::{CITIES, City, CityPlan, Scenario, ScenarioConfig, SimOrder};

@@ -28,6 +28,59 @@ use crate::{
 use std::sync::Arc;
 use std::time::Instant;
 
+/// When the real-time path first writes an accepted order.
+///
+/// Each write is one unit of work (order, events, idempotency record) that
+/// the caller waits for; over PostgreSQL each is a group commit, so this
+/// choice decides whether an order costs the caller one commit or two.
+/// The batch path always writes at intake: an order waiting for its batch
+/// window must be durable while it waits.
+///
+/// ```
+/// use std::sync::Arc;
+/// use uoom::engine::{IntakeWrite, MemoryStore, Outbox, Router, SimGateway};
+/// use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis};
+/// let clock = Arc::new(ManualClock::new(Millis(0)));
+/// let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+///     .with_capacity(10).build().unwrap();
+/// let store = Arc::new(MemoryStore::default());
+/// let mut router = Router::builder(vec![kitchen], Arc::new(SimGateway::new(clock.clone(), 1)))
+///     .with_clock(clock)
+///     .with_store(store.clone(), store.clone())
+///     .with_intake_write(IntakeWrite::WithOutcome)
+///     .build().unwrap();
+/// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+/// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+/// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+/// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+/// let outcome = router.submit_json(body, None).unwrap();
+/// assert!(outcome.is_confirmed());
+/// // Created, validated, reserved, assigned, committed, confirmed: one write.
+/// assert!(store.depth() >= 6);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IntakeWrite {
+    /// Commit the validated order, its first events and its idempotency
+    /// record (with the pending outcome) before routing starts, then the
+    /// outcome in a second unit. The order is durable before any partner is
+    /// booked: after a crash mid-saga it is found `VALIDATED`, and a retry
+    /// with the same idempotency key is answered from that record instead
+    /// of creating a second order. The status read model shows `VALIDATED`
+    /// while routing runs. Two commits per order.
+    #[default]
+    BeforeRouting,
+    /// Route first, then commit the order, all its events and its
+    /// idempotency record (with the final outcome) in one unit of work. One
+    /// commit per order, and the caller waits for one group commit instead
+    /// of two. A crash between a partner's booking and that commit leaves
+    /// nothing of the order in the write model: the booking is not
+    /// compensated, and a retry with the same key routes the order afresh
+    /// (under a new id). Fits when bookings are in-process or idempotent on
+    /// the partner's side, or when the latency budget cannot hold two
+    /// commits.
+    WithOutcome,
+}
+
 /// Everything a router can be configured with; see [`RouterBuilder`].
 #[derive(Debug, Clone)]
 pub struct RouterConfig {
@@ -56,6 +109,8 @@ pub struct RouterConfig {
     /// Set each channel's ledger capacity for a new slot from
     /// [`Channel::capacity`] (off when capacity is managed in the ledger).
     pub capacity_from_channels: bool,
+    /// When the real-time path first writes an accepted order.
+    pub intake_write: IntakeWrite,
 }
 
 impl Default for RouterConfig {
@@ -73,6 +128,7 @@ impl Default for RouterConfig {
             rank_weights: RankWeights::default(),
             unassigned_penalty: 100.0,
             capacity_from_channels: true,
+            intake_write: IntakeWrite::BeforeRouting,
         }
     }
 }
@@ -193,6 +249,12 @@ impl RouterBuilder {
     /// Whether to seed ledger capacity per slot from the channels.
     pub fn with_capacity_from_channels(mut self, on: bool) -> Self {
         self.config.capacity_from_channels = on;
+        self
+    }
+    /// When the real-time path first writes an accepted order (default
+    /// [`IntakeWrite::BeforeRouting`]; see [`IntakeWrite`]).
+    pub fn with_intake_write(mut self, w: IntakeWrite) -> Self {
+        self.config.intake_write = w;
         self
     }
 
@@ -540,9 +602,17 @@ impl Router {
         self.push_event(&mut events, Aggregate::Order(order.id), created);
         self.set_status(&mut order, OrderStatus::Validated, &mut events)?;
         let pending = Outcome::new(order.id, order.status);
-        self.save(&order, &mut events, key, &pending)?;
+        let batched = self.config.batch_window_ms.is_some();
+        // With the outcome, the intake's events wait for it, kept apart from
+        // the saga's (which an aborted saga drops).
+        let intake = if batched || self.config.intake_write == IntakeWrite::BeforeRouting {
+            self.save(&order, &mut events, key, &pending)?;
+            Vec::new()
+        } else {
+            std::mem::take(&mut events)
+        };
 
-        let outcome = if self.config.batch_window_ms.is_some() {
+        let outcome = if batched {
             if self.batch.is_empty() {
                 self.batch_started = now;
             }
@@ -555,6 +625,7 @@ impl Router {
             pending
         } else {
             let outcome = self.route_realtime(&mut order, &needs, &mut events);
+            events.splice(0..0, intake);
             self.finish(&order, &mut events, key, &outcome, started)?;
             outcome
         };
