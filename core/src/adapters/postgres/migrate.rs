@@ -29,6 +29,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0006_outbox_partitions.sql",
         include_str!("../../../migrations/postgres/0006_outbox_partitions.sql"),
     ),
+    (
+        "0007_outbox_payload_json.sql",
+        include_str!("../../../migrations/postgres/0007_outbox_payload_json.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `uoom_schema_migrations`, each

@@ -270,7 +270,7 @@ const UPSERT_ORDERS: &str = "WITH up AS (INSERT INTO orders (id, customer_id, re
 
 const INSERT_EVENTS: &str = "INSERT INTO outbox_events (id, aggregate_type, aggregate_id, \
      event_type, schema_version, payload, occurred_at) \
-     SELECT u.id, u.ty, u.ag, u.ev, u.sv, u.pa::jsonb, u.oc \
+     SELECT u.id, u.ty, u.ag, u.ev, u.sv, u.pa::json, u.oc \
      FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::text[], $7::timestamptz[]) \
           WITH ORDINALITY AS u(id, ty, ag, ev, sv, pa, oc, n) \
      ORDER BY u.n";
