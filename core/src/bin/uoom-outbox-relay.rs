@@ -6,7 +6,7 @@
 //! (default topic + `.dlq`), `UOOM_RELAY_ID` (default `relay-<pid>`),
 //! `UOOM_RELAY_BATCH` (500), `UOOM_RELAY_WORKERS` (1), `UOOM_RELAY_POLL_MS`
 //! (1000), `UOOM_RELAY_DELIVERED` (`delete` or `mark`, default `delete`),
-//! `UOOM_KAFKA_LINGER_MS` (2). Runs until killed; several may run at once
+//! `UOOM_KAFKA_LINGER_MS` (1). Runs until killed; several may run at once
 //! against one database (each serves the outbox partitions it holds).
 
 use std::time::Duration;
@@ -48,7 +48,7 @@ fn run() -> Result<(), String> {
         kafka = kafka.with_dlq_topic(t);
     }
     if var("UOOM_KAFKA_LINGER_MS").is_some() {
-        kafka = kafka.with_linger(Duration::from_millis(num("UOOM_KAFKA_LINGER_MS", 2)?));
+        kafka = kafka.with_linger(Duration::from_millis(num("UOOM_KAFKA_LINGER_MS", 1)?));
     }
     let publisher = KafkaPublisher::new(kafka, rt.clone()).map_err(|e| e.to_string())?;
     let delivered = match var("UOOM_RELAY_DELIVERED").as_deref() {
