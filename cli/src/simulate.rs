@@ -93,6 +93,9 @@ pub struct SimulateArgs {
     /// Events per relay claim.
     #[arg(long, default_value_t = 2000, help_heading = "Adapters")]
     pub relay_batch: usize,
+    /// How long a relay worker waits after a partial batch, in ms.
+    #[arg(long, default_value_t = 10, help_heading = "Adapters")]
+    pub relay_linger_ms: u64,
     /// Seconds to wait for the relay to drain the outbox after the last order.
     #[arg(long, default_value_t = 120, help_heading = "Adapters")]
     pub drain_timeout_s: u64,

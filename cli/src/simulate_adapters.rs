@@ -89,13 +89,13 @@ pub fn run(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Re
     let relay = Relay::new(
         RelayConfig::new(format!("sim-{tag}"))
             .with_batch(args.relay_batch.max(1))
-            .with_workers(args.relay_workers.max(1)),
+            .with_workers(args.relay_workers.max(1))
+            .with_linger(Duration::from_millis(args.relay_linger_ms)),
         PgOutboxStore::connect(&url, rt.clone())?,
         KafkaPublisher::new(
             KafkaConfig::new(brokers)
                 .with_topic(&topic)
                 .with_linger(Duration::from_millis(args.kafka_linger_ms)),
-            rt.clone(),
         )
         .context("creating the Kafka producer")?,
         SystemClock,
@@ -317,7 +317,7 @@ impl Report {
                     "pg_writers": args.pg_writers, "group_max": args.group_max,
                     "group_wait_us": args.group_wait_us,
                     "relay_workers": args.relay_workers, "relay_batch": args.relay_batch,
-                    "kafka_linger_ms": args.kafka_linger_ms,
+                    "kafka_linger_ms": args.kafka_linger_ms, "relay_linger_ms": args.relay_linger_ms,
                     "intake_write": format!("{:?}", args.intake_write),
                     "topic": self.topic, "schema_kept": self.schema,
                 },

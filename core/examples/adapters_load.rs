@@ -91,7 +91,7 @@ fn main() -> Result<()> {
             .with_batch(batch)
             .with_workers(relay_workers),
         PgOutboxStore::connect(&url, rt.clone())?,
-        KafkaPublisher::new(KafkaConfig::new(&brokers).with_topic(&topic), rt.clone())?,
+        KafkaPublisher::new(KafkaConfig::new(&brokers).with_topic(&topic))?,
         SystemClock,
     )
     .spawn()?;

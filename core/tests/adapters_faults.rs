@@ -98,7 +98,6 @@ fn kafka_stopped_mid_batch_and_restarted_loses_nothing() {
         KafkaConfig::new(kafka_brokers())
             .with_topic(&topic)
             .with_message_timeout(Duration::from_secs(3)),
-        rt.clone(),
     )
     .unwrap();
     let relay = Relay::new(
@@ -221,11 +220,7 @@ fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_stay_within_its_batch()
     let survivor = Relay::new(
         RelayConfig::new("survivor"),
         PgOutboxStore::connect(&url, rt.clone()).unwrap(),
-        KafkaPublisher::new(
-            KafkaConfig::new(kafka_brokers()).with_topic(&topic),
-            rt.clone(),
-        )
-        .unwrap(),
+        KafkaPublisher::new(KafkaConfig::new(kafka_brokers()).with_topic(&topic)).unwrap(),
         SystemClock,
     )
     .spawn()

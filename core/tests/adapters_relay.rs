@@ -20,11 +20,8 @@ fn the_relay_delivers_every_event_in_order_per_aggregate() {
     let store = Arc::new(PgStore::connect_with(PgConfig::new(&url), rt.clone()).unwrap());
     store.migrate().unwrap();
     let topic = unique("events");
-    let publisher = KafkaPublisher::new(
-        KafkaConfig::new(kafka_brokers()).with_topic(&topic),
-        rt.clone(),
-    )
-    .unwrap();
+    let publisher =
+        KafkaPublisher::new(KafkaConfig::new(kafka_brokers()).with_topic(&topic)).unwrap();
     // Two relays at once, two workers each: four claimers sharing the
     // outbox's 16 partitions, 4 per claim, so neither relay can hold them all.
     let spawn = |name: &str, publisher| {
@@ -43,11 +40,7 @@ fn the_relay_delivers_every_event_in_order_per_aggregate() {
     let relay = spawn("happy-a", publisher);
     let second = spawn(
         "happy-b",
-        KafkaPublisher::new(
-            KafkaConfig::new(kafka_brokers()).with_topic(&topic),
-            rt.clone(),
-        )
-        .unwrap(),
+        KafkaPublisher::new(KafkaConfig::new(kafka_brokers()).with_topic(&topic)).unwrap(),
     );
 
     // 8 writers x 25 orders, each order written three times with one event each.
@@ -178,11 +171,7 @@ fn a_poison_event_is_retried_after_1_2_4_s_then_parked_holding_back_only_its_agg
     let t0 = SystemClock.now().plus_ms(1_000);
     let clock = Arc::new(ManualClock::new(t0));
     let publisher = Poisoned {
-        inner: KafkaPublisher::new(
-            KafkaConfig::new(kafka_brokers()).with_topic(&topic),
-            rt.clone(),
-        )
-        .unwrap(),
+        inner: KafkaPublisher::new(KafkaConfig::new(kafka_brokers()).with_topic(&topic)).unwrap(),
         poison: p_events[0].id,
         clock: clock.clone(),
         attempts: Mutex::new(Vec::new()),

@@ -50,7 +50,7 @@ fn run() -> Result<(), String> {
     if var("UOOM_KAFKA_LINGER_MS").is_some() {
         kafka = kafka.with_linger(Duration::from_millis(num("UOOM_KAFKA_LINGER_MS", 1)?));
     }
-    let publisher = KafkaPublisher::new(kafka, rt.clone()).map_err(|e| e.to_string())?;
+    let publisher = KafkaPublisher::new(kafka).map_err(|e| e.to_string())?;
     let delivered = match var("UOOM_RELAY_DELIVERED").as_deref() {
         None | Some("delete") => Delivered::Delete,
         Some("mark") => Delivered::Mark,

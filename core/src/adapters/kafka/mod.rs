@@ -5,20 +5,20 @@
 //! copy of the dependency.
 //!
 //! ```no_run
-//! use uoom::adapters::AdapterRuntime;
 //! use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
-//! let rt = AdapterRuntime::new(1).unwrap();
-//! let p = KafkaPublisher::new(KafkaConfig::new("127.0.0.1:29092").with_topic("orders.events"), rt).unwrap();
+//! let p = KafkaPublisher::new(KafkaConfig::new("127.0.0.1:29092").with_topic("orders.events")).unwrap();
 //! assert_eq!(p.config().dlq_topic(), "orders.events.dlq");
 //! ```
 
 pub use rdkafka;
 
-use crate::adapters::{AdapterRuntime, EventRecord};
+use crate::adapters::EventRecord;
 use crate::{Error, Result};
-use rdkafka::ClientConfig;
+use rdkafka::ClientContext;
+use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// Where and how to publish.
@@ -125,23 +125,106 @@ impl KafkaConfig {
 }
 
 /// Publishes events as JSON envelopes keyed by aggregate id.
+///
+/// Each publish call enqueues its messages and waits for their delivery
+/// reports together: librdkafka's own thread files every report into the
+/// call's [`Round`], and the caller is woken once, when the last is in (a
+/// future per message woke it up to once per message).
 pub struct KafkaPublisher {
-    rt: AdapterRuntime,
-    producer: FutureProducer,
+    producer: ThreadedProducer<Reports>,
     config: KafkaConfig,
     dlq: String,
 }
 
+/// One publish call's outcomes, filled in by delivery reports.
+struct Round {
+    state: Mutex<RoundState>,
+    done: Condvar,
+}
+
+struct RoundState {
+    results: Vec<Option<std::result::Result<(), String>>>,
+    left: usize,
+}
+
+impl Round {
+    fn new(n: usize) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(RoundState {
+                results: vec![None; n],
+                left: n,
+            }),
+            done: Condvar::new(),
+        })
+    }
+
+    /// Records message `i`'s outcome (the first one only), waking the caller
+    /// once every message has one.
+    fn settle(&self, i: usize, outcome: std::result::Result<(), String>) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.results[i].is_none() {
+            s.results[i] = Some(outcome);
+            s.left -= 1;
+            if s.left == 0 {
+                self.done.notify_one();
+            }
+        }
+    }
+
+    /// Every outcome, once all are in or `timeout` has passed (a message
+    /// without a report by then counts as failed).
+    fn wait(&self, timeout: Duration) -> Vec<std::result::Result<(), String>> {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut s, _) = self
+            .done
+            .wait_timeout_while(s, timeout, |s| s.left > 0)
+            .unwrap_or_else(|e| e.into_inner());
+        s.results
+            .iter_mut()
+            .map(|r| {
+                r.take().unwrap_or_else(|| {
+                    Err(format!(
+                        "kafka delivery: no delivery report within {timeout:?}"
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
+/// Which message of which round a delivery report is about.
+struct Slot {
+    round: Arc<Round>,
+    index: usize,
+}
+
+/// Files each delivery report into its round.
+struct Reports;
+
+impl ClientContext for Reports {}
+
+impl ProducerContext for Reports {
+    type DeliveryOpaque = Box<Slot>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, slot: Box<Slot>) {
+        let outcome = match result {
+            Ok(_) => Ok(()),
+            Err((e, _)) => Err(format!("kafka delivery: {e}")),
+        };
+        slot.round.settle(slot.index, outcome);
+    }
+}
+
 impl KafkaPublisher {
     /// Creates the producer (no connection is made until the first send).
-    pub fn new(config: KafkaConfig, rt: AdapterRuntime) -> Result<Self> {
-        let producer: FutureProducer = config
+    /// librdkafka runs on threads of its own, so no runtime is needed.
+    pub fn new(config: KafkaConfig) -> Result<Self> {
+        let producer: ThreadedProducer<Reports> = config
             .client_config()
-            .create()
+            .create_with_context(Reports)
             .map_err(|e| Error::Io(format!("kafka producer: {e}")))?;
         let dlq = config.dlq_topic();
         Ok(Self {
-            rt,
             producer,
             config,
             dlq,
@@ -153,64 +236,75 @@ impl KafkaPublisher {
         &self.config
     }
 
-    fn enqueue(
+    /// Enqueues `events` to `topic` (each with `headers` and the event's id
+    /// and type) and waits for all their delivery reports.
+    fn send_all(
         &self,
         topic: &str,
-        event: &EventRecord,
-        headers: OwnedHeaders,
-    ) -> std::result::Result<DeliveryFuture, String> {
-        let body = event.envelope_bytes();
-        let id = event.id.to_string();
-        let headers = headers
-            .insert(Header {
-                key: "uoom-event-id",
-                value: Some(id.as_bytes()),
-            })
-            .insert(Header {
-                key: "uoom-event-type",
-                value: Some(event.event_type.as_bytes()),
+        events: &[&EventRecord],
+        headers: &OwnedHeaders,
+    ) -> Vec<std::result::Result<(), String>> {
+        let round = Round::new(events.len());
+        for (index, event) in events.iter().enumerate() {
+            let body = event.envelope_bytes();
+            let id = event.id.to_string();
+            let headers = headers
+                .clone()
+                .insert(Header {
+                    key: "uoom-event-id",
+                    value: Some(id.as_bytes()),
+                })
+                .insert(Header {
+                    key: "uoom-event-type",
+                    value: Some(event.event_type.as_bytes()),
+                });
+            let slot = Box::new(Slot {
+                round: round.clone(),
+                index,
             });
-        let record = FutureRecord::to(topic)
-            .key(event.key())
-            .payload(&body)
-            .headers(headers);
-        self.producer
-            .send_result(record)
-            .map_err(|(e, _)| format!("kafka enqueue: {e}"))
-    }
-
-    async fn settle(fut: DeliveryFuture) -> std::result::Result<(), String> {
-        match fut.await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err((e, _))) => Err(format!("kafka delivery: {e}")),
-            Err(_) => Err("kafka delivery: producer dropped the message".into()),
+            let record = BaseRecord::with_opaque_to(topic, slot)
+                .key(event.key())
+                .payload(&body)
+                .headers(headers);
+            if let Err((e, _)) = self.producer.send(record) {
+                round.settle(index, Err(format!("kafka enqueue: {e}")));
+            }
         }
-    }
-}
-
-#[cfg(feature = "outbox")]
-impl crate::adapters::outbox::Publisher for KafkaPublisher {
-    fn publish(&self, events: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
-        let pending: Vec<_> = events
-            .iter()
-            .map(|e| self.enqueue(&self.config.topic, e, OwnedHeaders::new()))
-            .collect();
-        let n = pending.len();
-        self.rt
-            .block_on(async move {
-                let mut out = Vec::with_capacity(n);
-                for p in pending {
-                    out.push(match p {
-                        Ok(fut) => Self::settle(fut).await,
-                        Err(e) => Err(e),
-                    });
-                }
-                out
-            })
-            .unwrap_or_else(|e| vec![Err(e.to_string()); n])
+        // librdkafka reports every message by message.timeout.ms; the margin
+        // only guards against a report that never comes.
+        round.wait(self.config.message_timeout + Duration::from_secs(5))
     }
 
-    fn publish_dead_letter(
+    /// Publishes `events` to the events topic, keyed by aggregate id, and
+    /// waits for every delivery report; one outcome per event, in order.
+    /// Events of one aggregate in one call are not ordered against each
+    /// other's failures: the relay sends one event per aggregate per call.
+    ///
+    /// ```no_run
+    /// # use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
+    /// # fn demo(events: &[uoom::adapters::EventRecord]) {
+    /// let p = KafkaPublisher::new(KafkaConfig::new("127.0.0.1:29092")).unwrap();
+    /// let refs: Vec<_> = events.iter().collect();
+    /// for outcome in p.publish_events(&refs) {
+    ///     outcome.unwrap();
+    /// }
+    /// # }
+    /// ```
+    pub fn publish_events(&self, events: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
+        self.send_all(&self.config.topic, events, &OwnedHeaders::new())
+    }
+
+    /// Publishes `event` to the dead-letter topic with headers `uoom-error`,
+    /// `uoom-attempts` and `uoom-original-topic`, and waits for its report.
+    ///
+    /// ```no_run
+    /// # use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
+    /// # fn demo(event: &uoom::adapters::EventRecord) {
+    /// let p = KafkaPublisher::new(KafkaConfig::new("127.0.0.1:29092")).unwrap();
+    /// p.publish_to_dead_letters(event, "schema rejected", 4).unwrap();
+    /// # }
+    /// ```
+    pub fn publish_to_dead_letters(
         &self,
         event: &EventRecord,
         error: &str,
@@ -230,9 +324,24 @@ impl crate::adapters::outbox::Publisher for KafkaPublisher {
                 key: "uoom-original-topic",
                 value: Some(self.config.topic.as_bytes()),
             });
-        let fut = self.enqueue(&self.dlq, event, headers)?;
-        self.rt
-            .block_on(Self::settle(fut))
-            .map_err(|e| e.to_string())?
+        self.send_all(&self.dlq, &[event], &headers)
+            .pop()
+            .unwrap_or_else(|| Err("kafka delivery: no outcome".into()))
+    }
+}
+
+#[cfg(feature = "outbox")]
+impl crate::adapters::outbox::Publisher for KafkaPublisher {
+    fn publish(&self, events: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
+        self.publish_events(events)
+    }
+
+    fn publish_dead_letter(
+        &self,
+        event: &EventRecord,
+        error: &str,
+        attempts: u32,
+    ) -> std::result::Result<(), String> {
+        self.publish_to_dead_letters(event, error, attempts)
     }
 }
