@@ -203,15 +203,7 @@ fn the_engine_writes_status_through_the_fallback_read_model() {
     // The engine's view of it (the inherent methods answer records, not views).
     let read: Arc<dyn StatusReadModel> = fallback;
     let clock = Arc::new(ManualClock::new(Millis(1_700_000_000_000)));
-    let kitchen = Channel::builder(
-        "k1",
-        ChannelKind::InternalKitchen,
-        GeoPoint::new(40.71, -74.0),
-    )
-    .with_capacity(10)
-    .build()
-    .unwrap();
-    let mut router = Router::builder(vec![kitchen], Arc::new(SimGateway::new(clock.clone(), 1)))
+    let mut router = Router::builder(vec![kitchen()], Arc::new(SimGateway::new(clock.clone(), 1)))
         .with_clock(clock)
         .with_store(pg.clone(), pg.clone())
         .with_read_model(read.clone())

@@ -291,16 +291,6 @@ fn a_restarted_engine_cancels_a_confirmed_order_from_postgres_and_gives_its_capa
     use uoom::ledger::{Ledger, ReservationState};
     let pg = Arc::new(migrated());
     let clock = Arc::new(ManualClock::new(Millis(1_700_000_000_000)));
-    let kitchen = || {
-        Channel::builder(
-            "k1",
-            ChannelKind::InternalKitchen,
-            GeoPoint::new(40.71, -74.0),
-        )
-        .with_capacity(10)
-        .build()
-        .unwrap()
-    };
     let gateway = Arc::new(SimGateway::new(clock.clone(), 1).with_tracking());
     // The ledger outlives the router here, as a restored snapshot would.
     let ledger = Arc::new(Ledger::new(clock.clone()));
@@ -338,15 +328,7 @@ fn an_order_written_with_its_outcome_is_one_transaction_with_all_its_events() {
     use uoom::events::{Aggregate, EventType};
     let pg = Arc::new(migrated());
     let clock = Arc::new(ManualClock::new(Millis(1_700_000_000_000)));
-    let kitchen = Channel::builder(
-        "k1",
-        ChannelKind::InternalKitchen,
-        GeoPoint::new(40.71, -74.0),
-    )
-    .with_capacity(10)
-    .build()
-    .unwrap();
-    let mut router = Router::builder(vec![kitchen], Arc::new(SimGateway::new(clock.clone(), 1)))
+    let mut router = Router::builder(vec![kitchen()], Arc::new(SimGateway::new(clock.clone(), 1)))
         .with_clock(clock)
         .with_store(pg.clone(), pg.clone())
         .with_intake_write(IntakeWrite::WithOutcome)

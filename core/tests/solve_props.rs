@@ -3,7 +3,7 @@
 //! feature) never better than the proven optimum.
 
 use proptest::prelude::*;
-use uoom::solve::{Demand, Method, Problem, SolveOptions, Weights, solve};
+use uoom::solve::{Demand, Problem, SolveOptions, Weights, solve};
 use uoom::{Channel, ChannelKind, GeoPoint, Health, Vehicle};
 
 fn vehicle(k: u8) -> Vehicle {
@@ -71,7 +71,7 @@ proptest! {
         let b = solve(&p, &SolveOptions::default().with_time_limit_ms(20)).unwrap();
         let e = solve(&p, &SolveOptions::default().with_exact(true)).unwrap();
         prop_assert!(p.check(&e.assignment).is_ok());
-        prop_assert_eq!(e.method, Method::Optimal);
+        prop_assert_eq!(e.method, uoom::solve::Method::Optimal);
         prop_assert!(b.objective >= e.objective - 1e-9 * e.objective.abs().max(1.0),
             "budgeted {} below optimum {}", b.objective, e.objective);
         // The budgeted lower bound is valid for the optimum too.

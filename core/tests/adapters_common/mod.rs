@@ -7,6 +7,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use uoom::adapters::EventRecord;
 use uoom::*;
 
+/// The one-kitchen channel set the engine-over-adapters tests route to:
+/// `k1`, an internal kitchen in lower Manhattan with capacity 10.
+pub fn kitchen() -> Channel {
+    Channel::builder(
+        "k1",
+        ChannelKind::InternalKitchen,
+        GeoPoint::new(40.71, -74.0),
+    )
+    .with_capacity(10)
+    .build()
+    .unwrap()
+}
+
 pub fn env_or(key: &str, default: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| default.to_string())
 }
