@@ -123,6 +123,15 @@ pub enum Intake {
     WithOutcome,
 }
 
+impl Intake {
+    /// The option's value as typed on the command line (`with-outcome`).
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default()
+    }
+}
+
 impl From<Intake> for IntakeWrite {
     fn from(i: Intake) -> Self {
         match i {

@@ -14,7 +14,7 @@
 //! router returns only then); with `--rps` it starts at the order's scheduled
 //! arrival, so waiting for a free submitter counts too.
 
-use crate::simulate::{Intake, SimulateArgs};
+use crate::simulate::SimulateArgs;
 use anyhow::{Context, Result, bail};
 use hdrhistogram::Histogram;
 use serde_json::json;
@@ -334,7 +334,7 @@ impl Report {
                     "group_wait_us": args.group_wait_us,
                     "relay_workers": args.relay_workers, "relay_batch": args.relay_batch,
                     "kafka_linger_ms": args.kafka_linger_ms, "relay_linger_ms": args.relay_linger_ms,
-                    "intake_write": format!("{:?}", args.intake_write),
+                    "intake_write": args.intake_write.name(),
                     "topic": self.topic, "schema_kept": self.schema,
                 },
                 "events": self.events,
@@ -356,7 +356,7 @@ impl Report {
         };
         writeln!(
             out,
-            "uoom simulate over PostgreSQL + Kafka{}: {} orders, seed {}, {submitters} submitters, {pace}, intake written {}",
+            "uoom simulate over PostgreSQL + Kafka{}: {} orders, seed {}, {submitters} submitters, {pace}, --intake-write {}",
             if args.dynamodb.is_some() {
                 " + DynamoDB"
             } else {
@@ -364,10 +364,7 @@ impl Report {
             },
             self.orders,
             args.seed,
-            match args.intake_write {
-                Intake::BeforeRouting => "before routing",
-                Intake::WithOutcome => "with the outcome",
-            }
+            args.intake_write.name()
         )?;
         let rows = [
             (

@@ -91,10 +91,11 @@ impl Router {
                 None => (Vec::new(), DecisionKind::Fallback),
             };
             let log = Attempts::default();
+            let saga_start = events.len();
             let outcome =
                 match self.route_over(&mut q.order, &q.needs, &first, kind, &mut events, log) {
                     Ok(o) => o,
-                    Err(e) => self.fail_hard(&q.order, &mut events, e),
+                    Err(e) => self.fail_hard(&q.order, &mut events, saga_start, e),
                 };
             self.finish(&q.order, &mut events, q.key.as_deref(), &outcome, q.started)?;
             outcomes.push(outcome);

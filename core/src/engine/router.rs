@@ -603,14 +603,11 @@ impl Router {
         self.set_status(&mut order, OrderStatus::Validated, &mut events)?;
         let pending = Outcome::new(order.id, order.status);
         let batched = self.config.batch_window_ms.is_some();
-        // With the outcome, the intake's events wait for it, kept apart from
-        // the saga's (which an aborted saga drops).
-        let intake = if batched || self.config.intake_write == IntakeWrite::BeforeRouting {
+        // With the outcome, the intake's events stay in `events` and go out
+        // with the saga's in the final unit.
+        if batched || self.config.intake_write == IntakeWrite::BeforeRouting {
             self.save(&order, &mut events, key, &pending)?;
-            Vec::new()
-        } else {
-            std::mem::take(&mut events)
-        };
+        }
 
         let outcome = if batched {
             if self.batch.is_empty() {
@@ -625,7 +622,6 @@ impl Router {
             pending
         } else {
             let outcome = self.route_realtime(&mut order, &needs, &mut events);
-            events.splice(0..0, intake);
             self.finish(&order, &mut events, key, &outcome, started)?;
             outcome
         };

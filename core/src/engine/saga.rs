@@ -135,9 +135,10 @@ impl Router {
         self.rank(needs);
         let ranked = std::mem::take(&mut self.candidates);
         let kind = DecisionKind::Realtime;
+        let saga_start = events.len();
         let outcome = match self.route_over(order, needs, &ranked, kind, events, log) {
             Ok(o) => o,
-            Err(e) => self.fail_hard(order, events, e),
+            Err(e) => self.fail_hard(order, events, saga_start, e),
         };
         self.candidates = ranked;
         outcome
@@ -204,15 +205,17 @@ impl Router {
 
     /// A state-machine or ledger error in the middle of a saga (a bug or a
     /// broken adapter, never a partner's answer): reported, not retried; a
-    /// hold it made lapses at its TTL.
+    /// hold it made lapses at its TTL. The saga's own events (those from
+    /// `saga_start` on) are dropped; any recorded before it stay.
     pub(super) fn fail_hard(
         &mut self,
         order: &Order,
         events: &mut Vec<DomainEvent>,
+        saga_start: usize,
         e: crate::Error,
     ) -> Outcome {
         tracing::error!(order = %order.id, error = %e, "routing saga aborted");
-        events.clear();
+        events.truncate(saga_start);
         let mut o = Outcome::new(order.id, order.status);
         o.failure = Some(FailureReason::Internal);
         o
