@@ -104,6 +104,12 @@ shared_buffers = 256MB
 max_wal_size = 2GB
 wal_compression = lz4
 wal_buffers = 64MB
+# Backends' own data-file writes (evicting dirty buffers, mostly the outbox's)
+# handed to the kernel every 256 kB, as the checkpointer and bgwriter do, so
+# they do not pile up in the page cache and reach the disk in bursts that the
+# commits' WAL flushes queue behind (60 s runs at 5,000 orders/s: P99 28.9-29.5
+# ms against 32.9-71.8 ms, the slowest order 73-79 ms against 107-206 ms).
+backend_flush_after = 256kB
 logging_collector = off
 log_min_messages = warning
 EOF
