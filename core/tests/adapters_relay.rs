@@ -272,3 +272,46 @@ where
 {
     relay.publisher().attempts.lock().unwrap().clone()
 }
+
+/// The topics the cluster lists now.
+fn topics_listed() -> HashSet<String> {
+    use uoom::adapters::kafka::rdkafka::ClientConfig;
+    use uoom::adapters::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
+    let client: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .create()
+        .unwrap();
+    let metadata = client
+        .fetch_metadata(None, Duration::from_secs(10))
+        .unwrap();
+    metadata
+        .topics()
+        .iter()
+        .map(|t| t.name().to_owned())
+        .collect()
+}
+
+#[test]
+fn delete_topics_removes_a_topic_and_takes_a_missing_one_in_stride() {
+    use uoom::adapters::kafka::delete_topics;
+    let topic = unique("uoom.test.delete");
+    let config = KafkaConfig::new(kafka_brokers()).with_topic(&topic);
+    let publisher = KafkaPublisher::new(config.clone()).unwrap();
+    let order = order(1, 2, None, 0);
+    let events = events_for(&order, 10, 1);
+    let refs: Vec<&EventRecord> = events.iter().collect();
+    assert_eq!(publisher.publish_events(&refs), vec![Ok(())]);
+    drop(publisher);
+    assert!(
+        topics_listed().contains(&topic),
+        "publishing created {topic}"
+    );
+
+    let missing = unique("uoom.test.never");
+    delete_topics(&config, &[&topic, &missing], Duration::from_secs(10)).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || !topics_listed()
+            .contains(&topic)),
+        "{topic} is still listed after delete_topics"
+    );
+}

@@ -330,6 +330,45 @@ impl KafkaPublisher {
     }
 }
 
+/// Deletes `topics` from the cluster of `config` (its brokers and client
+/// settings), waiting up to `timeout` for the controller. A topic that does not
+/// exist is not an error: the call leaves none of `topics` behind.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use uoom::adapters::kafka::{KafkaConfig, delete_topics};
+/// let config = KafkaConfig::new("127.0.0.1:29092").with_topic("uoom.sim.1");
+/// delete_topics(&config, &["uoom.sim.1", "uoom.sim.1.dlq"], Duration::from_secs(10)).unwrap();
+/// ```
+pub fn delete_topics(config: &KafkaConfig, topics: &[&str], timeout: Duration) -> Result<()> {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::types::RDKafkaErrorCode;
+    let admin: AdminClient<DefaultClientContext> = config
+        .client_config()
+        .create()
+        .map_err(|e| Error::Io(format!("kafka admin client: {e}")))?;
+    let options = AdminOptions::new()
+        .operation_timeout(Some(timeout))
+        .request_timeout(Some(timeout));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| Error::Io(format!("kafka admin runtime: {e}")))?;
+    let results = rt
+        .block_on(admin.delete_topics(topics, &options))
+        .map_err(|e| Error::Io(format!("kafka delete topics: {e}")))?;
+    for r in results {
+        match r {
+            Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+            Err((topic, code)) => {
+                return Err(Error::Io(format!("kafka delete topic {topic}: {code}")));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(feature = "outbox")]
 impl crate::adapters::outbox::Publisher for KafkaPublisher {
     fn publish(&self, events: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
