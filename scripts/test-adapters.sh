@@ -23,6 +23,7 @@ trap cleanup EXIT
 t0=$SECONDS
 # Build first, so the servers do not wait (idle) for the compiler.
 nice -n 19 "$CARGO" test -p uoom --features "$FEATURES" --test 'adapters_*' --no-run
+nice -n 19 "$CARGO" test -p uoom-cli --features adapters --bins --test simulate_adapters --no-run
 echo "test-adapters: build took $((SECONDS - t0))s"
 # The adapters' unit tests and doc examples need no server.
 t0=$SECONDS
@@ -42,4 +43,7 @@ eval "$("$SERVERS/all.sh" env)"
 set +a
 t3=$SECONDS
 nice -n 19 "$CARGO" test -p uoom --features "$FEATURES" --test 'adapters_*'
+# The CLI built with the adapters: its unit tests and `uoom simulate` over
+# the real servers.
+nice -n 19 "$CARGO" test -p uoom-cli --features adapters --bins --test simulate_adapters
 echo "test-adapters: integration tests took $((SECONDS - t3))s"

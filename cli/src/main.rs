@@ -29,7 +29,7 @@ enum Command {
     /// Validate a create-order request: exit 0 and the normalized order, or exit 2 and the errors.
     ValidateOrder(validate::Args),
     /// Drive the routing engine with a generated order stream and report throughput and latency.
-    Simulate(simulate::SimulateArgs),
+    Simulate(Box<simulate::SimulateArgs>),
 }
 
 fn main() -> ExitCode {
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::ValidateOrder(args) => validate::run(&args),
         Command::Solve(args) => ExitCode::from(u8::try_from(solve::run(&args)).unwrap_or(1)),
-        Command::Simulate(args) => match simulate::run(args) {
+        Command::Simulate(args) => match simulate::run(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -1,0 +1,140 @@
+//! `uoom simulate --postgres URL --kafka BROKERS` end to end against the real
+//! servers of `scripts/servers/` (run by `make test-adapters`, which exports
+//! `UOOM_TEST_POSTGRES_URL` and `UOOM_TEST_KAFKA_BROKERS`).
+#![cfg(feature = "adapters")]
+
+use std::process::Command;
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| default.to_owned())
+}
+
+#[test]
+fn a_run_over_postgres_and_kafka_reports_every_event_and_its_latency_over_time_then_cleans_up() {
+    let pg = env_or(
+        "UOOM_TEST_POSTGRES_URL",
+        "postgres://uoom:uoom@127.0.0.1:25432/uoom",
+    );
+    let kafka = env_or("UOOM_TEST_KAFKA_BROKERS", "127.0.0.1:29092");
+    let trace = std::env::temp_dir().join(format!("uoom-sim-trace-{}.csv", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_uoom"))
+        .args(["simulate", "--postgres", &pg, "--kafka", &kafka])
+        .args([
+            "--orders",
+            "600",
+            "--rps",
+            "1000",
+            "--submitters",
+            "16",
+            "--json",
+        ])
+        .args(["--intake-write", "with-outcome", "--window-ms", "200"])
+        .arg("--latency-trace")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["orders"], 600);
+    let events = v["events"].as_u64().unwrap();
+    assert!(events >= 600, "at least an event per order: {v}");
+    assert_eq!(v["published"], events, "every event reached Kafka: {v}");
+    assert_eq!(v["undelivered"], 0);
+
+    // The windows cover every order, in order, 200 ms apart.
+    let windows = v["latency_windows"]["windows"].as_array().unwrap();
+    let counted: u64 = windows.iter().map(|w| w["orders"].as_u64().unwrap()).sum();
+    assert_eq!(counted, 600);
+    assert!(
+        windows.len() >= 3,
+        "600 orders at 1,000/s span 3 windows: {v}"
+    );
+    for w in windows {
+        let (p50, p99, max) = (
+            w["p50_ms"].as_f64().unwrap(),
+            w["p99_ms"].as_f64().unwrap(),
+            w["max_ms"].as_f64().unwrap(),
+        );
+        assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{w}");
+    }
+    let max_ms = v["latency_us"]["max"].as_f64().unwrap() / 1e3;
+    let worst = windows
+        .iter()
+        .map(|w| w["max_ms"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert!(
+        (worst - max_ms).abs() < 0.01 * max_ms + 0.01,
+        "{worst} vs {max_ms}"
+    );
+
+    // The trace: a header and one line per order, arrivals sorted.
+    let text = std::fs::read_to_string(&trace).unwrap();
+    std::fs::remove_file(&trace).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("arrival_us,latency_us"));
+    let rows: Vec<(u64, u64)> = lines
+        .map(|l| {
+            let (a, b) = l.split_once(',').unwrap();
+            (a.parse().unwrap(), b.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows.len(), 600);
+    assert!(rows.windows(2).all(|p| p[0].0 <= p[1].0));
+
+    // Nothing left behind: the run's schema and topic are gone.
+    let schema = format!(
+        "uoom_sim_{}",
+        v["adapters"]["topic"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("uoom.sim.")
+    );
+    // psql comes with the server's packages (scripts/servers/postgres.sh).
+    let psql = Command::new("psql")
+        .args(["-X", "-At", &pg, "-c"])
+        .arg(format!(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = '{schema}'"
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        psql.status.success(),
+        "{}",
+        String::from_utf8_lossy(&psql.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&psql.stdout).trim(),
+        "0",
+        "{schema} dropped"
+    );
+    let topic = v["adapters"]["topic"].as_str().unwrap();
+    assert!(
+        topic_gone(&kafka, topic),
+        "{topic} is still listed after the run"
+    );
+}
+
+/// Whether the cluster stops listing `topic` within 10 s.
+fn topic_gone(brokers: &str, topic: &str) -> bool {
+    use uoom::adapters::kafka::rdkafka::ClientConfig;
+    use uoom::adapters::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
+    let client: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(10) {
+        let listed = client
+            .fetch_metadata(None, std::time::Duration::from_secs(5))
+            .unwrap();
+        if !listed.topics().iter().any(|t| t.name() == topic) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    false
+}
