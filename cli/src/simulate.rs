@@ -74,8 +74,9 @@ pub struct SimulateArgs {
     pub submitters: usize,
     /// Group-commit writer connections to PostgreSQL (two, the library's
     /// default: one group executes while the other's commit waits for its
-    /// WAL flush; in 60 s runs at 5,000 orders/s, P99 20.1-37.3 ms, median
-    /// 26, against 28.9-41.5 ms, median 29.5, with one).
+    /// WAL flush; 60 s runs at 5,000 orders/s: P99 20.1-37.3 ms, median 27,
+    /// against 28.9-41.5 ms, median 31.4, with one, but 98.2-100 % of events
+    /// in Kafka within 1 s against 99.9-100 %; docs/benchmarks.md).
     #[arg(long, default_value_t = 2, help_heading = "Adapters")]
     pub pg_writers: usize,
     /// Most units of work in one group commit.
