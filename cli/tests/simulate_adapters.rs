@@ -5,6 +5,17 @@
 
 use std::process::Command;
 
+/// Runs `cmd`; its stdout, once it exited 0 (its stderr in the failure).
+fn stdout_of(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 fn env_or(key: &str, default: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| default.to_owned())
 }
@@ -17,28 +28,23 @@ fn a_run_over_postgres_and_kafka_reports_every_event_and_its_latency_over_time_t
     );
     let kafka = env_or("UOOM_TEST_KAFKA_BROKERS", "127.0.0.1:29092");
     let trace = std::env::temp_dir().join(format!("uoom-sim-trace-{}.csv", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_uoom"))
-        .args(["simulate", "--postgres", &pg, "--kafka", &kafka])
-        .args([
-            "--orders",
-            "600",
-            "--rps",
-            "1000",
-            "--submitters",
-            "16",
-            "--json",
-        ])
-        .args(["--intake-write", "with-outcome", "--window-ms", "200"])
-        .arg("--latency-trace")
-        .arg(&trace)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        Command::new(env!("CARGO_BIN_EXE_uoom"))
+            .args(["simulate", "--postgres", &pg, "--kafka", &kafka])
+            .args([
+                "--orders",
+                "600",
+                "--rps",
+                "1000",
+                "--submitters",
+                "16",
+                "--json",
+            ])
+            .args(["--intake-write", "with-outcome", "--window-ms", "200"])
+            .arg("--latency-trace")
+            .arg(&trace),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["orders"], 600);
     let events = v["events"].as_u64().unwrap();
     assert!(events >= 600, "at least an event per order: {v}");
@@ -94,20 +100,15 @@ fn a_run_over_postgres_and_kafka_reports_every_event_and_its_latency_over_time_t
             .trim_start_matches("uoom.sim.")
     );
     // psql comes with the server's packages (scripts/servers/postgres.sh).
-    let psql = Command::new("psql")
-        .args(["-X", "-At", &pg, "-c"])
-        .arg(format!(
-            "SELECT count(*) FROM pg_namespace WHERE nspname = '{schema}'"
-        ))
-        .output()
-        .unwrap();
-    assert!(
-        psql.status.success(),
-        "{}",
-        String::from_utf8_lossy(&psql.stderr)
+    let schemas = stdout_of(
+        Command::new("psql")
+            .args(["-X", "-At", &pg, "-c"])
+            .arg(format!(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = '{schema}'"
+            )),
     );
     assert_eq!(
-        String::from_utf8_lossy(&psql.stdout).trim(),
+        String::from_utf8_lossy(&schemas).trim(),
         "0",
         "{schema} dropped"
     );
