@@ -114,6 +114,62 @@ fn the_relay_delivers_every_event_in_order_per_aggregate() {
     }
 }
 
+#[test]
+fn the_relay_store_truncates_outbox_slots_once_their_events_are_delivered() {
+    let url = fresh_schema();
+    let rt = AdapterRuntime::new(2).unwrap();
+    let store = PgStore::connect_with(PgConfig::new(&url), rt.clone()).unwrap();
+    store.migrate().unwrap();
+    for n in 0..100u128 {
+        let o = order(n, n % 7, Some(1), 1_000);
+        store.save(&o, &events_for(&o, n * 10, 2)).unwrap();
+    }
+    // The slots the events were written to, and the pages they hold.
+    store
+        .execute_batch(
+            "CREATE TABLE written AS SELECT DISTINCT slot FROM outbox_events; \
+             DO $$ BEGIN ASSERT (SELECT count(*) FROM outbox_events) = 200; \
+             ASSERT (SELECT sum(pg_relation_size(format('outbox_events_s%s', slot)::regclass)) \
+                     FROM written) > 0; END $$",
+        )
+        .unwrap();
+    let topic = unique("slots");
+    let relay = Relay::new(
+        RelayConfig::new("slots"),
+        PgOutboxStore::connect(&url, rt.clone()).unwrap(),
+        KafkaPublisher::new(KafkaConfig::new(kafka_brokers()).with_topic(&topic)).unwrap(),
+        SystemClock,
+    )
+    .spawn()
+    .unwrap();
+    assert!(wait_until(Duration::from_secs(30), || store
+        .outbox_depth()
+        .unwrap()
+        == 0));
+    // A slot is truncated once it is two slots (4-6 s) old: every written
+    // slot ends up with no rows and no pages, with no vacuum involved.
+    let truncated = "DO $$ BEGIN ASSERT (SELECT sum(pg_relation_size( \
+                     format('outbox_events_s%s', slot)::regclass)) FROM written) = 0; END $$";
+    let done = wait_until(Duration::from_secs(20), || {
+        store.execute_batch(truncated).is_ok()
+    });
+    let published = relay.metrics().snapshot().published;
+    relay.stop();
+    assert!(done, "{:?}", store.execute_batch(truncated));
+    assert_eq!(published, 200);
+    assert_eq!(
+        consume(
+            &topic,
+            200,
+            Duration::from_secs(30),
+            Duration::from_millis(500)
+        )
+        .len(),
+        200,
+        "every event reached Kafka before its slot went"
+    );
+}
+
 /// Kafka with one poisoned event, and a log of when (by the injected clock)
 /// each attempt at it was made.
 struct Poisoned {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks core/migrations/postgres against the real server started by postgres.sh:
 # the migrations apply cleanly to a fresh database, the schema holds
-# (sql/schema_checks.sql), the insert trigger notifies, and two concurrent
-# claimers with FOR UPDATE SKIP LOCKED never claim the same event.
+# (sql/schema_checks.sql), the insert trigger notifies, two concurrent
+# claimers with FOR UPDATE SKIP LOCKED never claim the same event, and the
+# slot recycler neither waits long for a relay nor truncates under one.
 # Prints "postgres checks: N passed, N failed"; exit 1 on any failure.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -38,8 +39,8 @@ apply_migrations() {
   for t in orders saga_state outbox_events; do
     [ "$(q -tAc "SELECT to_regclass('public.$t') IS NOT NULL")" = t ] || { echo "table $t missing"; return 1; }
   done
-  [ "$(q -tAc "SELECT count(*) FROM pg_proc WHERE proname IN ('outbox_claim_partitions', 'outbox_pending')")" = 2 ] \
-    || { echo "outbox_claim_partitions / outbox_pending missing"; return 1; }
+  [ "$(q -tAc "SELECT count(*) FROM pg_proc WHERE proname IN ('outbox_claim_partitions', 'outbox_pending', 'outbox_recycle', 'outbox_slot_at')")" = 4 ] \
+    || { echo "outbox_claim_partitions / outbox_pending / outbox_recycle / outbox_slot_at missing"; return 1; }
 }
 check "migrations apply cleanly to a fresh database" apply_migrations
 
@@ -98,6 +99,34 @@ concurrent_claimers() {
     && [ "$a" -gt 0 ] && [ "$b" -gt 0 ]
 }
 check "two concurrent relays (partitions locked with SKIP LOCKED) never claim the same event" concurrent_claimers
+
+recycler_locking() {
+  # A slot of delivered (deleted) rows, four slots behind now in the ring.
+  local slot
+  slot=$(q -tAc "SELECT (outbox_slot_at(clock_timestamp()) + 4) % 8")
+  q -c "INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, payload, occurred_at, slot)
+        SELECT gen_random_uuid(), 'order', 'rc-' || g, 'OrderCreated', '{}', now(), $slot
+        FROM generate_series(1, 100) g" >/dev/null
+  q -c "DELETE FROM outbox_events WHERE aggregate_id LIKE 'rc-%'" >/dev/null
+  # A relay mid-batch: its transaction has read the outbox, which holds
+  # every slot's partition for share until it commits, 2 s later.
+  q -c "BEGIN; SELECT count(*) FROM outbox_pending(ARRAY[0::smallint], 10); SELECT pg_sleep(2); COMMIT;" >/dev/null &
+  local relay=$!
+  sleep 0.5
+  # The recycler does not wait for it: it gives up after its 50 ms lock_timeout.
+  local start end during after
+  start=$(date +%s%N)
+  during=$(q -tAc "SELECT count(*) FROM outbox_recycle()")
+  end=$(date +%s%N)
+  wait "$relay"
+  # One slot a call, oldest first: older slots of earlier checks may go first.
+  after=""
+  for _ in 1 2 3 4 5 6 7 8; do after="$after $(q -tAc "SELECT s FROM outbox_recycle() s")"; done
+  echo "slot $slot: with a relay mid-batch $during truncated in $(( (end - start) / 1000000 )) ms; after its commit, truncated:$after"
+  [ "$during" = 0 ] && [ $(( (end - start) / 1000000 )) -lt 1000 ] && [[ " $after " == *" $slot "* ]] \
+    && [ "$(q -tAc "SELECT pg_relation_size('outbox_events_s$slot')")" = 0 ]
+}
+check "outbox_recycle waits at most its lock_timeout for a relay's batch, then truncates once it is done" recycler_locking
 grep '^relay A' "$WORK/out" || true
 
 echo "postgres checks: $passed passed, $failed failed"

@@ -54,7 +54,7 @@ BEGIN
     ASSERT NOT EXISTS (SELECT 1 FROM saga_state), 'saga_state outlived its order';
 END $$;
 
-\echo check: a partition's pending scan uses the partial pending index
+\echo check: the pending scan of a partition uses the partial pending index
 DO $$
 DECLARE plan text := '';
 DECLARE line text;
@@ -65,11 +65,13 @@ BEGIN
     SET LOCAL enable_seqscan = off;
     FOR line IN EXPLAIN SELECT * FROM outbox_pending(ARRAY[3::smallint], 10)
     LOOP plan := plan || line || E'\n'; END LOOP;
-    ASSERT plan LIKE '%outbox_pending_part_idx%', 'pending scan does not use outbox_pending_part_idx: ' || plan;
+    -- Each slot's copy of outbox_pending_part_idx (outbox_events_sN_part_seq_idx).
+    ASSERT plan LIKE '%_part_seq_idx%' AND plan NOT LIKE '%Seq Scan%',
+        'pending scan does not use outbox_pending_part_idx: ' || plan;
     DELETE FROM outbox_events WHERE aggregate_id LIKE 'idx-%';
 END $$;
 
-\echo check: an aggregate's events share one partition, and all 16 partitions exist
+\echo check: the events of an aggregate share one partition, and all 16 partitions exist
 DO $$
 BEGIN
     PERFORM pg_temp.ev('A'); PERFORM pg_temp.ev('B'); PERFORM pg_temp.ev('A'); PERFORM pg_temp.ev('A');
@@ -80,7 +82,7 @@ BEGIN
     DELETE FROM outbox_events WHERE aggregate_id IN ('A', 'B');
 END $$;
 
-\echo check: outbox_pending gives the claimed partitions' oldest events in seq order, bounded per partition
+\echo check: outbox_pending gives the oldest events of the claimed partitions in seq order, bounded per partition
 DO $$
 DECLARE pa smallint; pc smallint; got text[];
 BEGIN
@@ -144,6 +146,64 @@ BEGIN
         ok := false;
     EXCEPTION WHEN check_violation THEN ok := true; END;
     ASSERT ok, 'an event both published and dead was accepted';
+END $$;
+
+\echo check: outbox_recycle truncates a slot of delivered rows, moves its parked events, keeps pending and published slots
+DO $$
+DECLARE
+    v_now smallint := outbox_slot_at(clock_timestamp());
+    -- Three, four and five slots after now (so five, four and three before it
+    -- in the ring): candidates, and still candidates if the clock moves on
+    -- a slot while this runs.
+    v_drained   smallint := (v_now + 3) % 8;
+    v_pending   smallint := (v_now + 4) % 8;
+    v_published smallint := (v_now + 5) % 8;
+    v_rel regclass := format('outbox_events_s%s', (v_now + 3) % 8)::regclass;
+    v_got smallint[];
+BEGIN
+    INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, payload, occurred_at, slot)
+    SELECT gen_random_uuid(), 'order', 'R' || g, 'OrderCreated', '{}', now(), v_drained
+    FROM generate_series(1, 500) g;
+    INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, payload, occurred_at, slot, dead)
+    VALUES (gen_random_uuid(), 'order', 'R-parked', 'OrderCreated', '{}', now(), v_drained, true);
+    INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, payload, occurred_at, slot)
+    VALUES (gen_random_uuid(), 'order', 'R-pending', 'OrderCreated', '{}', now(), v_pending);
+    INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, payload, occurred_at, slot, published_at)
+    VALUES (gen_random_uuid(), 'order', 'R-published', 'OrderCreated', '{}', now(), v_published, now());
+    -- Not yet delivered: nothing to truncate.
+    ASSERT (SELECT count(*) FROM outbox_recycle()) = 0, 'truncated a slot with pending events';
+    ASSERT (SELECT count(*) FROM outbox_events WHERE slot = v_drained) = 501;
+    -- The relay deletes what it delivered.
+    DELETE FROM outbox_events WHERE aggregate_id LIKE 'R_%' AND slot = v_drained AND NOT dead;
+    SELECT array_agg(s) INTO v_got FROM outbox_recycle() s;
+    ASSERT v_got = ARRAY[v_drained], 'truncated ' || coalesce(v_got::text, 'nothing');
+    ASSERT pg_relation_size(v_rel) = 0, 'the drained slot kept its pages';
+    ASSERT (SELECT slot FROM outbox_events WHERE aggregate_id = 'R-parked') <> v_drained,
+        'the parked event stayed in the truncated slot';
+    ASSERT (SELECT dead FROM outbox_events WHERE aggregate_id = 'R-parked'), 'the parked event was lost';
+    ASSERT (SELECT slot FROM outbox_events WHERE aggregate_id = 'R-pending') = v_pending;
+    ASSERT (SELECT slot FROM outbox_events WHERE aggregate_id = 'R-published') = v_published;
+    -- The pending and the published slot are left alone.
+    ASSERT (SELECT count(*) FROM outbox_recycle()) = 0, 'truncated a pending or a published slot';
+    ASSERT (SELECT count(*) FROM outbox_events WHERE aggregate_id IN ('R-pending', 'R-published')) = 2;
+    DELETE FROM outbox_events WHERE aggregate_id LIKE 'R-%';
+END $$;
+
+\echo check: the slot of an event is the two-second window of its insert, in a ring of eight
+DO $$
+BEGIN
+    ASSERT outbox_slot_at('1970-01-01 00:00:00+00') = 0;
+    ASSERT outbox_slot_at('1970-01-01 00:00:01.999+00') = 0;
+    ASSERT outbox_slot_at('1970-01-01 00:00:02+00') = 1;
+    ASSERT outbox_slot_at('1970-01-01 00:00:15.9+00') = 7;
+    ASSERT outbox_slot_at('1970-01-01 00:00:16+00') = 0;
+    BEGIN
+        INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, payload, occurred_at, slot)
+        VALUES (gen_random_uuid(), 'order', 'S', 'OrderCreated', '{}', now(), 8);
+        ASSERT false, 'slot 8 accepted';
+    EXCEPTION WHEN check_violation THEN
+        NULL;
+    END;
 END $$;
 
 \echo schema checks: done

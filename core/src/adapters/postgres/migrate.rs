@@ -33,6 +33,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0007_outbox_payload_json.sql",
         include_str!("../../../migrations/postgres/0007_outbox_payload_json.sql"),
     ),
+    (
+        "0008_outbox_slots.sql",
+        include_str!("../../../migrations/postgres/0008_outbox_slots.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `uoom_schema_migrations`, each

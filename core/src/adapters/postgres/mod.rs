@@ -22,7 +22,9 @@ mod writer;
 #[cfg(feature = "outbox")]
 mod outbox_store;
 #[cfg(feature = "outbox")]
-pub use outbox_store::{Delivered, OUTBOX_PARTITIONS, PgClaim, PgOutboxStore};
+pub use outbox_store::{
+    Delivered, OUTBOX_PARTITIONS, OUTBOX_SLOTS, PgClaim, PgOutboxStore, RECYCLE_INTERVAL,
+};
 
 pub use saga::SagaState;
 
