@@ -32,6 +32,7 @@ stop_all() {
 
 print_env() {
   echo "UOOM_TEST_POSTGRES_URL=$("$HERE/postgres.sh" url)"
+  echo "UOOM_TEST_POSTGRES_CA=$("$HERE/postgres.sh" ca)"
   echo "UOOM_TEST_KAFKA_BROKERS=$("$HERE/kafka.sh" brokers)"
   echo "UOOM_TEST_DYNAMODB_ENDPOINT=$("$HERE/dynamodb.sh" url)"
   echo "AWS_ACCESS_KEY_ID=local"

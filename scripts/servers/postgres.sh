@@ -4,11 +4,13 @@
 # fixed non-default port, TCP only (no Unix socket), a `uoom` role and database.
 # The machine's own clusters (pg_lsclusters) are never touched.
 #
-# usage: postgres.sh start|stop|status|url|psql [ARGS...]|reset
-#   start   install if needed, initdb on first use, start, wait until ready, create role + db
+# usage: postgres.sh start|stop|status|url|ca|psql [ARGS...]|reset
+#   start   install if needed, initdb on first use (and a test CA + server
+#           certificate: TLS offered, see make_certs), start, wait until ready, create role + db
 #   stop    pg_ctl stop -m fast; nothing left running
 #   status  exit 0 when the server accepts connections
 #   url     print the connection URL (postgres://uoom:uoom@127.0.0.1:25432/uoom)
+#   ca      print the path of the test CA's certificate (for PGSSLROOTCERT)
 #   psql    run psql against the uoom database
 #   reset   stop and delete the data directory
 # env: UOOM_PG_PORT (25432)
@@ -114,6 +116,7 @@ logging_collector = off
 log_min_messages = warning
 EOF
   fi
+  make_certs
   log "starting PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT"
   as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOGF" -w -t "$START_TIMEOUT" -o "-p $PORT" start >/dev/null \
     || { tail -30 "$LOGF" >&2; die "pg_ctl start failed"; }
@@ -126,6 +129,29 @@ EOF
     psql_admin -c "CREATE DATABASE $DB OWNER $USER_NAME"
   fi
   log "ready: $URL"
+}
+
+# TLS for the tests of sslmode=require: a throwaway CA ($PG_DIR/tls/ca.pem,
+# what `postgres.sh ca` prints) and a server certificate it signed for
+# 127.0.0.1 and localhost, made once per data directory. Clients that do
+# not ask for TLS are unaffected (ssl = on only offers it).
+make_certs() {
+  local dir="$PG_DIR/tls"
+  [ -f "$DATA/server.crt" ] && [ -f "$dir/ca.pem" ] && return 0
+  command -v openssl >/dev/null || apt_install openssl
+  log "making a test CA and a server certificate ($dir)"
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj "/CN=uoom test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj "/CN=localhost" -keyout "$DATA/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$dir/server.ext" -out "$DATA/server.crt" 2>/dev/null
+  chmod 600 "$DATA/server.key"
+  chown "$OS_USER" "$DATA/server.key" "$DATA/server.crt" 2>/dev/null || true
+  chmod 644 "$dir/ca.pem"
+  grep -q '^ssl = on' "$DATA/postgresql.conf" || echo "ssl = on" >>"$DATA/postgresql.conf"
 }
 
 stop() {
@@ -146,9 +172,10 @@ case "${1:-}" in
     BIN=$(pg_bin) || { echo "postgres: not installed"; exit 1; }
     if ready; then echo "postgres: running on 127.0.0.1:$PORT"; else echo "postgres: stopped"; exit 1; fi ;;
   url) echo "$URL" ;;
+  ca) setup_paths; echo "$PG_DIR/tls/ca.pem" ;;
   psql)
     shift; BIN=$(pg_bin) || die "postgres not installed"
     PGPASSWORD=$PASSWORD "$BIN/psql" -X -h 127.0.0.1 -p "$PORT" -U "$USER_NAME" -d "$DB" "$@" ;;
   reset) stop; [ -n "${DATA:-}" ] && rm -rf "$DATA"; log "data removed" ;;
-  *) echo "usage: $0 start|stop|status|url|psql [ARGS...]|reset" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|url|ca|psql [ARGS...]|reset" >&2; exit 2 ;;
 esac

@@ -17,6 +17,7 @@
 mod migrate;
 mod rows;
 mod saga;
+mod tls;
 mod writer;
 
 #[cfg(feature = "outbox")]
@@ -27,6 +28,7 @@ pub use outbox_store::{
 };
 
 pub use saga::SagaState;
+pub use tls::ROOT_CERT_ENV;
 
 use crate::adapters::{AdapterRuntime, EventRecord};
 use crate::{CustomerId, Error, Order, OrderId, OrderStatus, RestaurantId, Result};
@@ -36,7 +38,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, oneshot};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 use writer::{EventRow, Job, OrderRow, Unit};
 
 /// How to reach PostgreSQL and how to write to it.
@@ -51,7 +53,8 @@ use writer::{EventRow, Job, OrderRow, Unit};
 /// ```
 #[derive(Debug, Clone)]
 pub struct PgConfig {
-    /// libpq-style URL or key=value string. TLS is not supported yet (NoTls).
+    /// libpq-style URL or key=value string; `sslmode=require` connects over
+    /// verified TLS (feature `postgres-tls`; extra roots from [`ROOT_CERT_ENV`]).
     pub url: String,
     /// Group-commit writer connections (default 2).
     pub writers: usize,
@@ -116,28 +119,35 @@ impl PgConfig {
     }
 }
 
-/// A database error with the server's message, not just "db error".
+/// A database error with the server's message, not just "db error"; any
+/// other with its causes ("error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer", not just the first part).
 pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
     }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 pub(crate) fn io(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
     move |e| Error::Io(format!("postgres {context}: {}", describe(&e)))
 }
 
-/// Opens one connection and drives it on the runtime.
+/// Opens one connection (TLS when the URL says `sslmode=require`, see
+/// [`tls`]) and drives it on the runtime.
 pub(crate) async fn connect_client(url: &str) -> Result<Client> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls)
-        .await
-        .map_err(io("connect"))?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            tracing::warn!(error = %e, "postgres connection closed");
-        }
-    });
+    let (client, conn) = tls::connect(url).await?;
+    tokio::spawn(tls::drive(conn));
     Ok(client)
 }
 

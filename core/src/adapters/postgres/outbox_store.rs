@@ -17,17 +17,27 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 use tokio_postgres::types::Json;
-use tokio_postgres::{AsyncMessage, Client, NoTls, Statement};
+use tokio_postgres::{AsyncMessage, Client, Statement};
 use uuid::Uuid;
 
 /// The outbox's partitions (`0006_outbox_partitions.sql`).
 pub const OUTBOX_PARTITIONS: usize = 16;
 
 /// The outbox's slots, `outbox_events_s0`..`s7` (`0008_outbox_slots.sql`).
+///
+/// ```
+/// // A ring of eight two-second slots: 16 s before an insert's slot comes round again.
+/// assert_eq!(uoom::adapters::postgres::OUTBOX_SLOTS * 2, 16);
+/// ```
 pub const OUTBOX_SLOTS: usize = 8;
 
 /// How often the store asks PostgreSQL to truncate drained outbox slots
 /// (`outbox_recycle()`, one slot a call): an eighth of a slot's two seconds.
+///
+/// ```
+/// use uoom::adapters::postgres::RECYCLE_INTERVAL;
+/// assert_eq!(RECYCLE_INTERVAL * 8, std::time::Duration::from_secs(2));
+/// ```
 pub const RECYCLE_INTERVAL: Duration = Duration::from_millis(250);
 
 /// What the relay does with a delivered event's row.
@@ -244,7 +254,7 @@ async fn recycle_forever(url: String, alive: Weak<()>) {
 /// Keeps a `LISTEN uoom_outbox` session open, waking waiters on each notification.
 async fn listen_forever(url: String, wake: Arc<Notify>) {
     loop {
-        match tokio_postgres::connect(&url, NoTls).await {
+        match super::tls::connect(&url).await {
             Ok((client, mut conn)) => {
                 let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
                 let listen = client.batch_execute("LISTEN uoom_outbox");
