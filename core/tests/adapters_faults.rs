@@ -10,10 +10,9 @@ use std::collections::{HashMap, HashSet};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use uoom::adapters::AdapterRuntime;
 use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
 use uoom::adapters::outbox::{Relay, RelayConfig};
-use uoom::adapters::postgres::{PgConfig, PgOutboxStore, PgStore};
+use uoom::adapters::postgres::{PgOutboxStore, PgStore};
 use uoom::*;
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -88,10 +87,8 @@ fn kafka_script(action: &str) {
 #[test]
 fn kafka_stopped_mid_batch_and_restarted_loses_nothing() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let url = fresh_schema();
-    let rt = AdapterRuntime::new(2).unwrap();
-    let store = Arc::new(PgStore::connect_with(PgConfig::new(&url), rt.clone()).unwrap());
-    store.migrate().unwrap();
+    let (url, rt, store) = migrated_schema();
+    let store = Arc::new(store);
     let topic = unique("kafka_down");
     write_orders(&store, 0, 1_000);
     let publisher = KafkaPublisher::new(
@@ -153,10 +150,7 @@ fn kafka_stopped_mid_batch_and_restarted_loses_nothing() {
 #[test]
 fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_stay_within_its_batch() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let url = fresh_schema();
-    let rt = AdapterRuntime::new(2).unwrap();
-    let store = PgStore::connect_with(PgConfig::new(&url), rt.clone()).unwrap();
-    store.migrate().unwrap();
+    let (url, rt, store) = migrated_schema();
     let topic = unique("sigkill");
     write_orders(&store, 0, 2_000);
     let batch = 500;
@@ -217,18 +211,8 @@ fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_stay_within_its_batch()
     let left = store.outbox_depth().unwrap();
     assert!(left > 0, "the victim finished before it was killed");
 
-    let survivor = Relay::new(
-        RelayConfig::new("survivor"),
-        PgOutboxStore::connect(&url, rt.clone()).unwrap(),
-        KafkaPublisher::new(KafkaConfig::new(kafka_brokers()).with_topic(&topic)).unwrap(),
-        SystemClock,
-    )
-    .spawn()
-    .unwrap();
-    assert!(wait_until(Duration::from_secs(60), || store
-        .outbox_depth()
-        .unwrap()
-        == 0));
+    let survivor = spawn_kafka_relay("survivor", &url, &rt, &topic);
+    assert!(drained(&store, Duration::from_secs(60)));
     survivor.stop();
     let _ = counting.join();
     let got = consume(

@@ -7,18 +7,16 @@ use adapters_common::*;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use uoom::adapters::EventRecord;
 use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
 use uoom::adapters::outbox::{Publisher, Relay, RelayConfig};
-use uoom::adapters::postgres::{Delivered, PgConfig, PgOutboxStore, PgStore};
-use uoom::adapters::{AdapterRuntime, EventRecord};
+use uoom::adapters::postgres::{Delivered, PgOutboxStore};
 use uoom::*;
 
 #[test]
 fn the_relay_delivers_every_event_in_order_per_aggregate() {
-    let url = fresh_schema();
-    let rt = AdapterRuntime::new(2).unwrap();
-    let store = Arc::new(PgStore::connect_with(PgConfig::new(&url), rt.clone()).unwrap());
-    store.migrate().unwrap();
+    let (url, rt, store) = migrated_schema();
+    let store = Arc::new(store);
     let topic = unique("events");
     let publisher =
         KafkaPublisher::new(KafkaConfig::new(kafka_brokers()).with_topic(&topic)).unwrap();
@@ -116,10 +114,7 @@ fn the_relay_delivers_every_event_in_order_per_aggregate() {
 
 #[test]
 fn the_relay_store_truncates_outbox_slots_once_their_events_are_delivered() {
-    let url = fresh_schema();
-    let rt = AdapterRuntime::new(2).unwrap();
-    let store = PgStore::connect_with(PgConfig::new(&url), rt.clone()).unwrap();
-    store.migrate().unwrap();
+    let (url, rt, store) = migrated_schema();
     for n in 0..100u128 {
         let o = order(n, n % 7, Some(1), 1_000);
         store.save(&o, &events_for(&o, n * 10, 2)).unwrap();
@@ -134,18 +129,8 @@ fn the_relay_store_truncates_outbox_slots_once_their_events_are_delivered() {
         )
         .unwrap();
     let topic = unique("slots");
-    let relay = Relay::new(
-        RelayConfig::new("slots"),
-        PgOutboxStore::connect(&url, rt.clone()).unwrap(),
-        KafkaPublisher::new(KafkaConfig::new(kafka_brokers()).with_topic(&topic)).unwrap(),
-        SystemClock,
-    )
-    .spawn()
-    .unwrap();
-    assert!(wait_until(Duration::from_secs(30), || store
-        .outbox_depth()
-        .unwrap()
-        == 0));
+    let relay = spawn_kafka_relay("slots", &url, &rt, &topic);
+    assert!(drained(&store, Duration::from_secs(30)));
     // A slot is truncated once it is two slots (4-6 s) old: every written
     // slot ends up with no rows and no pages, with no vacuum involved.
     let truncated = "DO $$ BEGIN ASSERT (SELECT sum(pg_relation_size( \
@@ -212,10 +197,7 @@ impl Publisher for Poisoned {
 
 #[test]
 fn a_poison_event_is_retried_after_1_2_4_s_then_parked_holding_back_only_its_aggregate() {
-    let url = fresh_schema();
-    let rt = AdapterRuntime::new(2).unwrap();
-    let store = PgStore::connect_with(PgConfig::new(&url), rt.clone()).unwrap();
-    store.migrate().unwrap();
+    let (url, rt, store) = migrated_schema();
     let topic = unique("poison");
     let p = order(1, 1, None, 1_000);
     let q = order(2, 1, None, 1_000);

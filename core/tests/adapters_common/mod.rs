@@ -65,6 +65,47 @@ pub fn fresh_schema() -> String {
     format!("{}{sep}options=-csearch_path%3D{schema}", pg_url())
 }
 
+/// A fresh schema, migrated: its URL, the runtime and the store over it.
+pub fn migrated_schema() -> (
+    String,
+    uoom::adapters::AdapterRuntime,
+    uoom::adapters::postgres::PgStore,
+) {
+    use uoom::adapters::postgres::{PgConfig, PgStore};
+    let url = fresh_schema();
+    let rt = uoom::adapters::AdapterRuntime::new(2).unwrap();
+    let store = PgStore::connect_with(PgConfig::new(&url), rt.clone()).unwrap();
+    store.migrate().unwrap();
+    (url, rt, store)
+}
+
+/// A running relay named `name` publishing `url`'s outbox to Kafka topic
+/// `topic` on the wall clock, with the default settings.
+#[cfg(all(feature = "outbox", feature = "kafka"))]
+pub fn spawn_kafka_relay(
+    name: &str,
+    url: &str,
+    rt: &uoom::adapters::AdapterRuntime,
+    topic: &str,
+) -> uoom::adapters::outbox::RelayHandle {
+    use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
+    use uoom::adapters::outbox::{Relay, RelayConfig};
+    use uoom::adapters::postgres::PgOutboxStore;
+    Relay::new(
+        RelayConfig::new(name),
+        PgOutboxStore::connect(url, rt.clone()).unwrap(),
+        KafkaPublisher::new(KafkaConfig::new(kafka_brokers()).with_topic(topic)).unwrap(),
+        SystemClock,
+    )
+    .spawn()
+    .unwrap()
+}
+
+/// Whether `store`'s outbox drains (no pending event) within `timeout`.
+pub fn drained(store: &uoom::adapters::postgres::PgStore, timeout: std::time::Duration) -> bool {
+    wait_until(timeout, || store.outbox_depth().unwrap() == 0)
+}
+
 pub fn order(n: u128, customer: u128, restaurant: Option<u128>, at: u64) -> Order {
     let req = parse_create_order(include_bytes!("../../../examples/orders/sample.json")).unwrap();
     let mut o = Order::from_request(OrderId::from_u128(n), req, Millis(at)).unwrap();
