@@ -6,8 +6,8 @@
 //! `PGSSLROOTCERT` as with libpq (for Amazon RDS, its
 //! `global-bundle.pem`). That is libpq's `verify-full`, which
 //! tokio-postgres's URL parser has no name for. `sslmode=prefer` (the
-//! default) and `disable` stay in plain text: a server's TLS is only used
-//! when it can be verified.
+//! default) and `disable` stay in plain text: TLS is used only when the URL
+//! asks for it, and then never unverified.
 
 use super::io;
 use crate::{Error, Result};
