@@ -106,8 +106,6 @@ pub struct PgClaim {
     pub partitions: Vec<i16>,
     /// The slot of each of its events.
     slot_of: HashMap<Uuid, i16>,
-    /// Its events' distinct slots: retries and parking touch only these.
-    slots: Vec<i16>,
 }
 
 impl PgOutboxStore {
@@ -368,7 +366,6 @@ impl OutboxStore for PgOutboxStore {
                     conn,
                     partitions: parts,
                     slot_of: HashMap::new(),
-                    slots: Vec::new(),
                 },
                 Vec::new(),
             ));
@@ -380,13 +377,9 @@ impl OutboxStore for PgOutboxStore {
             .map_err(io("outbox pending"))?;
         let mut events = Vec::with_capacity(rows.len().min(max.max(1)));
         let mut slot_of = HashMap::with_capacity(events.capacity());
-        let mut slots: Vec<i16> = Vec::new();
         for r in rows.iter().take(max.max(1)) {
             let event = event_of(r).map_err(io("outbox pending"))?;
             let slot: i16 = r.try_get(11).map_err(io("outbox pending"))?;
-            if !slots.contains(&slot) {
-                slots.push(slot);
-            }
             slot_of.insert(event.record.id.0, slot);
             events.push(event);
         }
@@ -395,19 +388,13 @@ impl OutboxStore for PgOutboxStore {
                 conn,
                 partitions: parts,
                 slot_of,
-                slots,
             },
             events,
         ))
     }
 
     fn complete(&self, claim: PgClaim, outcome: &BatchOutcome) -> Result<()> {
-        let PgClaim {
-            conn,
-            slot_of,
-            slots,
-            ..
-        } = claim;
+        let PgClaim { conn, slot_of, .. } = claim;
         let c = &conn.client;
         let mut published: Vec<Vec<Uuid>> = vec![Vec::new(); OUTBOX_SLOTS];
         for id in &outcome.published {
@@ -435,6 +422,13 @@ impl OutboxStore for PgOutboxStore {
         let retry_at: Vec<SystemTime> = outcome.retries.iter().map(|r| at(r.2)).collect();
         let dead_ids: Vec<Uuid> = outcome.dead.iter().map(|d| d.0.0).collect();
         let dead_errs: Vec<&str> = outcome.dead.iter().map(|d| d.1.as_str()).collect();
+        // The claim's slots, for the rare retries and parkings.
+        let slots: Vec<i16> = if retry_ids.is_empty() && dead_ids.is_empty() {
+            Vec::new()
+        } else {
+            let distinct: std::collections::BTreeSet<i16> = slot_of.values().copied().collect();
+            distinct.into_iter().collect()
+        };
         let retried: [&Param<'_>; 4] = [&retry_ids, &retry_errs, &retry_at, &slots];
         let parked: [&Param<'_>; 3] = [&dead_ids, &dead_errs, &slots];
         let result = self.rt.block_on(async {

@@ -92,22 +92,16 @@ fn connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
     if let Some(path) = std::env::var_os(ROOT_CERT_ENV) {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject;
-        let certs = CertificateDer::pem_file_iter(&path)
-            .map_err(|e| tls_err(&format!("{ROOT_CERT_ENV}={}", path.to_string_lossy()), &e))?;
-        let mut added = 0;
-        for cert in certs {
-            let cert = cert
-                .map_err(|e| tls_err(&format!("{ROOT_CERT_ENV}={}", path.to_string_lossy()), &e))?;
+        let file = format!("{ROOT_CERT_ENV}={}", path.to_string_lossy());
+        let system = roots.len();
+        for cert in CertificateDer::pem_file_iter(&path).map_err(|e| tls_err(&file, &e))? {
+            let cert = cert.map_err(|e| tls_err(&file, &e))?;
             roots
                 .add(cert)
                 .map_err(|e| tls_err("root certificate", &e))?;
-            added += 1;
         }
-        if added == 0 {
-            return Err(tls_err(
-                &format!("{ROOT_CERT_ENV}={}", path.to_string_lossy()),
-                &"no certificate in the file",
-            ));
+        if roots.len() == system {
+            return Err(tls_err(&file, &"no certificate in the file"));
         }
     }
     if roots.is_empty() {
