@@ -32,7 +32,8 @@ fn migrations_apply_once_and_record_themselves() {
             "0005_order_placement.sql",
             "0006_outbox_partitions.sql",
             "0007_outbox_payload_json.sql",
-            "0008_outbox_slots.sql"
+            "0008_outbox_slots.sql",
+            "0009_orders_statistics.sql"
         ]
     );
     assert!(s.migrate().unwrap().is_empty());

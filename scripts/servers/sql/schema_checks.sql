@@ -206,4 +206,25 @@ BEGIN
     END;
 END $$;
 
+\echo check: ANALYZE keeps statistics for the columns of orders that queries use, none for its JSON documents
+INSERT INTO orders (id, customer_id, restaurant_id, items, delivery_street, delivery_city,
+                    delivery_postal_code, delivery_latitude, delivery_longitude,
+                    total_minor, currency, status, hints, placement)
+SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(),
+       jsonb_build_array(jsonb_build_object('itemId', 'i' || n, 'quantity', n)),
+       n || ' Main St', 'New York', '10001', 40.7, -74.0, 100 * n, 'USD', 'ROUTED',
+       jsonb_build_object('priority', n % 3), jsonb_build_object('channel', 'c' || n % 5)
+FROM generate_series(1, 100) AS n;
+ANALYZE orders;
+DO $$
+DECLARE analyzed text[];
+BEGIN
+    SELECT array_agg(attname::text ORDER BY attname) INTO analyzed
+    FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'orders';
+    ASSERT analyzed @> ARRAY['id', 'customer_id', 'restaurant_id', 'status', 'created_at'],
+        format('queried columns without statistics: %s', analyzed);
+    ASSERT NOT analyzed && ARRAY['items', 'hints', 'placement'],
+        format('JSON documents with statistics: %s', analyzed);
+END $$;
+
 \echo schema checks: done

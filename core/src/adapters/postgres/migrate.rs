@@ -37,6 +37,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0008_outbox_slots.sql",
         include_str!("../../../migrations/postgres/0008_outbox_slots.sql"),
     ),
+    (
+        "0009_orders_statistics.sql",
+        include_str!("../../../migrations/postgres/0009_orders_statistics.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `uoom_schema_migrations`, each
