@@ -69,7 +69,7 @@ test-servers: ## Start the test servers, check schema and client round trips, st
 # real servers: starts them, runs the servers' smoke checks and
 # core/tests/adapters_*.rs, stops what it started (also on failure).
 .PHONY: test-adapters
-test-adapters: ## Adapter integration tests against PostgreSQL, Kafka and DynamoDB Local (includes test-servers' checks)
+test-adapters: setup-rust ## Adapter integration tests against PostgreSQL, Kafka and DynamoDB Local (includes test-servers' checks)
 	@CARGO=$(CARGO) ./scripts/test-adapters.sh
 
 bench-solve: setup-rust ## Criterion benches of the solver (single-order decision, 100 ms batches)

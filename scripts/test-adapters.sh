@@ -8,7 +8,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SERVERS="$ROOT/scripts/servers"
 CARGO="${CARGO:-cargo}"
-FEATURES="postgres,postgres-tls,outbox,kafka,dynamodb"
+FEATURES="postgres,postgres-tls,outbox,kafka,kafka-tls,dynamodb"
 
 started=()
 for s in postgres kafka dynamodb; do

@@ -64,6 +64,11 @@ pub struct SimulateArgs {
     /// Kafka bootstrap brokers the outbox relay publishes to (a fresh topic per run).
     #[arg(long, requires = "postgres", help_heading = "Adapters")]
     pub kafka: Option<String>,
+    /// A Java-style `client.properties` file of librdkafka settings for the
+    /// relay's producer (TLS and SASL/SCRAM for Amazon MSK: `security.protocol`,
+    /// `ssl.ca.location`, `sasl.mechanisms`, `sasl.username`, `sasl.password`).
+    #[arg(long, requires = "kafka", help_heading = "Adapters")]
+    pub kafka_config: Option<std::path::PathBuf>,
     /// DynamoDB endpoint for the status read model (PostgreSQL as its fallback).
     #[arg(long, requires = "postgres", help_heading = "Adapters")]
     pub dynamodb: Option<String>,

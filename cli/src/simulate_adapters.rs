@@ -87,9 +87,12 @@ pub fn run(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Re
     store.migrate().context("applying the migrations")?;
 
     let topic = format!("uoom.sim.{tag}");
-    let kafka = KafkaConfig::new(brokers)
+    let mut kafka = KafkaConfig::new(brokers)
         .with_topic(&topic)
         .with_linger(Duration::from_millis(args.kafka_linger_ms));
+    if let Some(file) = &args.kafka_config {
+        kafka = kafka.with_properties_file(file)?;
+    }
     let relay = Relay::new(
         RelayConfig::new(format!("sim-{tag}"))
             .with_batch(args.relay_batch.max(1))

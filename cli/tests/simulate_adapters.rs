@@ -139,3 +139,52 @@ fn topic_gone(brokers: &str, topic: &str) -> bool {
     }
     false
 }
+
+/// `--kafka-config`: a `client.properties` for the broker's TLS + SCRAM
+/// listener (as on Amazon MSK's 9096); the relay publishes every event through it.
+#[test]
+fn a_run_publishes_over_tls_and_scram_with_a_client_properties_file() {
+    let pg = env_or(
+        "UOOM_TEST_POSTGRES_URL",
+        "postgres://uoom:uoom@127.0.0.1:25432/uoom",
+    );
+    let brokers = env_or("UOOM_TEST_KAFKA_SASL_BROKERS", "127.0.0.1:29096");
+    let ca = env_or(
+        "UOOM_TEST_KAFKA_CA",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/servers/kafka/tls/ca.pem"
+        ),
+    );
+    let properties =
+        std::env::temp_dir().join(format!("uoom-client-{}.properties", std::process::id()));
+    std::fs::write(
+        &properties,
+        format!(
+            "# the test broker's SASL_SSL listener\n\
+             security.protocol=SASL_SSL\n\
+             sasl.mechanisms=SCRAM-SHA-512\n\
+             sasl.username={}\n\
+             sasl.password={}\n\
+             ssl.ca.location={ca}\n",
+            env_or("UOOM_TEST_KAFKA_SCRAM_USER", "uoom"),
+            env_or("UOOM_TEST_KAFKA_SCRAM_PASSWORD", "uoom-test-secret"),
+        ),
+    )
+    .unwrap();
+    let out = stdout_of(
+        Command::new(env!("CARGO_BIN_EXE_uoom"))
+            .args(["simulate", "--postgres", &pg, "--kafka", &brokers])
+            .arg("--kafka-config")
+            .arg(&properties)
+            .args(["--orders", "200", "--rps", "1000", "--submitters", "8"])
+            .args(["--intake-write", "with-outcome", "--json"]),
+    );
+    std::fs::remove_file(&properties).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let events = v["events"].as_u64().unwrap();
+    assert!(events >= 200, "{v}");
+    assert_eq!(v["published"], events, "every event reached Kafka: {v}");
+    assert_eq!(v["undelivered"], 0);
+    assert_eq!(v["relay"]["errors"], 0, "{v}");
+}

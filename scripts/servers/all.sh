@@ -34,6 +34,12 @@ print_env() {
   echo "UOOM_TEST_POSTGRES_URL=$("$HERE/postgres.sh" url)"
   echo "UOOM_TEST_POSTGRES_CA=$("$HERE/postgres.sh" ca)"
   echo "UOOM_TEST_KAFKA_BROKERS=$("$HERE/kafka.sh" brokers)"
+  echo "UOOM_TEST_KAFKA_TLS_BROKERS=$("$HERE/kafka.sh" tls-brokers)"
+  echo "UOOM_TEST_KAFKA_SASL_BROKERS=$("$HERE/kafka.sh" sasl-brokers)"
+  echo "UOOM_TEST_KAFKA_CA=$("$HERE/kafka.sh" ca)"
+  local scram; scram=$("$HERE/kafka.sh" scram)
+  echo "UOOM_TEST_KAFKA_SCRAM_USER=${scram%% *}"
+  echo "UOOM_TEST_KAFKA_SCRAM_PASSWORD=${scram#* }"
   echo "UOOM_TEST_DYNAMODB_ENDPOINT=$("$HERE/dynamodb.sh" url)"
   echo "AWS_ACCESS_KEY_ID=local"
   echo "AWS_SECRET_ACCESS_KEY=local"

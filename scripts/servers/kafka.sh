@@ -3,19 +3,30 @@
 # the adapter tests. The jars come from Maven Central (scripts/servers/kafka/pom.xml)
 # and run on the machine's Java; no Kafka distribution tarball is needed.
 #
-# usage: kafka.sh start|stop|status|brokers|reset
-#   start    fetch the jars (cached), format storage on first use, start, wait until ready
-#   stop     stop the broker (TERM, bounded wait, then KILL); nothing left running
-#   status   exit 0 when running and accepting connections
-#   brokers  print the bootstrap servers (host:port)
-#   reset    stop and delete the data directory (the next start formats afresh)
-# env: UOOM_KAFKA_PORT (29092), UOOM_KAFKA_CONTROLLER_PORT (29093), UOOM_KAFKA_HEAP (512m)
+# Besides plain text it listens as Amazon MSK does: TLS on the port two above
+# (MSK's 9094), and TLS with SASL/SCRAM-SHA-512 four above (MSK's 9096), with
+# a certificate from a throwaway test CA and one SCRAM user.
+#
+# usage: kafka.sh start|stop|status|brokers|tls-brokers|sasl-brokers|ca|scram|reset
+#   start        fetch the jars (cached), format storage on first use, start, wait until ready
+#   stop         stop the broker (TERM, bounded wait, then KILL); nothing left running
+#   status       exit 0 when running and accepting connections
+#   brokers      print the plain-text bootstrap servers (host:port)
+#   tls-brokers  print the TLS bootstrap servers
+#   sasl-brokers print the TLS + SASL/SCRAM bootstrap servers
+#   ca           print the path of the test CA's certificate (PEM)
+#   scram        print the SCRAM user and password, space-separated
+#   reset        stop and delete the data directory (the next start formats afresh)
+# env: UOOM_KAFKA_PORT (29092), UOOM_KAFKA_CONTROLLER_PORT (29093),
+#      UOOM_KAFKA_TLS_PORT (port + 2), UOOM_KAFKA_SASL_PORT (port + 4), UOOM_KAFKA_HEAP (512m)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$(dirname "$0")/kafka/pom.xml")
 PORT="${UOOM_KAFKA_PORT:-29092}"
 CPORT="${UOOM_KAFKA_CONTROLLER_PORT:-29093}"
+TLS_PORT="${UOOM_KAFKA_TLS_PORT:-$((PORT + 2))}"
+SASL_PORT="${UOOM_KAFKA_SASL_PORT:-$((PORT + 4))}"
 HEAP="${UOOM_KAFKA_HEAP:-512m}"
 LIBS="$UOOM_CACHE/kafka-$KAFKA_VERSION/libs"
 HOME_DIR="$SERVERS_DIR/kafka"
@@ -23,6 +34,12 @@ DATA="$HOME_DIR/data"
 CONF="$HOME_DIR/server.properties"
 PIDF="$HOME_DIR/kafka.pid"
 LOGF="$HOME_DIR/kafka.log"
+TLS_DIR="$HOME_DIR/tls"
+# Test-only secrets: the keystore's password and the SCRAM user.
+KEYSTORE_PASSWORD=uoom-test
+SCRAM_USER=uoom
+SCRAM_PASSWORD=uoom-test-secret
+SCRAM_DONE="$DATA/.scram-$SCRAM_USER"
 
 java_run() {
   # The command-line tools: small heap, quick JIT, quiet logs.
@@ -39,11 +56,19 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CPORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,SSL://127.0.0.1:$TLS_PORT,SASL_SSL://127.0.0.1:$SASL_PORT,CONTROLLER://127.0.0.1:$CPORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SSL://127.0.0.1:$TLS_PORT,SASL_SSL://127.0.0.1:$SASL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL
+# TLS as on MSK's 9094 and 9096: the server authenticates, clients do not.
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$TLS_DIR/server.p12
+ssl.keystore.password=$KEYSTORE_PASSWORD
+ssl.key.password=$KEYSTORE_PASSWORD
+ssl.client.auth=none
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$DATA
 num.partitions=1
 default.replication.factor=1
@@ -75,22 +100,50 @@ ready() {
   port_open "$PORT" && grep -q "Kafka Server started" "$LOGF" 2>/dev/null
 }
 
+# The test CA, the server certificate and the PKCS12 keystore Kafka reads.
+make_keystore() {
+  make_test_certs "$TLS_DIR"
+  [ -f "$TLS_DIR/server.p12" ] && return 0
+  openssl pkcs12 -export -in "$TLS_DIR/server.crt" -inkey "$TLS_DIR/server.key" \
+    -certfile "$TLS_DIR/ca.pem" -name kafka -passout "pass:$KEYSTORE_PASSWORD" \
+    -out "$TLS_DIR/server.p12" || die "making the PKCS12 keystore failed"
+}
+
+# The SCRAM user: written at format time; added through the admin API to
+# storage formatted before there was one.
+scram_config() { echo "SCRAM-SHA-512=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]"; }
+ensure_scram_user() {
+  [ -f "$SCRAM_DONE" ] && return 0
+  log "adding SCRAM user $SCRAM_USER"
+  java_run kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$PORT" --alter \
+    --add-config "SCRAM-SHA-512=[password=$SCRAM_PASSWORD]" \
+    --entity-type users --entity-name "$SCRAM_USER" >"$HOME_DIR/scram.log" 2>&1 \
+    || { cat "$HOME_DIR/scram.log" >&2; die "adding the SCRAM user failed"; }
+  touch "$SCRAM_DONE"
+}
+
 start() {
   if pid=$(live_pid "$PIDF"); then
     if ready; then log "already running (pid $pid) on 127.0.0.1:$PORT"; return 0; fi
     die "a broker (pid $pid) runs but is not ready; try: $0 stop"
   fi
-  port_open "$PORT" && die "port $PORT is taken by another process"
+  local p
+  for p in "$PORT" "$TLS_PORT" "$SASL_PORT"; do
+    port_open "$p" && die "port $p is taken by another process"
+  done
   ensure_java
   maven_fetch "$(dirname "$0")/kafka" "$LIBS"
+  make_keystore
   write_config
   if [ ! -f "$DATA/meta.properties" ]; then
     mkdir -p "$DATA"
     local cluster_id
     cluster_id=$(java_run kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
     log "formatting $DATA (cluster id $cluster_id)"
-    java_run kafka.tools.StorageTool format -t "$cluster_id" -c "$CONF" >"$HOME_DIR/format.log" 2>&1 \
+    java_run kafka.tools.StorageTool format -t "$cluster_id" -c "$CONF" \
+      --add-scram "$(scram_config)" >"$HOME_DIR/format.log" 2>&1 \
       || { cat "$HOME_DIR/format.log" >&2; die "storage format failed"; }
+    touch "$SCRAM_DONE"
   fi
   : >"$LOGF"
   # The server: small heap (a test server on a shared 2-core box), full JIT.
@@ -106,7 +159,8 @@ start() {
     stop_pidfile "$PIDF" kafka
     exit 1
   fi
-  log "ready on 127.0.0.1:$PORT"
+  ensure_scram_user
+  log "ready on 127.0.0.1:$PORT (TLS $TLS_PORT, TLS + SCRAM $SASL_PORT)"
 }
 
 case "${1:-}" in
@@ -116,8 +170,12 @@ case "${1:-}" in
     if pid=$(live_pid "$PIDF") && ready; then echo "kafka: running (pid $pid) on 127.0.0.1:$PORT"
     else echo "kafka: stopped"; exit 1; fi ;;
   brokers) echo "127.0.0.1:$PORT" ;;
+  tls-brokers) echo "127.0.0.1:$TLS_PORT" ;;
+  sasl-brokers) echo "127.0.0.1:$SASL_PORT" ;;
+  ca) echo "$TLS_DIR/ca.pem" ;;
+  scram) echo "$SCRAM_USER $SCRAM_PASSWORD" ;;
   reset) stop_pidfile "$PIDF" kafka; rm -rf "$DATA"; log "data removed" ;;
   # Runs a class from the Kafka jars (e.g. the console producer) with the cached classpath.
   run-class) shift; maven_fetch "$(dirname "$0")/kafka" "$LIBS"; java_run "$@" ;;
-  *) echo "usage: $0 start|stop|status|brokers|reset|run-class CLASS [ARGS...]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|brokers|tls-brokers|sasl-brokers|ca|scram|reset|run-class CLASS [ARGS...]" >&2; exit 2 ;;
 esac

@@ -98,3 +98,24 @@ ensure_java() {
   major=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
   [ "${major%%.*}" -ge 17 ] 2>/dev/null || die "Java 17+ needed, found ${major:-none}"
 }
+
+# A throwaway test CA and a server certificate it signed for 127.0.0.1 and
+# localhost (P-256 keys, ten years), made once in DIR: ca.pem, ca.key,
+# server.crt, server.key. Clients verify the servers with ca.pem.
+# usage: make_test_certs DIR
+make_test_certs() {
+  local dir=$1
+  [ -f "$dir/server.crt" ] && [ -f "$dir/ca.pem" ] && return 0
+  command -v openssl >/dev/null || apt_install openssl
+  log "making a test CA and a server certificate ($dir)"
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj "/CN=uoom test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj "/CN=localhost" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
+  chmod 600 "$dir/server.key"
+  chmod 644 "$dir/ca.pem"
+}

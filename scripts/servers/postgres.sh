@@ -138,19 +138,10 @@ EOF
 make_certs() {
   local dir="$PG_DIR/tls"
   [ -f "$DATA/server.crt" ] && [ -f "$dir/ca.pem" ] && return 0
-  command -v openssl >/dev/null || apt_install openssl
-  log "making a test CA and a server certificate ($dir)"
-  mkdir -p "$dir"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
-    -subj "/CN=uoom test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -subj "/CN=localhost" -keyout "$DATA/server.key" -out "$dir/server.csr" 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
-  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
-    -days 3650 -extfile "$dir/server.ext" -out "$DATA/server.crt" 2>/dev/null
+  make_test_certs "$dir"
+  cp "$dir/server.key" "$dir/server.crt" "$DATA/"
   chmod 600 "$DATA/server.key"
   chown "$OS_USER" "$DATA/server.key" "$DATA/server.crt" 2>/dev/null || true
-  chmod 644 "$dir/ca.pem"
   grep -q '^ssl = on' "$DATA/postgresql.conf" || echo "ssl = on" >>"$DATA/postgresql.conf"
 }
 

@@ -2,7 +2,8 @@
 # Smoke test of the running test servers (start them first: all.sh start):
 #   PostgreSQL  migrations + schema checks + concurrent SKIP LOCKED claimers (test-postgres.sh)
 #   Kafka       round trip with Kafka's own console producer/consumer (the jars we run),
-#               and with librdkafka (confluent-kafka): idempotent acks=all, per-key order, DLQ
+#               and with librdkafka (confluent-kafka): idempotent acks=all, per-key order, DLQ;
+#               its TLS listeners' certificate verified against the test CA (openssl s_client)
 #   DynamoDB    the read-model tables created from core/migrations/dynamodb, queried with boto3
 # Prints "servers smoke: N passed, N failed"; exit 1 on any failure.
 set -euo pipefail
@@ -38,6 +39,18 @@ kafka_console() {
   echo "ok   kafka: console producer/consumer round trip (3 keyed records)"
 }
 kafka_console; tally "kafka console round trip" $?
+
+kafka_tls() {
+  local ca addr
+  ca=$("$HERE/kafka.sh" ca)
+  for addr in "$("$HERE/kafka.sh" tls-brokers)" "$("$HERE/kafka.sh" sasl-brokers)"; do
+    echo | timeout 20 openssl s_client -connect "$addr" -CAfile "$ca" -verify_return_error \
+      -verify_ip 127.0.0.1 -brief >/dev/null 2>&1 \
+      || { echo "TLS handshake with $addr not verified against $ca"; return 1; }
+  done
+  echo "ok   kafka: TLS listeners' certificate verified against the test CA"
+}
+kafka_tls; tally "kafka TLS listeners" $?
 
 PY=$("$HERE/venv.sh") && "$PY" "$HERE/smoke_clients.py" \
   --kafka "$("$HERE/kafka.sh" brokers)" \

@@ -6,8 +6,11 @@
 //! (default topic + `.dlq`), `UOOM_RELAY_ID` (default `relay-<pid>`),
 //! `UOOM_RELAY_BATCH` (500), `UOOM_RELAY_WORKERS` (1), `UOOM_RELAY_POLL_MS`
 //! (1000), `UOOM_RELAY_DELIVERED` (`delete` or `mark`, default `delete`),
-//! `UOOM_KAFKA_LINGER_MS` (1). Runs until killed; several may run at once
-//! against one database (each serves the outbox partitions it holds).
+//! `UOOM_KAFKA_LINGER_MS` (1), `UOOM_KAFKA_CONFIG_FILE` (a Java-style
+//! `client.properties` of librdkafka settings: TLS, SASL/SCRAM for Amazon
+//! MSK; TLS needs the `kafka-tls` feature). Runs until killed; several may
+//! run at once against one database (each serves the outbox partitions it
+//! holds).
 
 use std::time::Duration;
 use uoom::SystemClock;
@@ -49,6 +52,11 @@ fn run() -> Result<(), String> {
     }
     if var("UOOM_KAFKA_LINGER_MS").is_some() {
         kafka = kafka.with_linger(Duration::from_millis(num("UOOM_KAFKA_LINGER_MS", 1)?));
+    }
+    if let Some(file) = var("UOOM_KAFKA_CONFIG_FILE") {
+        kafka = kafka
+            .with_properties_file(file)
+            .map_err(|e| e.to_string())?;
     }
     let publisher = KafkaPublisher::new(kafka).map_err(|e| e.to_string())?;
     let delivered = match var("UOOM_RELAY_DELIVERED").as_deref() {

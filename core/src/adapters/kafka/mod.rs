@@ -98,6 +98,92 @@ impl KafkaConfig {
         self
     }
 
+    /// Adds the librdkafka settings of a Java-style client properties file's
+    /// text (as MSK's documentation writes them, `client.properties`): one
+    /// `key=value` per line, `#` and `!` lines and blank lines skipped, spaces
+    /// around the key and the value trimmed. A line without `=` or with an
+    /// empty key is an error naming its line number.
+    ///
+    /// ```
+    /// use uoom::adapters::kafka::KafkaConfig;
+    /// let c = KafkaConfig::new("b-1.msk:9096")
+    ///     .with_properties("# MSK, SASL/SCRAM\nsecurity.protocol=SASL_SSL\nsasl.mechanisms = SCRAM-SHA-512\n")
+    ///     .unwrap();
+    /// assert_eq!(c.setting("sasl.mechanisms"), Some("SCRAM-SHA-512"));
+    /// assert!(KafkaConfig::new("b:9092").with_properties("security.protocol SSL").is_err());
+    /// ```
+    pub fn with_properties(mut self, text: &str) -> Result<Self> {
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let (key, value) = line.split_once('=').ok_or_else(|| {
+                Error::Io(format!(
+                    "kafka properties: line {} has no `=`: {line:?}",
+                    n + 1
+                ))
+            })?;
+            let key = key.trim();
+            if key.is_empty() {
+                return Err(Error::Io(format!(
+                    "kafka properties: line {} has an empty key",
+                    n + 1
+                )));
+            }
+            self.settings
+                .push((key.to_owned(), value.trim().to_owned()));
+        }
+        Ok(self)
+    }
+
+    /// [`with_properties`](Self::with_properties) from a file; an unreadable
+    /// file is an error naming it.
+    ///
+    /// ```no_run
+    /// use uoom::adapters::kafka::KafkaConfig;
+    /// let c = KafkaConfig::new("b-1.msk:9094").with_properties_file("/etc/uoom/client.properties").unwrap();
+    /// ```
+    pub fn with_properties_file(self, path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Io(format!("kafka properties {}: {e}", path.display())))?;
+        self.with_properties(&text)
+            .map_err(|e| Error::Io(format!("{} ({})", e, path.display())))
+    }
+
+    /// The last value given for a librdkafka setting among [`settings`](Self::settings).
+    ///
+    /// ```
+    /// use uoom::adapters::kafka::KafkaConfig;
+    /// let c = KafkaConfig::new("b:9094").with_setting("security.protocol", "SSL");
+    /// assert_eq!(c.setting("security.protocol"), Some("SSL"));
+    /// assert_eq!(c.setting("ssl.ca.location"), None);
+    /// ```
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.settings
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// What in these settings needs librdkafka built with OpenSSL (feature
+    /// `kafka-tls`): TLS, or SCRAM (which librdkafka implements with OpenSSL).
+    fn needs_openssl(&self) -> Option<String> {
+        let protocol = self.setting("security.protocol").unwrap_or("plaintext");
+        if protocol.eq_ignore_ascii_case("ssl") || protocol.eq_ignore_ascii_case("sasl_ssl") {
+            return Some(format!("security.protocol={protocol}"));
+        }
+        let mechanisms = self
+            .setting("sasl.mechanisms")
+            .or_else(|| self.setting("sasl.mechanism"))?;
+        mechanisms
+            .to_ascii_uppercase()
+            .contains("SCRAM")
+            .then(|| format!("sasl.mechanisms={mechanisms}"))
+    }
+
     /// The dead-letter topic in effect.
     pub fn dlq_topic(&self) -> String {
         self.dlq_topic
@@ -198,10 +284,27 @@ struct Slot {
     index: usize,
 }
 
-/// Files each delivery report into its round.
-struct Reports;
+/// Files each delivery report into its round, and keeps the client's last
+/// error (a failed TLS handshake or SASL authentication, an unreachable
+/// broker) to say why messages time out.
+#[derive(Default)]
+struct Reports {
+    last_error: Mutex<Option<String>>,
+}
 
-impl ClientContext for Reports {}
+impl ClientContext for Reports {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::warn!(target: "uoom::kafka", "librdkafka: {error}: {reason}");
+        // "N/N brokers are down" follows the error that brought them down
+        // (a TLS handshake, SASL): it does not replace it.
+        let summary =
+            error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown);
+        let mut last = self.last_error.lock().unwrap_or_else(|e| e.into_inner());
+        if !summary || last.is_none() {
+            *last = Some(reason.to_owned());
+        }
+    }
+}
 
 impl ProducerContext for Reports {
     type DeliveryOpaque = Box<Slot>;
@@ -209,7 +312,12 @@ impl ProducerContext for Reports {
     fn delivery(&self, result: &DeliveryResult<'_>, slot: Box<Slot>) {
         let outcome = match result {
             Ok(_) => Ok(()),
-            Err((e, _)) => Err(format!("kafka delivery: {e}")),
+            Err((e, _)) => Err(
+                match &*self.last_error.lock().unwrap_or_else(|e| e.into_inner()) {
+                    Some(why) => format!("kafka delivery: {e} (last client error: {why})"),
+                    None => format!("kafka delivery: {e}"),
+                },
+            ),
         };
         slot.round.settle(slot.index, outcome);
     }
@@ -218,10 +326,21 @@ impl ProducerContext for Reports {
 impl KafkaPublisher {
     /// Creates the producer (no connection is made until the first send).
     /// librdkafka runs on threads of its own, so no runtime is needed.
+    ///
+    /// Settings that need TLS or SCRAM are an error in a build without the
+    /// `kafka-tls` feature (librdkafka without OpenSSL), saying so.
     pub fn new(config: KafkaConfig) -> Result<Self> {
+        if !cfg!(feature = "kafka-tls") {
+            if let Some(what) = config.needs_openssl() {
+                return Err(Error::Io(format!(
+                    "kafka producer: {what} needs TLS, but uoom was built without its \
+                     `kafka-tls` feature (librdkafka with OpenSSL)"
+                )));
+            }
+        }
         let producer: ThreadedProducer<Reports> = config
             .client_config()
-            .create_with_context(Reports)
+            .create_with_context(Reports::default())
             .map_err(|e| Error::Io(format!("kafka producer: {e}")))?;
         let dlq = config.dlq_topic();
         Ok(Self {
@@ -382,5 +501,121 @@ impl crate::adapters::outbox::Publisher for KafkaPublisher {
         attempts: u32,
     ) -> std::result::Result<(), String> {
         self.publish_to_dead_letters(event, error, attempts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn properties_skip_comments_and_blanks_and_keep_everything_after_the_first_equals() {
+        let c = KafkaConfig::new("b:9096")
+            .with_properties(
+                "# MSK\n! also a comment\n\n  security.protocol = SASL_SSL  \n\
+                 sasl.password=a=b==\nssl.ca.location=\n",
+            )
+            .unwrap();
+        assert_eq!(
+            c.settings,
+            vec![
+                ("security.protocol".to_owned(), "SASL_SSL".to_owned()),
+                ("sasl.password".to_owned(), "a=b==".to_owned()),
+                ("ssl.ca.location".to_owned(), String::new()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_property_line_without_equals_or_key_is_an_error_naming_the_line() {
+        let e = KafkaConfig::new("b:9092")
+            .with_properties("acks=all\nsecurity.protocol SSL\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("no `=`"), "{e}");
+        let e = KafkaConfig::new("b:9092")
+            .with_properties(" = SSL")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 1") && e.contains("empty key"), "{e}");
+        let e = KafkaConfig::new("b:9092")
+            .with_properties_file("/nonexistent/client.properties")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/nonexistent/client.properties"), "{e}");
+    }
+
+    #[test]
+    fn tls_and_scram_settings_are_what_needs_openssl() {
+        let needs = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .fold(KafkaConfig::new("b:9092"), |c, (k, v)| {
+                    c.with_setting(*k, *v)
+                })
+                .needs_openssl()
+        };
+        assert_eq!(needs(&[]), None);
+        assert_eq!(needs(&[("security.protocol", "PLAINTEXT")]), None);
+        assert_eq!(
+            needs(&[
+                ("security.protocol", "SASL_PLAINTEXT"),
+                ("sasl.mechanisms", "PLAIN")
+            ]),
+            None
+        );
+        assert!(needs(&[("security.protocol", "ssl")]).is_some());
+        assert!(needs(&[("security.protocol", "SASL_SSL")]).is_some());
+        assert!(
+            needs(&[
+                ("security.protocol", "SASL_PLAINTEXT"),
+                ("sasl.mechanism", "scram-sha-512")
+            ])
+            .is_some()
+        );
+        // The last value given wins, as in librdkafka.
+        assert_eq!(
+            needs(&[
+                ("security.protocol", "SSL"),
+                ("security.protocol", "PLAINTEXT")
+            ]),
+            None
+        );
+    }
+
+    /// Runs in builds with `kafka` but not `kafka-tls` (`cargo test -p uoom
+    /// --features kafka --lib adapters::kafka`; `make test` builds with both).
+    #[cfg(not(feature = "kafka-tls"))]
+    #[test]
+    fn without_kafka_tls_a_tls_setting_is_an_error_naming_the_feature() {
+        let e = KafkaPublisher::new(
+            KafkaConfig::new("b:9094").with_setting("security.protocol", "SSL"),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("security.protocol=SSL") && e.contains("`kafka-tls`"),
+            "{e}"
+        );
+        assert!(KafkaPublisher::new(KafkaConfig::new("b:9092")).is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_fails_cleanly(text in "\\PC*(\n\\PC*){0,8}") {
+            let _ = KafkaConfig::new("b:9092").with_properties(&text);
+        }
+
+        #[test]
+        fn written_properties_read_back(
+            kv in prop::collection::vec(("[a-z][a-z.]{0,20}", "[ -~]{0,30}"), 0..8)
+        ) {
+            let text: String = kv.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+            let c = KafkaConfig::new("b:9092").with_properties(&text).unwrap();
+            let want: Vec<(String, String)> =
+                kv.iter().map(|(k, v)| (k.clone(), v.trim().to_owned())).collect();
+            prop_assert_eq!(c.settings, want);
+        }
     }
 }
