@@ -20,12 +20,16 @@ fn env_or(key: &str, default: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| default.to_owned())
 }
 
-#[test]
-fn a_run_over_postgres_and_kafka_reports_every_event_and_its_latency_over_time_then_cleans_up() {
-    let pg = env_or(
+fn pg_url() -> String {
+    env_or(
         "UOOM_TEST_POSTGRES_URL",
         "postgres://uoom:uoom@127.0.0.1:25432/uoom",
-    );
+    )
+}
+
+#[test]
+fn a_run_over_postgres_and_kafka_reports_every_event_and_its_latency_over_time_then_cleans_up() {
+    let pg = pg_url();
     let kafka = env_or("UOOM_TEST_KAFKA_BROKERS", "127.0.0.1:29092");
     let trace = std::env::temp_dir().join(format!("uoom-sim-trace-{}.csv", std::process::id()));
     let out = stdout_of(
@@ -144,10 +148,7 @@ fn topic_gone(brokers: &str, topic: &str) -> bool {
 /// listener (as on Amazon MSK's 9096); the relay publishes every event through it.
 #[test]
 fn a_run_publishes_over_tls_and_scram_with_a_client_properties_file() {
-    let pg = env_or(
-        "UOOM_TEST_POSTGRES_URL",
-        "postgres://uoom:uoom@127.0.0.1:25432/uoom",
-    );
+    let pg = pg_url();
     let brokers = env_or("UOOM_TEST_KAFKA_SASL_BROKERS", "127.0.0.1:29096");
     let ca = env_or(
         "UOOM_TEST_KAFKA_CA",

@@ -13,15 +13,7 @@ use std::time::Duration;
 use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
 
 fn ca() -> String {
-    let ca = env_or(
-        "UOOM_TEST_KAFKA_CA",
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../target/servers/kafka/tls/ca.pem"
-        ),
-    );
-    assert!(std::path::Path::new(&ca).is_file(), "no test CA at {ca}");
-    ca
+    test_ca("UOOM_TEST_KAFKA_CA", "kafka/tls/ca.pem")
 }
 
 fn scram() -> (String, String) {

@@ -33,14 +33,7 @@ const PLAIN: &str =
 
 #[test]
 fn sslmode_require_connects_over_verified_tls_and_refuses_what_it_cannot_verify() {
-    let ca = env_or(
-        "UOOM_TEST_POSTGRES_CA",
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../target/servers/pg/tls/ca.pem"
-        ),
-    );
-    assert!(std::path::Path::new(&ca).is_file(), "no test CA at {ca}");
+    let ca = test_ca("UOOM_TEST_POSTGRES_CA", "pg/tls/ca.pem");
     let plain_url = pg_url();
     let sep = if plain_url.contains('?') { '&' } else { '?' };
     let tls_url = format!("{plain_url}{sep}sslmode=require");

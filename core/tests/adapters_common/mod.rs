@@ -35,6 +35,18 @@ pub fn kafka_brokers() -> String {
     env_or("UOOM_TEST_KAFKA_BROKERS", "127.0.0.1:29092")
 }
 
+/// A test server's CA certificate: the file `key` names, else `under_servers`
+/// inside `target/servers/` (where the scripts of `scripts/servers/` make it).
+pub fn test_ca(key: &str, under_servers: &str) -> String {
+    let default = format!(
+        "{}/../target/servers/{under_servers}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let ca = env_or(key, &default);
+    assert!(std::path::Path::new(&ca).is_file(), "no test CA at {ca}");
+    ca
+}
+
 pub fn dynamodb_endpoint() -> String {
     env_or("UOOM_TEST_DYNAMODB_ENDPOINT", "http://127.0.0.1:28000")
 }

@@ -18,6 +18,7 @@ use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -286,10 +287,12 @@ struct Slot {
 
 /// Files each delivery report into its round, and keeps the client's last
 /// error (a failed TLS handshake or SASL authentication, an unreachable
-/// broker) to say why messages time out.
+/// broker) to say why messages time out, until a message is delivered again.
 #[derive(Default)]
 struct Reports {
     last_error: Mutex<Option<String>>,
+    /// Whether `last_error` holds one (read without the lock per delivery).
+    has_error: AtomicBool,
 }
 
 impl ClientContext for Reports {
@@ -302,6 +305,7 @@ impl ClientContext for Reports {
         let mut last = self.last_error.lock().unwrap_or_else(|e| e.into_inner());
         if !summary || last.is_none() {
             *last = Some(reason.to_owned());
+            self.has_error.store(true, Ordering::Release);
         }
     }
 }
@@ -311,7 +315,14 @@ impl ProducerContext for Reports {
 
     fn delivery(&self, result: &DeliveryResult<'_>, slot: Box<Slot>) {
         let outcome = match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                if self.has_error.load(Ordering::Acquire) {
+                    let mut last = self.last_error.lock().unwrap_or_else(|e| e.into_inner());
+                    *last = None;
+                    self.has_error.store(false, Ordering::Release);
+                }
+                Ok(())
+            }
             Err((e, _)) => Err(
                 match &*self.last_error.lock().unwrap_or_else(|e| e.into_inner()) {
                     Some(why) => format!("kafka delivery: {e} (last client error: {why})"),
