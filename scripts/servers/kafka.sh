@@ -109,9 +109,8 @@ make_keystore() {
     -out "$TLS_DIR/server.p12" || die "making the PKCS12 keystore failed"
 }
 
-# The SCRAM user: written at format time; added through the admin API to
-# storage formatted before there was one.
-scram_config() { echo "SCRAM-SHA-512=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]"; }
+# The SCRAM user, added once per data directory through the admin API (which
+# also serves storage formatted before the listener existed).
 ensure_scram_user() {
   [ -f "$SCRAM_DONE" ] && return 0
   log "adding SCRAM user $SCRAM_USER"
@@ -140,10 +139,8 @@ start() {
     local cluster_id
     cluster_id=$(java_run kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
     log "formatting $DATA (cluster id $cluster_id)"
-    java_run kafka.tools.StorageTool format -t "$cluster_id" -c "$CONF" \
-      --add-scram "$(scram_config)" >"$HOME_DIR/format.log" 2>&1 \
+    java_run kafka.tools.StorageTool format -t "$cluster_id" -c "$CONF" >"$HOME_DIR/format.log" 2>&1 \
       || { cat "$HOME_DIR/format.log" >&2; die "storage format failed"; }
-    touch "$SCRAM_DONE"
   fi
   : >"$LOGF"
   # The server: small heap (a test server on a shared 2-core box), full JIT.

@@ -18,7 +18,6 @@ use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -185,6 +184,21 @@ impl KafkaConfig {
             .then(|| format!("sasl.mechanisms={mechanisms}"))
     }
 
+    /// [`client_config`](Self::client_config) for a client of ours (`client`
+    /// names it in errors), refused when its settings need OpenSSL and this
+    /// build has none (feature `kafka-tls`).
+    fn checked_client_config(&self, client: &str) -> Result<ClientConfig> {
+        if !cfg!(feature = "kafka-tls") {
+            if let Some(what) = self.needs_openssl() {
+                return Err(Error::Io(format!(
+                    "{client}: {what} needs TLS, but uoom was built without its \
+                     `kafka-tls` feature (librdkafka with OpenSSL)"
+                )));
+            }
+        }
+        Ok(self.client_config())
+    }
+
     /// The dead-letter topic in effect.
     pub fn dlq_topic(&self) -> String {
         self.dlq_topic
@@ -291,8 +305,12 @@ struct Slot {
 #[derive(Default)]
 struct Reports {
     last_error: Mutex<Option<String>>,
-    /// Whether `last_error` holds one (read without the lock per delivery).
-    has_error: AtomicBool,
+}
+
+impl Reports {
+    fn last_error(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.last_error.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl ClientContext for Reports {
@@ -302,10 +320,9 @@ impl ClientContext for Reports {
         // (a TLS handshake, SASL): it does not replace it.
         let summary =
             error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown);
-        let mut last = self.last_error.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = self.last_error();
         if !summary || last.is_none() {
             *last = Some(reason.to_owned());
-            self.has_error.store(true, Ordering::Release);
         }
     }
 }
@@ -316,19 +333,14 @@ impl ProducerContext for Reports {
     fn delivery(&self, result: &DeliveryResult<'_>, slot: Box<Slot>) {
         let outcome = match result {
             Ok(_) => {
-                if self.has_error.load(Ordering::Acquire) {
-                    let mut last = self.last_error.lock().unwrap_or_else(|e| e.into_inner());
-                    *last = None;
-                    self.has_error.store(false, Ordering::Release);
-                }
+                // Uncontended, like the round's own lock in `settle`.
+                *self.last_error() = None;
                 Ok(())
             }
-            Err((e, _)) => Err(
-                match &*self.last_error.lock().unwrap_or_else(|e| e.into_inner()) {
-                    Some(why) => format!("kafka delivery: {e} (last client error: {why})"),
-                    None => format!("kafka delivery: {e}"),
-                },
-            ),
+            Err((e, _)) => Err(match &*self.last_error() {
+                Some(why) => format!("kafka delivery: {e} (last client error: {why})"),
+                None => format!("kafka delivery: {e}"),
+            }),
         };
         slot.round.settle(slot.index, outcome);
     }
@@ -341,16 +353,8 @@ impl KafkaPublisher {
     /// Settings that need TLS or SCRAM are an error in a build without the
     /// `kafka-tls` feature (librdkafka without OpenSSL), saying so.
     pub fn new(config: KafkaConfig) -> Result<Self> {
-        if !cfg!(feature = "kafka-tls") {
-            if let Some(what) = config.needs_openssl() {
-                return Err(Error::Io(format!(
-                    "kafka producer: {what} needs TLS, but uoom was built without its \
-                     `kafka-tls` feature (librdkafka with OpenSSL)"
-                )));
-            }
-        }
         let producer: ThreadedProducer<Reports> = config
-            .client_config()
+            .checked_client_config("kafka producer")?
             .create_with_context(Reports::default())
             .map_err(|e| Error::Io(format!("kafka producer: {e}")))?;
         let dlq = config.dlq_topic();
@@ -462,7 +466,8 @@ impl KafkaPublisher {
 
 /// Deletes `topics` from the cluster of `config` (its brokers and client
 /// settings), waiting up to `timeout` for the controller. A topic that does not
-/// exist is not an error: the call leaves none of `topics` behind.
+/// exist is not an error: the call leaves none of `topics` behind. As with
+/// [`KafkaPublisher::new`], TLS or SCRAM settings need the `kafka-tls` feature.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -475,7 +480,7 @@ pub fn delete_topics(config: &KafkaConfig, topics: &[&str], timeout: Duration) -
     use rdkafka::client::DefaultClientContext;
     use rdkafka::types::RDKafkaErrorCode;
     let admin: AdminClient<DefaultClientContext> = config
-        .client_config()
+        .checked_client_config("kafka admin client")?
         .create()
         .map_err(|e| Error::Io(format!("kafka admin client: {e}")))?;
     let options = AdminOptions::new()
