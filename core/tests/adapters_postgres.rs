@@ -33,7 +33,8 @@ fn migrations_apply_once_and_record_themselves() {
             "0006_outbox_partitions.sql",
             "0007_outbox_payload_json.sql",
             "0008_outbox_slots.sql",
-            "0009_orders_statistics.sql"
+            "0009_orders_statistics.sql",
+            "0010_outbox_bundles.sql"
         ]
     );
     assert!(s.migrate().unwrap().is_empty());
@@ -49,8 +50,14 @@ fn an_order_round_trips_with_its_hints_items_and_times() {
     assert_eq!(s.order(&o.id).unwrap(), Some(o.clone()));
     let rows = s.outbox_events_of(&o.id.to_string()).unwrap();
     assert_eq!(rows.len(), 2);
-    assert!(rows[0].seq < rows[1].seq);
+    // One outbox row holds both (0010_outbox_bundles.sql), in their order.
+    assert_eq!(rows[0].seq, rows[1].seq);
     assert_eq!(rows[0].event_type, "OrderCreated");
+    assert_eq!(rows[1].event_type, "OrderStatusChanged");
+    assert_eq!(
+        rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![EventId::from_u128(100), EventId::from_u128(101)]
+    );
     assert_eq!(s.outbox_depth().unwrap(), 2);
 }
 
@@ -77,14 +84,28 @@ fn a_confirmed_orders_placement_is_stored_and_read_back() {
 #[test]
 fn the_order_and_its_events_roll_back_together() {
     let s = migrated();
-    // Two events with one id: the outbox insert fails, so the order is not written either.
+    // An event PostgreSQL refuses (an empty aggregate id breaks a CHECK): the
+    // outbox insert fails, so the order is not written either.
     let o = order(2, 10, None, 1_000);
     let mut evs = events_for(&o, 200, 2);
-    evs[1].id = evs[0].id;
+    evs[1].aggregate_id = String::new();
     let err = s.save(&o, &evs).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{err}");
     assert_eq!(s.order(&o.id).unwrap(), None);
     assert!(s.outbox_events_of(&o.id.to_string()).unwrap().is_empty());
+
+    // Two events with one id, or an event without a type, are refused before
+    // they reach PostgreSQL (a bundled event has no column to check them).
+    let mut evs = events_for(&o, 210, 3);
+    evs[2].id = evs[0].id;
+    let err = s.save(&o, &evs).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
+    assert!(err.to_string().contains("twice"), "{err}");
+    let mut evs = events_for(&o, 220, 2);
+    evs[1].event_type = String::new();
+    let err = s.save(&o, &evs).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
+    assert_eq!(s.order(&o.id).unwrap(), None);
 
     // A stale write (older than the stored order) changes nothing, events included.
     let mut newer = order(3, 10, None, 5_000);
@@ -125,8 +146,8 @@ fn group_commit_gives_each_caller_its_own_outcome() {
         .unwrap(),
     );
     s.migrate().unwrap();
-    // 40 concurrent writers, one of them with a broken unit (duplicate event id):
-    // they share transactions, yet only the broken one fails.
+    // 40 concurrent writers, one of them with a unit PostgreSQL refuses (an
+    // empty aggregate id): they share transactions, yet only the broken one fails.
     let handles: Vec<_> = (0..40u128)
         .map(|i| {
             let s = s.clone();
@@ -134,7 +155,7 @@ fn group_commit_gives_each_caller_its_own_outcome() {
                 let o = order(1_000 + i, 7, None, 1_000);
                 let mut evs = events_for(&o, 10_000 + i * 10, 3);
                 if i == 17 {
-                    evs[2].id = evs[0].id;
+                    evs[2].aggregate_id = String::new();
                 }
                 (i, s.save(&o, &evs))
             })
@@ -183,6 +204,39 @@ fn idempotency_records_and_outbox_appends() {
     s.mark_published_through(pending[0].0).unwrap();
     assert_eq!(s.outbox_depth().unwrap(), 1);
     assert_eq!(s.pending_records(10).unwrap()[0].1.id, cap.id);
+}
+
+#[test]
+fn the_in_process_outbox_hands_out_a_rows_events_in_order_and_takes_the_row_back_whole() {
+    let s = migrated();
+    let o = order(40, 10, None, 1_000);
+    let evs = events_for(&o, 4_000, 3);
+    s.save(&o, &evs).unwrap();
+    let later = order(41, 10, None, 1_000);
+    s.save(&later, &events_for(&later, 4_100, 1)).unwrap();
+    let pending = s.pending_records(10).unwrap();
+    let ids: Vec<EventId> = pending.iter().map(|p| p.1.id).collect();
+    assert_eq!(
+        ids,
+        vec![evs[0].id, evs[1].id, evs[2].id, EventId::from_u128(4_100)]
+    );
+    assert_eq!(
+        pending[1].1, evs[1],
+        "a bundled event reads back as written"
+    );
+    assert!(
+        pending.windows(2).all(|w| w[0].0 < w[1].0),
+        "positions rise"
+    );
+    // Acknowledged part way, the row stays: its events come again (at least once).
+    s.mark_published_through(pending[1].0).unwrap();
+    assert_eq!(s.outbox_depth().unwrap(), 4);
+    s.mark_published_through(pending[2].0).unwrap();
+    assert_eq!(s.outbox_depth().unwrap(), 1);
+    assert_eq!(
+        s.pending_records(10).unwrap()[0].1.id,
+        EventId::from_u128(4_100)
+    );
 }
 
 #[test]

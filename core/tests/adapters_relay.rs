@@ -123,7 +123,8 @@ fn the_relay_store_truncates_outbox_slots_once_their_events_are_delivered() {
     store
         .execute_batch(
             "CREATE TABLE written AS SELECT DISTINCT slot FROM outbox_events; \
-             DO $$ BEGIN ASSERT (SELECT count(*) FROM outbox_events) = 200; \
+             DO $$ BEGIN ASSERT (SELECT count(*) FROM outbox_events) = 100; \
+             ASSERT (SELECT count(*) FROM outbox_event_list) = 200; \
              ASSERT (SELECT sum(pg_relation_size(format('outbox_events_s%s', slot)::regclass)) \
                      FROM written) > 0; END $$",
         )
@@ -195,6 +196,38 @@ impl Publisher for Poisoned {
     }
 }
 
+type PoisonedRelay = Relay<PgOutboxStore, Poisoned, Arc<ManualClock>>;
+
+/// A relay over PostgreSQL publishing to `topic`, `poison` failing every
+/// time, on a manual clock started a second ahead of the wall clock
+/// (returned with its start).
+fn poisoned_relay(
+    name: &str,
+    url: &str,
+    rt: &uoom::adapters::AdapterRuntime,
+    topic: &str,
+    poison: EventId,
+    delivered: Delivered,
+) -> (PoisonedRelay, Arc<ManualClock>, Millis) {
+    let t0 = SystemClock.now().plus_ms(1_000);
+    let clock = Arc::new(ManualClock::new(t0));
+    let relay = Relay::new(
+        RelayConfig::new(name),
+        PgOutboxStore::connect(url, rt.clone())
+            .unwrap()
+            .with_delivered(delivered),
+        Poisoned {
+            inner: KafkaPublisher::new(KafkaConfig::new(kafka_brokers()).with_topic(topic))
+                .unwrap(),
+            poison,
+            clock: clock.clone(),
+            attempts: Mutex::new(Vec::new()),
+        },
+        clock.clone(),
+    );
+    (relay, clock, t0)
+}
+
 #[test]
 fn a_poison_event_is_retried_after_1_2_4_s_then_parked_holding_back_only_its_aggregate() {
     let (url, rt, store) = migrated_schema();
@@ -206,23 +239,9 @@ fn a_poison_event_is_retried_after_1_2_4_s_then_parked_holding_back_only_its_agg
     store.save(&p, &p_events).unwrap();
     store.save(&q, &q_events).unwrap();
 
-    let t0 = SystemClock.now().plus_ms(1_000);
-    let clock = Arc::new(ManualClock::new(t0));
-    let publisher = Poisoned {
-        inner: KafkaPublisher::new(KafkaConfig::new(kafka_brokers()).with_topic(&topic)).unwrap(),
-        poison: p_events[0].id,
-        clock: clock.clone(),
-        attempts: Mutex::new(Vec::new()),
-    };
-    let relay = Relay::new(
-        RelayConfig::new("poison"),
-        // Delivered rows are kept (marked), so the test can read their state.
-        PgOutboxStore::connect(&url, rt.clone())
-            .unwrap()
-            .with_delivered(Delivered::Mark),
-        publisher,
-        clock.clone(),
-    );
+    // Delivered rows are kept (marked), so the test can read their state.
+    let (relay, clock, t0) =
+        poisoned_relay("poison", &url, &rt, &topic, p_events[0].id, Delivered::Mark);
     let published = |agg: &Order| -> Vec<bool> {
         store
             .outbox_events_of(&agg.id.to_string())
@@ -301,6 +320,99 @@ fn a_poison_event_is_retried_after_1_2_4_s_then_parked_holding_back_only_its_agg
     };
     assert_eq!(header("uoom-attempts").as_deref(), Some("4"));
     assert!(header("uoom-error").unwrap().contains("poisoned"));
+}
+
+/// A poison event in the middle of a row of four (one save, one aggregate):
+/// the two before it go out once, it is retried alone with the one after it
+/// held back, then parked; the one after it goes out. Under both delivery
+/// modes (the delivered part of a cut row deleted, or kept as published).
+fn a_poison_event_inside_a_row(delivered: Delivered) {
+    let (url, rt, store) = migrated_schema();
+    let topic = unique("poison_row");
+    let p = order(7, 1, None, 1_000);
+    let events = events_for(&p, 700, 4);
+    store.save(&p, &events).unwrap();
+    let (relay, clock, t0) =
+        poisoned_relay("poison-row", &url, &rt, &topic, events[2].id, delivered);
+    let r = relay.run_once().unwrap();
+    assert_eq!(
+        (r.claimed, r.published, r.retried, r.held_back),
+        (4, 2, 1, 1)
+    );
+    let rows = store.outbox_events_of(&p.id.to_string()).unwrap();
+    let pending: Vec<(EventId, i32)> = rows
+        .iter()
+        .filter(|r| !r.published && !r.dead)
+        .map(|r| (r.id, r.attempts))
+        .collect();
+    assert_eq!(
+        pending,
+        vec![(events[2].id, 1), (events[3].id, 0)],
+        "the failed event heads what is left, with its attempt counted"
+    );
+    for (wait, last) in [(1_000u64, false), (2_000, false), (4_000, true)] {
+        clock.advance_ms(wait - 1);
+        let early = relay.run_once().unwrap();
+        assert_eq!((early.claimed, early.held_back, early.published), (2, 2, 0));
+        clock.advance_ms(1);
+        let r = relay.run_once().unwrap();
+        assert_eq!(r.claimed, 2, "the failed event and the one after it");
+        assert_eq!(
+            (r.published, r.retried, r.dead),
+            if last { (0, 0, 1) } else { (0, 1, 0) }
+        );
+    }
+    let r = relay.run_once().unwrap();
+    assert_eq!((r.claimed, r.published), (1, 1), "the one after it goes on");
+    assert_eq!(
+        relay_attempts(&relay),
+        vec![t0, t0.plus_ms(1_000), t0.plus_ms(3_000), t0.plus_ms(7_000)]
+    );
+    assert_eq!(store.outbox_depth().unwrap(), 0);
+    let rows = store.outbox_events_of(&p.id.to_string()).unwrap();
+    let dead: Vec<_> = rows.iter().filter(|r| r.dead).collect();
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].id, dead[0].attempts), (events[2].id, 4));
+    assert!(dead[0].last_error.as_deref().unwrap().contains("poisoned"));
+    let kept: Vec<EventId> = rows.iter().filter(|r| r.published).map(|r| r.id).collect();
+    match delivered {
+        Delivered::Delete => assert!(kept.is_empty(), "{kept:?}"),
+        Delivered::Mark => assert_eq!(kept, vec![events[0].id, events[1].id, events[3].id]),
+    }
+    // Kafka has the other three once each, in order, and the DLQ the poison.
+    let got = consume(
+        &topic,
+        3,
+        Duration::from_secs(30),
+        Duration::from_millis(500),
+    );
+    let ids: Vec<&str> = got
+        .iter()
+        .map(|r| r.envelope["id"].as_str().unwrap())
+        .collect();
+    let want: Vec<String> = [0, 1, 3]
+        .iter()
+        .map(|&i| events[i].id.to_string())
+        .collect();
+    assert_eq!(ids, want);
+    let dlq = consume(
+        &format!("{topic}.dlq"),
+        1,
+        Duration::from_secs(30),
+        Duration::from_millis(300),
+    );
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].envelope["id"], events[2].id.to_string());
+}
+
+#[test]
+fn a_poison_event_inside_a_row_holds_back_only_what_follows_it_deleting_delivered_rows() {
+    a_poison_event_inside_a_row(Delivered::Delete);
+}
+
+#[test]
+fn a_poison_event_inside_a_row_holds_back_only_what_follows_it_marking_delivered_rows() {
+    a_poison_event_inside_a_row(Delivered::Mark);
 }
 
 fn relay_attempts<S, C>(relay: &Relay<S, Poisoned, C>) -> Vec<Millis>

@@ -227,4 +227,42 @@ BEGIN
         format('JSON documents with statistics: %s', analyzed);
 END $$;
 
+\echo check: a row of several events lists them in order, a cut row's rest after them, and a tail must be an array
+DO $$
+DECLARE
+    a uuid := gen_random_uuid();
+    b uuid := gen_random_uuid();
+    c uuid := gen_random_uuid();
+    s bigint;
+    got text;
+BEGIN
+    INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, payload, occurred_at, tail)
+    VALUES (a, 'order', 'T', 'OrderCreated', '{"n":0}', now(),
+            json_build_array(json_build_object('id', b, 'type', 'OrderValidated', 'schemaVersion', 2,
+                                               'occurredAt', 1795400000123, 'payload', json_build_object('n', 1))))
+    RETURNING seq INTO s;
+    -- What a relay leaves when the second event fails: the first kept as
+    -- published, the rest (with one more event) a row of its own with the same seq.
+    UPDATE outbox_events SET published_at = now(), tail = NULL WHERE id = a;
+    INSERT INTO outbox_events (id, seq, first_pos, aggregate_type, aggregate_id, event_type,
+                               schema_version, payload, occurred_at, tail)
+    VALUES (b, s, 1, 'order', 'T', 'OrderValidated', 2, '{"n":1}', now(),
+            json_build_array(json_build_object('id', c, 'type', 'ChannelAssigned', 'schemaVersion', 1,
+                                               'occurredAt', 1795400000124, 'payload', '{"n":2}'::json)));
+    SELECT string_agg(format('%s:%s:%s', pos, event_type, payload ->> 'n'), ' ' ORDER BY seq, pos) INTO got
+    FROM outbox_event_list WHERE aggregate_id = 'T';
+    ASSERT got = '0:OrderCreated:0 1:OrderValidated:1 2:ChannelAssigned:2', got;
+    ASSERT (SELECT occurred_at FROM outbox_event_list WHERE id = c) = '2026-11-23 02:13:20.124+00',
+        'a tail event''s time is not its milliseconds';
+    ASSERT (SELECT count(*) FROM outbox_event_list WHERE aggregate_id = 'T' AND published_at IS NULL) = 2;
+    BEGIN
+        INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, payload, occurred_at, tail)
+        VALUES (gen_random_uuid(), 'order', 'T', 'OrderCreated', '{}', now(), '{"not":"an array"}');
+        ASSERT false, 'a tail that is not an array was accepted';
+    EXCEPTION WHEN check_violation THEN
+        NULL;
+    END;
+    DELETE FROM outbox_events WHERE aggregate_id = 'T';
+END $$;
+
 \echo schema checks: done

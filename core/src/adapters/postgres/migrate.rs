@@ -41,6 +41,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0009_orders_statistics.sql",
         include_str!("../../../migrations/postgres/0009_orders_statistics.sql"),
     ),
+    (
+        "0010_outbox_bundles.sql",
+        include_str!("../../../migrations/postgres/0010_outbox_bundles.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `uoom_schema_migrations`, each

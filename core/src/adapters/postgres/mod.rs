@@ -14,6 +14,7 @@
 //! assert_eq!(store.order(&uoom::OrderId::from_u128(1)).unwrap(), None);
 //! ```
 
+mod bundle;
 mod migrate;
 mod rows;
 mod saga;
@@ -156,7 +157,8 @@ pub(crate) async fn connect_client(url: &str) -> Result<Client> {
 pub struct OutboxRow {
     /// The event.
     pub id: crate::EventId,
-    /// Its position in the outbox.
+    /// Its outbox row's `seq` (shared by the events a unit of work wrote
+    /// for one aggregate, listed in their order).
     pub seq: i64,
     /// Its type name.
     pub event_type: String,
@@ -287,14 +289,14 @@ impl PgStore {
         events: &[EventRecord],
         key: Option<(&str, &Value)>,
     ) -> Result<()> {
-        self.submit(Unit {
-            order: Some(OrderRow::of(order)?),
-            events: events
+        self.submit(Unit::new(
+            Some(OrderRow::of(order)?),
+            events
                 .iter()
                 .map(EventRow::of_record)
                 .collect::<Result<_>>()?,
-            idempotency: key.map(|(k, v)| (k.to_owned(), v.clone())),
-        })
+            key.map(|(k, v)| (k.to_owned(), v.clone())),
+        )?)
     }
 
     /// The engine's unit of work, its events encoded straight from their
@@ -308,14 +310,14 @@ impl PgStore {
         if order.is_none() && events.is_empty() {
             return Ok(());
         }
-        self.submit(Unit {
-            order: order.map(OrderRow::of).transpose()?,
-            events: events
+        self.submit(Unit::new(
+            order.map(OrderRow::of).transpose()?,
+            events
                 .iter()
                 .map(EventRow::of_event)
                 .collect::<Result<_>>()?,
-            idempotency: key,
-        })
+            key,
+        )?)
     }
 
     /// Appends events that belong to no order write (e.g. `CapacityUpdated`).
@@ -323,14 +325,14 @@ impl PgStore {
         if events.is_empty() {
             return Ok(());
         }
-        self.submit(Unit {
-            order: None,
-            events: events
+        self.submit(Unit::new(
+            None,
+            events
                 .iter()
                 .map(EventRow::of_record)
                 .collect::<Result<_>>()?,
-            idempotency: None,
-        })
+            None,
+        )?)
     }
 
     /// The stored order, if any.
@@ -428,7 +430,8 @@ impl PgStore {
         let row = self
             .rt
             .block_on(client.query_one(
-                "SELECT count(*) FROM outbox_events WHERE published_at IS NULL AND NOT dead",
+                "SELECT coalesce(sum(1 + coalesce(json_array_length(tail), 0)), 0)::bigint \
+                 FROM outbox_events WHERE published_at IS NULL AND NOT dead",
                 &[],
             ))?
             .map_err(io("outbox depth"))?;
@@ -447,8 +450,10 @@ impl PgStore {
     }
 
     /// Up to `max` oldest pending events (neither published nor parked) with
-    /// their `seq`: the engine's in-process `Outbox::pending`, for callers
-    /// that relay without [`PgOutboxStore`]'s claims (one relay only).
+    /// their position (their row's `seq` times 65,536 plus their place in the
+    /// row, which orders them as they must be delivered): the engine's
+    /// in-process `Outbox::pending`, for callers that relay without
+    /// [`PgOutboxStore`]'s claims (one relay only).
     pub fn pending_records(&self, max: usize) -> Result<Vec<(i64, EventRecord)>> {
         let client = self.reader();
         let max = i64::try_from(max).unwrap_or(i64::MAX);
@@ -456,8 +461,9 @@ impl PgStore {
             .rt
             .block_on(client.query(
                 "SELECT seq, id, aggregate_type, aggregate_id, event_type, schema_version, payload, \
-                 occurred_at \
-                 FROM outbox_events WHERE published_at IS NULL AND NOT dead ORDER BY seq LIMIT $1",
+                 occurred_at, pos \
+                 FROM outbox_event_list WHERE published_at IS NULL AND NOT dead \
+                 ORDER BY seq, pos LIMIT $1",
                 &[&max],
             ))?
             .map_err(io("outbox read"))?;
@@ -466,8 +472,9 @@ impl PgStore {
                 let e = io("outbox read");
                 let version: i32 = r.try_get(5).map_err(&e)?;
                 let at: std::time::SystemTime = r.try_get(7).map_err(&e)?;
+                let pos: i32 = r.try_get(8).map_err(&e)?;
                 Ok((
-                    r.try_get(0).map_err(&e)?,
+                    bundle::position(r.try_get(0).map_err(&e)?, i64::from(pos)),
                     EventRecord {
                         id: crate::EventId(r.try_get(1).map_err(&e)?),
                         aggregate_type: r.try_get(2).map_err(&e)?,
@@ -485,28 +492,35 @@ impl PgStore {
             .collect()
     }
 
-    /// Marks every pending event with `seq` up to and including `seq` as
-    /// published (the acknowledgement of [`PgStore::pending_records`]).
-    pub fn mark_published_through(&self, seq: i64) -> Result<()> {
+    /// Marks every pending event up to and including `position` (from
+    /// [`PgStore::pending_records`]) as published. Rows go whole: a row
+    /// acknowledged only part way stays pending, and its events are handed
+    /// out again (at least once).
+    pub fn mark_published_through(&self, position: i64) -> Result<()> {
         let client = self.reader();
+        let (seq, index) = bundle::split_position(position);
+        let index = i32::try_from(index).unwrap_or(i32::MAX);
         self.rt
             .block_on(client.execute(
                 "UPDATE outbox_events SET published_at = now() \
-                 WHERE seq <= $1 AND published_at IS NULL AND NOT dead",
-                &[&seq],
+                 WHERE published_at IS NULL AND NOT dead \
+                   AND (seq < $1 OR (seq = $1 \
+                        AND first_pos + coalesce(json_array_length(tail), 0) <= $2))",
+                &[&seq, &index],
             ))?
             .map_err(io("outbox acknowledge"))?;
         Ok(())
     }
 
-    /// Every event of one aggregate with its delivery state, in `seq` order.
+    /// Every event of one aggregate with its delivery state, in the order of
+    /// delivery (`outbox_event_list`).
     pub fn outbox_events_of(&self, aggregate_id: &str) -> Result<Vec<OutboxRow>> {
         let client = self.reader();
         let rows = self
             .rt
             .block_on(client.query(
                 "SELECT id, seq, event_type, attempts, published_at IS NOT NULL, dead, last_error \
-                 FROM outbox_events WHERE aggregate_id = $1 ORDER BY seq",
+                 FROM outbox_event_list WHERE aggregate_id = $1 ORDER BY seq, pos",
                 &[&aggregate_id],
             ))?
             .map_err(io("outbox read"))?;

@@ -9,10 +9,11 @@
 //! caller. If the group fails (one stale order, say), each unit is retried in
 //! its own transaction, so a caller only ever sees its own unit's outcome.
 
+use super::bundle::{self, MAX_EVENTS_PER_ROW};
 use super::rows::{ItemRow, at};
 use crate::adapters::EventRecord;
 use crate::events::DomainEvent;
-use crate::{Error, Order, Result};
+use crate::{Error, Millis, Order, Result};
 use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -30,8 +31,48 @@ use uuid::Uuid;
 /// so the writer task only batches and sends.
 pub(crate) struct Unit {
     pub order: Option<OrderRow>,
+    /// Outbox rows: the unit's events, one row per aggregate ([`bundle`]).
     pub events: Vec<EventRow>,
     pub idempotency: Option<(String, Value)>,
+}
+
+impl Unit {
+    /// A unit whose events are bundled into outbox rows. Its event ids must
+    /// be distinct and its event types not empty: a bundled event has no
+    /// column of its own for PostgreSQL's constraints to check.
+    pub(crate) fn new(
+        order: Option<OrderRow>,
+        events: Vec<EventRow>,
+        idempotency: Option<(String, Value)>,
+    ) -> Result<Self> {
+        let mut ids = HashSet::with_capacity(events.len());
+        for e in &events {
+            if !ids.insert(e.id) {
+                return Err(Error::invalid(
+                    "events",
+                    "duplicate_event_id",
+                    format!("event {} appears twice in one unit of work", e.id),
+                ));
+            }
+            if e.event_type.is_empty() {
+                return Err(Error::invalid(
+                    "events",
+                    "empty_event_type",
+                    format!("event {} has no type", e.id),
+                ));
+            }
+        }
+        Ok(Self {
+            order,
+            events: bundle(events),
+            idempotency,
+        })
+    }
+
+    /// The events it holds (not its outbox rows).
+    fn event_count(&self) -> usize {
+        self.events.iter().map(|e| e.count).sum()
+    }
 }
 
 /// An `orders` row.
@@ -81,7 +122,8 @@ impl OrderRow {
     }
 }
 
-/// An `outbox_events` row.
+/// An `outbox_events` row: one event, or (after [`bundle`]) an aggregate's
+/// events of one unit, the first in the row's columns, the rest in `tail`.
 pub(crate) struct EventRow {
     id: Uuid,
     aggregate_type: Cow<'static, str>,
@@ -89,7 +131,11 @@ pub(crate) struct EventRow {
     event_type: Cow<'static, str>,
     version: i32,
     payload: String,
-    occurred_at: SystemTime,
+    occurred_at: Millis,
+    /// The further events, a JSON array (`super::bundle`).
+    tail: Option<String>,
+    /// Events in the row.
+    count: usize,
 }
 
 impl EventRow {
@@ -101,7 +147,9 @@ impl EventRow {
             event_type: Cow::Owned(e.event_type.clone()),
             version: i32::from(e.schema_version),
             payload: e.payload.get().to_owned(),
-            occurred_at: at(e.occurred_at),
+            occurred_at: e.occurred_at,
+            tail: None,
+            count: 1,
         })
     }
 
@@ -115,9 +163,53 @@ impl EventRow {
             event_type: Cow::Borrowed(e.event_type().as_str()),
             version: i32::from(e.schema_version),
             payload: json(&e.payload)?,
-            occurred_at: at(e.at),
+            occurred_at: e.at,
+            tail: None,
+            count: 1,
         })
     }
+
+    fn same_aggregate(&self, other: &EventRow) -> bool {
+        self.aggregate_id == other.aggregate_id && self.aggregate_type == other.aggregate_type
+    }
+}
+
+/// One outbox row per aggregate (at most [`MAX_EVENTS_PER_ROW`] events a
+/// row): each aggregate's first event heads its row, its later ones follow
+/// in the row's tail in the order given. Rows come in the order of their
+/// first events.
+pub(crate) fn bundle(events: Vec<EventRow>) -> Vec<EventRow> {
+    if events.len() < 2 {
+        return events;
+    }
+    // Heads and the tails being built beside them.
+    let mut rows: Vec<(EventRow, String)> = Vec::new();
+    for e in events {
+        match rows
+            .iter_mut()
+            .rev()
+            .find(|(head, _)| head.same_aggregate(&e) && head.count < MAX_EVENTS_PER_ROW)
+        {
+            Some((head, tail)) => {
+                bundle::push_element(
+                    tail,
+                    e.id,
+                    &e.event_type,
+                    e.version,
+                    e.occurred_at,
+                    &e.payload,
+                );
+                head.count += 1;
+            }
+            None => rows.push((e, String::new())),
+        }
+    }
+    rows.into_iter()
+        .map(|(mut head, tail)| {
+            head.tail = bundle::finish(tail);
+            head
+        })
+        .collect()
 }
 
 pub(crate) struct Job {
@@ -206,7 +298,7 @@ pub(crate) async fn run_writer(
 /// Counts the events of units that committed.
 fn count(written: &AtomicU64, unit: &Unit, result: &Result<()>) {
     if result.is_ok() {
-        written.fetch_add(unit.events.len() as u64, Ordering::Relaxed);
+        written.fetch_add(unit.event_count() as u64, Ordering::Relaxed);
     }
 }
 
@@ -269,10 +361,11 @@ const UPSERT_ORDERS: &str = "WITH up AS (INSERT INTO orders (id, customer_id, re
      SELECT uoom_expect_rows((SELECT count(*) FROM up), $17)";
 
 const INSERT_EVENTS: &str = "INSERT INTO outbox_events (id, aggregate_type, aggregate_id, \
-     event_type, schema_version, payload, occurred_at) \
-     SELECT u.id, u.ty, u.ag, u.ev, u.sv, u.pa::json, u.oc \
-     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::text[], $7::timestamptz[]) \
-          WITH ORDINALITY AS u(id, ty, ag, ev, sv, pa, oc, n) \
+     event_type, schema_version, payload, occurred_at, tail) \
+     SELECT u.id, u.ty, u.ag, u.ev, u.sv, u.pa::json, u.oc, u.tl::json \
+     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::text[], \
+                 $7::timestamptz[], $8::text[]) \
+          WITH ORDINALITY AS u(id, ty, ag, ev, sv, pa, oc, tl, n) \
      ORDER BY u.n";
 
 const INSERT_KEYS: &str = "INSERT INTO idempotency_keys (key, outcome) \
@@ -348,6 +441,7 @@ pub(crate) async fn write_tx(client: &Client, st: &Statements, units: &[&Unit]) 
                     &e.versions,
                     &e.payloads,
                     &e.at,
+                    &e.tails,
                 ],
             )
             .await
@@ -423,6 +517,7 @@ struct EventColumns<'a> {
     versions: Vec<i32>,
     payloads: Vec<&'a str>,
     at: Vec<SystemTime>,
+    tails: Vec<Option<&'a str>>,
 }
 
 impl<'a> EventColumns<'a> {
@@ -434,7 +529,8 @@ impl<'a> EventColumns<'a> {
             names: events.iter().map(|e| e.event_type.as_ref()).collect(),
             versions: events.iter().map(|e| e.version).collect(),
             payloads: events.iter().map(|e| e.payload.as_str()).collect(),
-            at: events.iter().map(|e| e.occurred_at).collect(),
+            at: events.iter().map(|e| at(e.occurred_at)).collect(),
+            tails: events.iter().map(|e| e.tail.as_deref()).collect(),
         }
     }
 }
