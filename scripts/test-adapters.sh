@@ -8,7 +8,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SERVERS="$ROOT/scripts/servers"
 CARGO="${CARGO:-cargo}"
-FEATURES="postgres,postgres-tls,outbox,kafka,kafka-tls,dynamodb"
+# uoom and uoom-cli in one cargo invocation, so both resolve their shared
+# dependencies' features alike: built apart (`-p uoom`, then `-p uoom-cli`),
+# the AWS SDK, rdkafka and uoom itself were compiled twice.
+PKGS=(-p uoom -p uoom-cli)
+FEATURES="uoom/postgres,uoom/postgres-tls,uoom/outbox,uoom/kafka,uoom/kafka-tls,uoom/dynamodb,uoom-cli/adapters"
+TESTS=(--test 'adapters_*' --test simulate_adapters --bins)
 
 started=()
 for s in postgres kafka dynamodb; do
@@ -22,13 +27,12 @@ trap cleanup EXIT
 
 t0=$SECONDS
 # Build first, so the servers do not wait (idle) for the compiler.
-nice -n 19 "$CARGO" test -p uoom --features "$FEATURES" --test 'adapters_*' --no-run
-nice -n 19 "$CARGO" test -p uoom-cli --features adapters --bins --test simulate_adapters --no-run
+nice -n 19 "$CARGO" test "${PKGS[@]}" --features "$FEATURES" "${TESTS[@]}" --no-run
 echo "test-adapters: build took $((SECONDS - t0))s"
 # The adapters' unit tests and doc examples need no server.
 t0=$SECONDS
-nice -n 19 "$CARGO" test -p uoom --features "$FEATURES" --lib adapters
-nice -n 19 "$CARGO" test -p uoom --features "$FEATURES" --doc adapters
+nice -n 19 "$CARGO" test "${PKGS[@]}" --features "$FEATURES" --lib adapters
+nice -n 19 "$CARGO" test "${PKGS[@]}" --features "$FEATURES" --doc adapters
 echo "test-adapters: unit and doc tests took $((SECONDS - t0))s"
 t1=$SECONDS
 "$SERVERS/all.sh" start
@@ -42,8 +46,7 @@ set -a
 eval "$("$SERVERS/all.sh" env)"
 set +a
 t3=$SECONDS
-nice -n 19 "$CARGO" test -p uoom --features "$FEATURES" --test 'adapters_*'
-# The CLI built with the adapters: its unit tests and `uoom simulate` over
-# the real servers.
-nice -n 19 "$CARGO" test -p uoom-cli --features adapters --bins --test simulate_adapters
+# core/tests/adapters_*.rs, the CLI's unit tests with the adapters and
+# `uoom simulate` over the real servers (cli/tests/simulate_adapters.rs).
+nice -n 19 "$CARGO" test "${PKGS[@]}" --features "$FEATURES" "${TESTS[@]}"
 echo "test-adapters: integration tests took $((SECONDS - t3))s"
