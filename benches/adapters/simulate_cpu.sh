@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# One `uoom simulate` run over the test servers' PostgreSQL and Kafka, with the
+# CPU seconds each process spent on it (the figures of docs/benchmarks.md's
+# adapter sections). Prints one line:
+#
+#   LABEL p99_ms=.. within_1s=..% max_lag_ms=.. rps=.. published=.. windows_over_20ms=.. \
+#         cpu_pg=.. cpu_kafka=.. cpu_uoom=..
+#
+# usage: benches/adapters/simulate_cpu.sh LABEL [BIN] [-- extra simulate args]
+#   BIN      the uoom binary (default target/release/uoom, built with
+#            `cargo build --release -p uoom-cli --features adapters`)
+#   ORDERS   orders per run (default 300000: 60 s at 5,000/s)
+#   RPS      arrival rate (default 5000)
+#   KEEP=1   keep the run's JSON report in target/bench-runs/LABEL-TIME.json
+# The servers must be up (`scripts/servers/all.sh start`); the environment
+# they print (`scripts/servers/all.sh env`) is read here.
+#
+# CPU: PostgreSQL is the postmaster's own time plus its reaped children's
+# (every backend of the run has exited when the run's pools close, so their
+# time has moved into the postmaster's cutime/cstime); Kafka is the broker's
+# JVM; uoom is what the child used (getrusage of the run).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+label=${1:?usage: simulate_cpu.sh LABEL [BIN] [-- args]}
+shift
+BIN=$ROOT/target/release/uoom
+if [ $# -gt 0 ] && [ "$1" != -- ]; then BIN=$1; shift; fi
+[ "${1:-}" = -- ] && shift
+ORDERS=${ORDERS:-300000}
+RPS=${RPS:-5000}
+
+set -a
+eval "$("$ROOT/scripts/servers/all.sh" env)"
+set +a
+# The process listening on a URL's or broker list's port.
+listener() {
+  local port=${1##*:}; port=${port%%/*}
+  ss -Hltnp "sport = :$port" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1
+}
+pg_hostport=${UOOM_TEST_POSTGRES_URL#*@}; pg_hostport=${pg_hostport%%/*}
+pg_pid=$(listener "$pg_hostport")
+kafka_pid=$(listener "${UOOM_TEST_KAFKA_BROKERS%%,*}")
+[ -n "$pg_pid" ] && [ -n "$kafka_pid" ] || { echo "servers not running" >&2; exit 1; }
+tck=$(getconf CLK_TCK)
+# utime+stime (+cutime+cstime with "all") of a pid, in clock ticks.
+ticks() {
+  awk -v all="$2" '{ sub(/^.*\) /, ""); t = $12 + $13; if (all) t += $14 + $15; print t }' "/proc/$1/stat"
+}
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+pg0=$(ticks "$pg_pid" 1); k0=$(ticks "$kafka_pid" "")
+/usr/bin/time -f '%U %S' -o "$out.time" "$BIN" simulate \
+  --postgres "$UOOM_TEST_POSTGRES_URL" --kafka "$UOOM_TEST_KAFKA_BROKERS" \
+  --orders "$ORDERS" --rps "$RPS" --intake-write with-outcome --json "$@" >"$out"
+pg1=$(ticks "$pg_pid" 1); k1=$(ticks "$kafka_pid" "")
+read -r u s <"$out.time"
+rm -f "$out.time"
+
+if [ "${KEEP:-0}" = 1 ]; then
+  mkdir -p "$ROOT/target/bench-runs"
+  cp "$out" "$ROOT/target/bench-runs/$label-$(date -u +%H%M%S).json"
+fi
+python3 - "$label" "$out" "$(( pg1 - pg0 ))" "$(( k1 - k0 ))" "$tck" "$u" "$s" <<'EOF'
+import json, sys
+label, path, pg, kafka, tck, u, s = sys.argv[1:]
+r = json.loads(open(path).read().strip().splitlines()[-1])
+lag = r["delivery_lag"]
+print(f'{label} p99_ms={r["latency_us"]["p99"] / 1e3:.1f} '
+      f'within_1s={lag["share_within_1s"] * 100:.2f}% max_lag_ms={lag["max_ms"]} '
+      f'rps={r["throughput_per_s"]:.0f} published={r["published"]}/{r["events"]} '
+      f'windows_over_20ms={r["latency_windows"]["over_20ms_p99"]} '
+      f'cpu_pg={int(pg) / int(tck):.1f} cpu_kafka={int(kafka) / int(tck):.1f} '
+      f'cpu_uoom={float(u) + float(s):.1f}')
+EOF
