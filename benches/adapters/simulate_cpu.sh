@@ -12,13 +12,17 @@
 #   ORDERS   orders per run (default 300000: 60 s at 5,000/s)
 #   RPS      arrival rate (default 5000)
 #   KEEP=1   keep the run's JSON report in target/bench-runs/LABEL-TIME.json
+#   KAFKA=scram  publish over the test broker's TLS + SASL/SCRAM-SHA-512
+#            listener (MSK's 9096) instead of its plain one
+#   KAFKA_PROPS  further client properties, `;`-separated
+#            (e.g. "compression.type=lz4"), given with --kafka-config
 # The servers must be up (`scripts/servers/all.sh start`); the environment
 # they print (`scripts/servers/all.sh env`) is read here.
 #
-# CPU: PostgreSQL is the postmaster's own time plus its reaped children's
-# (every backend of the run has exited when the run's pools close, so their
-# time has moved into the postmaster's cutime/cstime); Kafka is the broker's
-# JVM; uoom is what the child used (getrusage of the run).
+# CPU: PostgreSQL is every server process's time (the postmaster's session)
+# plus what its reaped children used (a backend that exits moves its time
+# into the postmaster's cutime/cstime); Kafka is the broker's JVM; uoom is
+# what the child used (getrusage of the run).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 label=${1:?usage: simulate_cpu.sh LABEL [BIN] [-- args]}
@@ -48,12 +52,44 @@ ticks() {
 }
 
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-pg0=$(ticks "$pg_pid" 1); k0=$(ticks "$kafka_pid" "")
+props=$(mktemp)
+trap 'rm -f "$out" "$props"' EXIT
+brokers=$UOOM_TEST_KAFKA_BROKERS
+kafka_args=()
+if [ "${KAFKA:-plain}" = scram ]; then
+  brokers=$UOOM_TEST_KAFKA_SASL_BROKERS
+  cat >"$props" <<PROPS
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.username=$UOOM_TEST_KAFKA_SCRAM_USER
+sasl.password=$UOOM_TEST_KAFKA_SCRAM_PASSWORD
+ssl.ca.location=$UOOM_TEST_KAFKA_CA
+PROPS
+fi
+[ -n "${KAFKA_PROPS:-}" ] && tr ';' '\n' <<<"$KAFKA_PROPS" >>"$props"
+[ -s "$props" ] && kafka_args=(--kafka-config "$props")
+# PostgreSQL: every live server process, plus what the postmaster's reaped
+# children (backends that exited) used.
+pg_ticks() {
+  local total p
+  total=$(awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$pg_pid/stat")
+  for p in "$pg_pid" $(pgrep -P "$pg_pid"); do
+    total=$((total + $(ticks "$p" "")))
+  done
+  echo "$total"
+}
+pg_children=$(pgrep -c -P "$pg_pid")
+pg0=$(pg_ticks); k0=$(ticks "$kafka_pid" "")
 /usr/bin/time -f '%U %S' -o "$out.time" "$BIN" simulate \
-  --postgres "$UOOM_TEST_POSTGRES_URL" --kafka "$UOOM_TEST_KAFKA_BROKERS" \
+  --postgres "$UOOM_TEST_POSTGRES_URL" --kafka "$brokers" "${kafka_args[@]}" \
   --orders "$ORDERS" --rps "$RPS" --intake-write with-outcome --json "$@" >"$out"
-pg1=$(ticks "$pg_pid" 1); k1=$(ticks "$kafka_pid" "")
+# The run's backends exit as its pools close; their time reaches the
+# postmaster's cutime only once it has reaped them (up to 5 s).
+for _ in $(seq 50); do
+  [ "$(pgrep -c -P "$pg_pid")" -le "$pg_children" ] && break
+  sleep 0.1
+done
+pg1=$(pg_ticks); k1=$(ticks "$kafka_pid" "")
 read -r u s <"$out.time"
 rm -f "$out.time"
 
