@@ -12,7 +12,7 @@ CARGO="${CARGO:-cargo}"
 # dependencies' features alike: built apart (`-p uoom`, then `-p uoom-cli`),
 # the AWS SDK, rdkafka and uoom itself were compiled twice.
 PKGS=(-p uoom -p uoom-cli)
-FEATURES="uoom/postgres,uoom/postgres-tls,uoom/outbox,uoom/kafka,uoom/kafka-tls,uoom/dynamodb,uoom-cli/adapters"
+FEATURES="uoom/postgres,uoom/postgres-tls,uoom/outbox,uoom/kafka,uoom/kafka-tls,uoom/kafka-msk-iam,uoom/dynamodb,uoom-cli/adapters"
 TESTS=(--test 'adapters_*' --test simulate_adapters --bins)
 
 started=()

@@ -40,6 +40,10 @@ print_env() {
   local scram; scram=$("$HERE/kafka.sh" scram)
   echo "UOOM_TEST_KAFKA_SCRAM_USER=${scram%% *}"
   echo "UOOM_TEST_KAFKA_SCRAM_PASSWORD=${scram#* }"
+  echo "UOOM_TEST_KAFKA_IAM_BROKERS=$("$HERE/kafka.sh" iam-brokers)"
+  local iam; iam=$("$HERE/kafka.sh" iam)
+  echo "UOOM_TEST_KAFKA_IAM_ACCESS_KEY=${iam%% *}"
+  echo "UOOM_TEST_KAFKA_IAM_SECRET=${iam#* }"
   echo "UOOM_TEST_DYNAMODB_ENDPOINT=$("$HERE/dynamodb.sh" url)"
   echo "AWS_ACCESS_KEY_ID=local"
   echo "AWS_SECRET_ACCESS_KEY=local"

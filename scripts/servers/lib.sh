@@ -91,12 +91,22 @@ maven_fetch() {
   touch "$dest/.complete"
 }
 
-# Java 17 or newer, from Debian's packages if the machine has none.
+# Java 17 or newer with its compiler (kafka.sh compiles a test class), from
+# Debian's packages if the machine has none: the JDK, whose javac the JRE lacks.
 ensure_java() {
-  if ! command -v java >/dev/null 2>&1; then apt_install openjdk-17-jre-headless; fi
+  if ! command -v java >/dev/null 2>&1; then apt_install openjdk-17-jdk-headless; fi
   local major
   major=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
   [ "${major%%.*}" -ge 17 ] 2>/dev/null || die "Java 17+ needed, found ${major:-none}"
+  if ! command -v javac >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 \
+      || die "javac not found: Java $major is a JRE; install a JDK 17+ (e.g. openjdk-17-jdk-headless)"
+    log "java $major has no javac; installing openjdk-17-jdk-headless"
+    apt_install openjdk-17-jdk-headless
+    command -v javac >/dev/null 2>&1 || die "javac still not found after installing openjdk-17-jdk-headless"
+  fi
+  major=$(javac -version 2>&1 | awk '/^javac/ {print $2}')
+  [ "${major%%.*}" -ge 17 ] 2>/dev/null || die "javac 17+ needed (it compiles with --release 17), found ${major:-none}"
 }
 
 # A throwaway test CA and a server certificate it signed for 127.0.0.1 and

@@ -3,7 +3,8 @@
 #   PostgreSQL  migrations + schema checks + concurrent SKIP LOCKED claimers (test-postgres.sh)
 #   Kafka       round trip with Kafka's own console producer/consumer (the jars we run),
 #               and with librdkafka (confluent-kafka): idempotent acks=all, per-key order, DLQ;
-#               its TLS listeners' certificate verified against the test CA (openssl s_client)
+#               its TLS listeners' (TLS, TLS + SCRAM, TLS + IAM) certificate verified against
+#               the test CA (openssl s_client)
 #   DynamoDB    the read-model tables created from core/migrations/dynamodb, queried with boto3
 # Prints "servers smoke: N passed, N failed"; exit 1 on any failure.
 set -euo pipefail
@@ -43,7 +44,8 @@ kafka_console; tally "kafka console round trip" $?
 kafka_tls() {
   local ca addr
   ca=$("$HERE/kafka.sh" ca)
-  for addr in "$("$HERE/kafka.sh" tls-brokers)" "$("$HERE/kafka.sh" sasl-brokers)"; do
+  for addr in "$("$HERE/kafka.sh" tls-brokers)" "$("$HERE/kafka.sh" sasl-brokers)" \
+              "$("$HERE/kafka.sh" iam-brokers)"; do
     echo | timeout 20 openssl s_client -connect "$addr" -CAfile "$ca" -verify_return_error \
       -verify_ip 127.0.0.1 -brief >/dev/null 2>&1 \
       || { echo "TLS handshake with $addr not verified against $ca"; return 1; }

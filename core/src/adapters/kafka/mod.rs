@@ -12,6 +12,9 @@
 
 pub use rdkafka;
 
+#[cfg(feature = "kafka-msk-iam")]
+pub mod msk_iam;
+
 use crate::adapters::EventRecord;
 use crate::{Error, Result};
 use rdkafka::ClientContext;
@@ -168,6 +171,50 @@ impl KafkaConfig {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether these settings ask for Amazon MSK IAM authentication: the
+    /// SASL mechanism `AWS_MSK_IAM` of MSK's Java `client.properties`. The
+    /// producer then speaks SASL/OAUTHBEARER with SigV4 tokens from the AWS
+    /// default credential chain ([`msk_iam`](self::msk_iam), feature
+    /// `kafka-msk-iam`), and the Java-only `sasl.jaas.config` and
+    /// `sasl.client.callback.handler.class` are not passed to librdkafka
+    /// (an `awsProfileName` in the former picks the AWS profile).
+    ///
+    /// ```
+    /// use uoom::adapters::kafka::KafkaConfig;
+    /// let c = KafkaConfig::new("b-1.demo.ab12cd.c2.kafka.us-east-1.amazonaws.com:9098")
+    ///     .with_properties("security.protocol=SASL_SSL\nsasl.mechanism=AWS_MSK_IAM\n\
+    ///         sasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required awsProfileName=\"orders\";\n")
+    ///     .unwrap();
+    /// assert!(c.is_msk_iam());
+    /// assert_eq!(c.msk_iam_profile().as_deref(), Some("orders"));
+    /// assert!(!KafkaConfig::new("b:9096").with_setting("sasl.mechanism", "SCRAM-SHA-512").is_msk_iam());
+    /// ```
+    pub fn is_msk_iam(&self) -> bool {
+        self.setting("sasl.mechanisms")
+            .or_else(|| self.setting("sasl.mechanism"))
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("AWS_MSK_IAM"))
+    }
+
+    /// The AWS profile named by `awsProfileName="…"` in `sasl.jaas.config`
+    /// (MSK's Java IAM login module option), if any.
+    ///
+    /// ```
+    /// use uoom::adapters::kafka::KafkaConfig;
+    /// let c = KafkaConfig::new("b:9098").with_setting("sasl.jaas.config",
+    ///     "software.amazon.msk.auth.iam.IAMLoginModule required;");
+    /// assert_eq!(c.msk_iam_profile(), None);
+    /// ```
+    pub fn msk_iam_profile(&self) -> Option<String> {
+        let jaas = self.setting("sasl.jaas.config")?;
+        let rest = &jaas[jaas.find("awsProfileName")? + "awsProfileName".len()..];
+        let rest = rest.trim_start().strip_prefix('=')?.trim_start();
+        let value = match rest.strip_prefix('"') {
+            Some(quoted) => &quoted[..quoted.find('"')?],
+            None => rest.split(|c: char| c.is_whitespace() || c == ';').next()?,
+        };
+        (!value.is_empty()).then(|| value.to_owned())
+    }
+
     /// What in these settings needs librdkafka built with OpenSSL (feature
     /// `kafka-tls`): TLS, or SCRAM (which librdkafka implements with OpenSSL).
     fn needs_openssl(&self) -> Option<String> {
@@ -188,6 +235,12 @@ impl KafkaConfig {
     /// names it in errors), refused when its settings need OpenSSL and this
     /// build has none (feature `kafka-tls`).
     fn checked_client_config(&self, client: &str) -> Result<ClientConfig> {
+        if !cfg!(feature = "kafka-msk-iam") && self.is_msk_iam() {
+            return Err(Error::Io(format!(
+                "{client}: sasl.mechanism=AWS_MSK_IAM needs uoom's `kafka-msk-iam` \
+                 feature (SigV4 tokens over SASL/OAUTHBEARER)"
+            )));
+        }
         if !cfg!(feature = "kafka-tls") {
             if let Some(what) = self.needs_openssl() {
                 return Err(Error::Io(format!(
@@ -218,8 +271,18 @@ impl KafkaConfig {
                 self.message_timeout.as_millis().to_string(),
             )
             .set("linger.ms", self.linger.as_millis().to_string());
+        let iam = self.is_msk_iam();
         for (k, v) in &self.settings {
-            c.set(k, v);
+            match k.as_str() {
+                // MSK's Java settings for IAM, which librdkafka does not know.
+                "sasl.jaas.config" | "sasl.client.callback.handler.class" if iam => {}
+                "sasl.mechanism" | "sasl.mechanisms" if iam => {
+                    c.set(k, "OAUTHBEARER");
+                }
+                _ => {
+                    c.set(k, v);
+                }
+            }
         }
         c
     }
@@ -305,15 +368,58 @@ struct Slot {
 #[derive(Default)]
 struct Reports {
     last_error: Mutex<Option<String>>,
+    /// Signs MSK IAM tokens when librdkafka asks (SASL/OAUTHBEARER).
+    #[cfg(feature = "kafka-msk-iam")]
+    msk_iam: Option<msk_iam::MskIamSigner>,
 }
 
 impl Reports {
+    /// The context for a client of `config`: with an MSK IAM signer when its
+    /// settings ask for IAM (the region from the brokers' host names, else
+    /// the AWS default region chain).
+    fn for_config(config: &KafkaConfig) -> Result<Self> {
+        #[cfg(feature = "kafka-msk-iam")]
+        if config.is_msk_iam() {
+            return Ok(Self {
+                msk_iam: Some(msk_iam::MskIamSigner::new(
+                    msk_iam::region_of_brokers(&config.brokers),
+                    config.msk_iam_profile(),
+                )?),
+                ..Self::default()
+            });
+        }
+        let _ = config;
+        Ok(Self::default())
+    }
+
     fn last_error(&self) -> std::sync::MutexGuard<'_, Option<String>> {
         self.last_error.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl ClientContext for Reports {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = cfg!(feature = "kafka-msk-iam");
+
+    #[cfg(feature = "kafka-msk-iam")]
+    fn generate_oauth_token(
+        &self,
+        _config: Option<&str>,
+    ) -> std::result::Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+        let signer = self
+            .msk_iam
+            .as_ref()
+            .ok_or("SASL/OAUTHBEARER: uoom signs tokens only for sasl.mechanism=AWS_MSK_IAM")?;
+        let token = signer.token().inspect_err(|e| {
+            // Said where a failed delivery says why.
+            *self.last_error() = Some(e.to_string());
+        })?;
+        Ok(rdkafka::client::OAuthToken {
+            token: token.token,
+            principal_name: String::new(),
+            lifetime_ms: token.expires_at_ms,
+        })
+    }
+
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
         tracing::warn!(target: "uoom::kafka", "librdkafka: {error}: {reason}");
         // "N/N brokers are down" follows the error that brought them down
@@ -353,9 +459,43 @@ impl KafkaPublisher {
     /// Settings that need TLS or SCRAM are an error in a build without the
     /// `kafka-tls` feature (librdkafka without OpenSSL), saying so.
     pub fn new(config: KafkaConfig) -> Result<Self> {
+        let reports = Reports::for_config(&config)?;
+        Self::with_context(config, reports)
+    }
+
+    /// [`new`](Self::new) for MSK IAM with a signer of the caller's (its own
+    /// credentials provider or region); `config` must ask for IAM
+    /// ([`KafkaConfig::is_msk_iam`]), or this is a validation error.
+    ///
+    /// ```no_run
+    /// use uoom::adapters::kafka::{KafkaConfig, KafkaPublisher};
+    /// use uoom::adapters::kafka::msk_iam::{Credentials, MskIamSigner};
+    /// let config = KafkaConfig::new("b-1.demo.ab12cd.c2.kafka.us-east-1.amazonaws.com:9098")
+    ///     .with_setting("security.protocol", "SASL_SSL")
+    ///     .with_setting("sasl.mechanism", "AWS_MSK_IAM");
+    /// let creds = Credentials::new("AKIDEXAMPLE", "secret", None, None, "vault");
+    /// let p = KafkaPublisher::with_msk_iam_signer(config, MskIamSigner::from_provider("us-east-1", creds).unwrap());
+    /// ```
+    #[cfg(feature = "kafka-msk-iam")]
+    pub fn with_msk_iam_signer(config: KafkaConfig, signer: msk_iam::MskIamSigner) -> Result<Self> {
+        if !config.is_msk_iam() {
+            return Err(Error::invalid(
+                "sasl.mechanism",
+                "not_msk_iam",
+                "an MSK IAM signer goes with sasl.mechanism=AWS_MSK_IAM",
+            ));
+        }
+        let reports = Reports {
+            msk_iam: Some(signer),
+            ..Reports::default()
+        };
+        Self::with_context(config, reports)
+    }
+
+    fn with_context(config: KafkaConfig, reports: Reports) -> Result<Self> {
         let producer: ThreadedProducer<Reports> = config
             .checked_client_config("kafka producer")?
-            .create_with_context(Reports::default())
+            .create_with_context(reports)
             .map_err(|e| Error::Io(format!("kafka producer: {e}")))?;
         let dlq = config.dlq_topic();
         Ok(Self {
@@ -477,12 +617,15 @@ impl KafkaPublisher {
 /// ```
 pub fn delete_topics(config: &KafkaConfig, topics: &[&str], timeout: Duration) -> Result<()> {
     use rdkafka::admin::{AdminClient, AdminOptions};
-    use rdkafka::client::DefaultClientContext;
     use rdkafka::types::RDKafkaErrorCode;
-    let admin: AdminClient<DefaultClientContext> = config
+    let admin: AdminClient<Reports> = config
         .checked_client_config("kafka admin client")?
-        .create()
+        .create_with_context(Reports::for_config(config)?)
         .map_err(|e| Error::Io(format!("kafka admin client: {e}")))?;
+    #[cfg(feature = "kafka-msk-iam")]
+    if config.is_msk_iam() {
+        set_first_token(admin.inner())?;
+    }
     let options = AdminOptions::new()
         .operation_timeout(Some(timeout))
         .request_timeout(Some(timeout));
@@ -500,6 +643,48 @@ pub fn delete_topics(config: &KafkaConfig, topics: &[&str], timeout: Duration) -
                 return Err(Error::Io(format!("kafka delete topic {topic}: {code}")));
             }
         }
+    }
+    Ok(())
+}
+
+/// Hands an admin client its first MSK IAM token. rdkafka's admin client
+/// polls only its own queue, never the one librdkafka asks for tokens on, so
+/// without this it would wait for a token forever; one token (900 s) outlasts
+/// any admin call of ours.
+#[cfg(feature = "kafka-msk-iam")]
+fn set_first_token(client: &rdkafka::client::Client<Reports>) -> Result<()> {
+    use std::ffi::{CString, c_char};
+    let token = client
+        .context()
+        .generate_oauth_token(None)
+        .map_err(|e| Error::Io(format!("kafka admin client: msk iam: {e}")))?;
+    let value = CString::new(token.token)
+        .map_err(|e| Error::Io(format!("kafka admin client: msk iam token: {e}")))?;
+    let principal = CString::new(token.principal_name)
+        .map_err(|e| Error::Io(format!("kafka admin client: msk iam principal: {e}")))?;
+    let mut err = [0 as c_char; 512];
+    // SAFETY: the client pointer is live for `client`'s lifetime; the strings
+    // outlive the call, which copies them; no extensions (null, 0); `err` is
+    // a buffer of the length given.
+    let code = unsafe {
+        rdkafka::bindings::rd_kafka_oauthbearer_set_token(
+            client.native_ptr(),
+            value.as_ptr(),
+            token.lifetime_ms,
+            principal.as_ptr(),
+            std::ptr::null_mut(),
+            0,
+            err.as_mut_ptr(),
+            err.len(),
+        )
+    };
+    if code != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+        // SAFETY: librdkafka writes a NUL-terminated message into `err`.
+        let why = unsafe { std::ffi::CStr::from_ptr(err.as_ptr()) };
+        return Err(Error::Io(format!(
+            "kafka admin client: msk iam token refused by librdkafka: {}",
+            why.to_string_lossy()
+        )));
     }
     Ok(())
 }
@@ -597,6 +782,97 @@ mod tests {
             ]),
             None
         );
+    }
+
+    /// MSK's Java `client.properties` for IAM, as its documentation gives it.
+    const MSK_IAM_PROPERTIES: &str = "security.protocol=SASL_SSL\n\
+        sasl.mechanism=AWS_MSK_IAM\n\
+        sasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required;\n\
+        sasl.client.callback.handler.class=software.amazon.msk.auth.iam.IAMClientCallbackHandler\n";
+
+    #[test]
+    fn msk_iam_properties_become_oauthbearer_without_the_java_only_keys() {
+        let c = KafkaConfig::new("b-1.x.c2.kafka.us-east-1.amazonaws.com:9098")
+            .with_properties(MSK_IAM_PROPERTIES)
+            .unwrap();
+        assert!(c.is_msk_iam());
+        assert_eq!(c.msk_iam_profile(), None);
+        let native = c.client_config();
+        assert_eq!(native.get("sasl.mechanism"), Some("OAUTHBEARER"));
+        assert_eq!(native.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(native.get("sasl.jaas.config"), None);
+        assert_eq!(native.get("sasl.client.callback.handler.class"), None);
+        // Other configurations pass those keys through untouched (librdkafka
+        // then names the one it does not know).
+        let scram = KafkaConfig::new("b:9096")
+            .with_setting("sasl.mechanism", "SCRAM-SHA-512")
+            .with_setting("sasl.jaas.config", "x");
+        assert!(!scram.is_msk_iam());
+        assert_eq!(scram.client_config().get("sasl.jaas.config"), Some("x"));
+        assert_eq!(
+            scram.client_config().get("sasl.mechanism"),
+            Some("SCRAM-SHA-512")
+        );
+    }
+
+    #[test]
+    fn the_aws_profile_comes_from_the_jaas_options() {
+        let profile = |jaas: &str| {
+            KafkaConfig::new("b:9098")
+                .with_setting("sasl.jaas.config", jaas)
+                .msk_iam_profile()
+        };
+        let module = "software.amazon.msk.auth.iam.IAMLoginModule required";
+        assert_eq!(
+            profile(&format!("{module} awsProfileName=\"orders\";")).as_deref(),
+            Some("orders")
+        );
+        assert_eq!(
+            profile(&format!("{module} awsProfileName = prod;")).as_deref(),
+            Some("prod")
+        );
+        assert_eq!(profile(&format!("{module} awsProfileName=\"\";")), None);
+        assert_eq!(profile(&format!("{module} awsProfileName=\"open")), None);
+        assert_eq!(profile(&format!("{module};")), None);
+    }
+
+    /// Runs in builds without `kafka-msk-iam` (`cargo test -p uoom --features
+    /// kafka-tls --lib adapters::kafka`).
+    #[cfg(not(feature = "kafka-msk-iam"))]
+    #[test]
+    fn without_kafka_msk_iam_iam_settings_are_an_error_naming_the_feature() {
+        let c = KafkaConfig::new("b:9098")
+            .with_properties(MSK_IAM_PROPERTIES)
+            .unwrap();
+        let e = KafkaPublisher::new(c).err().unwrap().to_string();
+        assert!(
+            e.contains("AWS_MSK_IAM") && e.contains("`kafka-msk-iam`"),
+            "{e}"
+        );
+    }
+
+    /// With no region in the host names nor the environment, creating the
+    /// producer says so instead of failing later at every connection.
+    #[cfg(feature = "kafka-msk-iam")]
+    #[test]
+    fn msk_iam_without_a_region_anywhere_is_a_validation_error() {
+        // A profile that does not exist, so no config file supplies a region;
+        // AWS_REGION is unset in `make test`, checked here.
+        if std::env::var_os("AWS_REGION").is_some()
+            || std::env::var_os("AWS_DEFAULT_REGION").is_some()
+        {
+            return;
+        }
+        let c = KafkaConfig::new("127.0.0.1:29098")
+            .with_properties(MSK_IAM_PROPERTIES)
+            .unwrap()
+            .with_setting(
+                "sasl.jaas.config",
+                "software.amazon.msk.auth.iam.IAMLoginModule required awsProfileName=\"uoom-none\";",
+            );
+        let e = KafkaPublisher::new(c).err().unwrap();
+        assert_eq!(e.kind(), crate::ErrorKind::Validation, "{e}");
+        assert!(e.to_string().contains("no AWS region"), "{e}");
     }
 
     /// Runs in builds with `kafka` but not `kafka-tls` (`cargo test -p uoom
