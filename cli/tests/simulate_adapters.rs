@@ -144,48 +144,94 @@ fn topic_gone(brokers: &str, topic: &str) -> bool {
     false
 }
 
-/// `--kafka-config`: a `client.properties` for the broker's TLS + SCRAM
-/// listener (as on Amazon MSK's 9096); the relay publishes every event through it.
-#[test]
-fn a_run_publishes_over_tls_and_scram_with_a_client_properties_file() {
-    let pg = pg_url();
-    let brokers = env_or("UOOM_TEST_KAFKA_SASL_BROKERS", "127.0.0.1:29096");
-    let ca = env_or(
+/// The test broker's CA (`kafka.sh ca`).
+fn kafka_ca() -> String {
+    env_or(
         "UOOM_TEST_KAFKA_CA",
         concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../target/servers/kafka/tls/ca.pem"
         ),
-    );
-    let properties =
-        std::env::temp_dir().join(format!("uoom-client-{}.properties", std::process::id()));
-    std::fs::write(
-        &properties,
-        format!(
-            "# the test broker's SASL_SSL listener\n\
-             security.protocol=SASL_SSL\n\
-             sasl.mechanisms=SCRAM-SHA-512\n\
-             sasl.username={}\n\
-             sasl.password={}\n\
-             ssl.ca.location={ca}\n",
-            env_or("UOOM_TEST_KAFKA_SCRAM_USER", "uoom"),
-            env_or("UOOM_TEST_KAFKA_SCRAM_PASSWORD", "uoom-test-secret"),
-        ),
     )
-    .unwrap();
+}
+
+/// A small run over `brokers` with `--kafka-config` a file of `properties`
+/// (and `env` for the `uoom` process); checks that the relay published
+/// every event through them.
+fn run_with_client_properties(name: &str, brokers: &str, properties: &str, env: &[(&str, &str)]) {
+    let pg = pg_url();
+    let file = std::env::temp_dir().join(format!("uoom-{name}-{}.properties", std::process::id()));
+    std::fs::write(&file, properties).unwrap();
     let out = stdout_of(
         Command::new(env!("CARGO_BIN_EXE_uoom"))
-            .args(["simulate", "--postgres", &pg, "--kafka", &brokers])
+            .envs(env.iter().copied())
+            .args(["simulate", "--postgres", &pg, "--kafka", brokers])
             .arg("--kafka-config")
-            .arg(&properties)
+            .arg(&file)
             .args(["--orders", "200", "--rps", "1000", "--submitters", "8"])
             .args(["--intake-write", "with-outcome", "--json"]),
     );
-    std::fs::remove_file(&properties).unwrap();
+    std::fs::remove_file(&file).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let events = v["events"].as_u64().unwrap();
     assert!(events >= 200, "{v}");
     assert_eq!(v["published"], events, "every event reached Kafka: {v}");
     assert_eq!(v["undelivered"], 0);
     assert_eq!(v["relay"]["errors"], 0, "{v}");
+}
+
+/// `--kafka-config`: a `client.properties` for the broker's TLS + SCRAM
+/// listener (as on Amazon MSK's 9096); the relay publishes every event through it.
+#[test]
+fn a_run_publishes_over_tls_and_scram_with_a_client_properties_file() {
+    run_with_client_properties(
+        "scram",
+        &env_or("UOOM_TEST_KAFKA_SASL_BROKERS", "127.0.0.1:29096"),
+        &format!(
+            "# the test broker's SASL_SSL listener\n\
+             security.protocol=SASL_SSL\n\
+             sasl.mechanisms=SCRAM-SHA-512\n\
+             sasl.username={}\n\
+             sasl.password={}\n\
+             ssl.ca.location={}\n",
+            env_or("UOOM_TEST_KAFKA_SCRAM_USER", "uoom"),
+            env_or("UOOM_TEST_KAFKA_SCRAM_PASSWORD", "uoom-test-secret"),
+            kafka_ca(),
+        ),
+        &[],
+    );
+}
+
+/// MSK IAM (as on Amazon MSK's 9098): the `client.properties` MSK gives Java
+/// clients, the identity in the environment as on an AWS host; the relay
+/// and the run's topic clean-up (admin client) both authenticate with tokens.
+#[test]
+fn a_run_publishes_over_msk_iam_with_credentials_from_the_environment() {
+    let missing = "/nonexistent/uoom-aws";
+    run_with_client_properties(
+        "iam",
+        &env_or("UOOM_TEST_KAFKA_IAM_BROKERS", "127.0.0.1:29098"),
+        &format!(
+            "security.protocol=SASL_SSL\n\
+             sasl.mechanism=AWS_MSK_IAM\n\
+             sasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required;\n\
+             sasl.client.callback.handler.class=software.amazon.msk.auth.iam.IAMClientCallbackHandler\n\
+             ssl.ca.location={}\n",
+            kafka_ca(),
+        ),
+        &[
+            (
+                "AWS_ACCESS_KEY_ID",
+                &env_or("UOOM_TEST_KAFKA_IAM_ACCESS_KEY", "AKIAUOOMTESTKEY01"),
+            ),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                &env_or("UOOM_TEST_KAFKA_IAM_SECRET", "uoom-test-iam-secret"),
+            ),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_SHARED_CREDENTIALS_FILE", missing),
+            ("AWS_CONFIG_FILE", missing),
+        ],
+    );
 }
