@@ -14,6 +14,8 @@
 #   KEEP=1   keep the run's JSON report in target/bench-runs/LABEL-TIME.json
 #   KAFKA=scram  publish over the test broker's TLS + SASL/SCRAM-SHA-512
 #            listener (MSK's 9096) instead of its plain one
+#   KAFKA=iam    publish over its TLS + IAM listener (MSK's 9098): SigV4
+#            tokens from the test identity, given as AWS_* variables
 #   KAFKA_PROPS  further client properties, `;`-separated
 #            (e.g. "compression.type=lz4"), given with --kafka-config
 # The servers must be up (`scripts/servers/all.sh start`); the environment
@@ -65,16 +67,29 @@ sasl.username=$UOOM_TEST_KAFKA_SCRAM_USER
 sasl.password=$UOOM_TEST_KAFKA_SCRAM_PASSWORD
 ssl.ca.location=$UOOM_TEST_KAFKA_CA
 PROPS
+elif [ "${KAFKA:-plain}" = iam ]; then
+  brokers=$UOOM_TEST_KAFKA_IAM_BROKERS
+  cat >"$props" <<PROPS
+security.protocol=SASL_SSL
+sasl.mechanism=AWS_MSK_IAM
+ssl.ca.location=$UOOM_TEST_KAFKA_CA
+PROPS
+  export AWS_ACCESS_KEY_ID=$UOOM_TEST_KAFKA_IAM_ACCESS_KEY
+  export AWS_SECRET_ACCESS_KEY=$UOOM_TEST_KAFKA_IAM_SECRET
+  export AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 fi
 [ -n "${KAFKA_PROPS:-}" ] && tr ';' '\n' <<<"$KAFKA_PROPS" >>"$props"
 [ -s "$props" ] && kafka_args=(--kafka-config "$props")
 # PostgreSQL: every live server process, plus what the postmaster's reaped
 # children (backends that exited) used.
 pg_ticks() {
-  local total p
+  local total p t
   total=$(awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$pg_pid/stat")
   for p in "$pg_pid" $(pgrep -P "$pg_pid"); do
-    total=$((total + $(ticks "$p" "")))
+    # A backend may exit between pgrep and here: its time is then in
+    # the postmaster's cutime, read above or at the next reading.
+    t=$(ticks "$p" "" 2>/dev/null) || continue
+    total=$((total + ${t:-0}))
   done
   echo "$total"
 }
