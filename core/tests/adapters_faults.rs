@@ -94,7 +94,12 @@ fn kafka_stopped_mid_batch_and_restarted_loses_nothing() {
     let publisher = KafkaPublisher::new(
         KafkaConfig::new(kafka_brokers())
             .with_topic(&topic)
-            .with_message_timeout(Duration::from_secs(3)),
+            .with_message_timeout(Duration::from_secs(3))
+            // Each publish round waits >= 200 ms, so the 2,000 events take
+            // >= 8 s (20 batches of two rounds) and the stop (~2 s) lands
+            // mid-way; at the default 1 ms, a fresh CI machine's relay had
+            // published them all before the broker was down.
+            .with_linger(Duration::from_millis(200)),
     )
     .unwrap();
     let relay = Relay::new(
