@@ -99,7 +99,15 @@ pub fn run(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Re
             .with_workers(args.relay_workers.max(1))
             .with_linger(Duration::from_millis(args.relay_linger_ms)),
         PgOutboxStore::connect(&url, rt.clone())?,
-        KafkaPublisher::new(kafka.clone()).context("creating the Kafka producer")?,
+        {
+            let publisher =
+                KafkaPublisher::new(kafka.clone()).context("creating the Kafka producer")?;
+            // Connected, and the run's topic made, before the first order.
+            publisher
+                .connect(Duration::from_secs(30))
+                .context("connecting to Kafka")?;
+            publisher
+        },
         SystemClock,
     )
     .spawn()?;

@@ -59,6 +59,12 @@ fn run() -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     let publisher = KafkaPublisher::new(kafka).map_err(|e| e.to_string())?;
+    // Connected before the first claim, so a backlog is not also queued
+    // behind the connection's set-up; a broker that is down now is retried
+    // like any failed publish, so this only warns.
+    if let Err(e) = publisher.connect(Duration::from_secs(10)) {
+        eprintln!("uoom-outbox-relay: starting without a ready topic: {e}");
+    }
     let delivered = match var("UOOM_RELAY_DELIVERED").as_deref() {
         None | Some("delete") => Delivered::Delete,
         Some("mark") => Delivered::Mark,
