@@ -48,14 +48,7 @@ fn tls_delivers_to_a_broker_the_ca_vouches_for_and_refuses_one_it_cannot_verify(
         .unwrap();
     let (outcome, key) = publish_one(verified, 1);
     outcome.unwrap();
-    let got = consume(
-        &topic,
-        1,
-        Duration::from_secs(30),
-        Duration::from_millis(300),
-    );
-    assert_eq!(got.len(), 1, "the event published over TLS is in the topic");
-    assert_eq!(got[0].key, key);
+    assert_topic_holds(&topic, 1, &key, "over TLS");
 
     // With the system's roots only, the handshake fails on the broker's
     // certificate, and the delivery error says so.
@@ -86,18 +79,7 @@ fn scram_over_tls_authenticates_the_user_and_refuses_a_wrong_password() {
 
     let (outcome, key) = publish_one(config(&password), 3);
     outcome.unwrap();
-    let got = consume(
-        &topic,
-        1,
-        Duration::from_secs(30),
-        Duration::from_millis(300),
-    );
-    assert_eq!(
-        got.len(),
-        1,
-        "the event published with SCRAM is in the topic"
-    );
-    assert_eq!(got[0].key, key);
+    assert_topic_holds(&topic, 1, &key, "with SCRAM");
 
     let (outcome, _) = publish_one(config("not-the-password"), 4);
     let err = outcome.unwrap_err();

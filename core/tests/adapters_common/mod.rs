@@ -155,6 +155,23 @@ pub struct Received {
     pub headers: Vec<(String, String)>,
 }
 
+/// Reads `topic` back over the plain listener (30 s at most) and checks that
+/// it holds exactly `n` events, all keyed `key`; `how` says how they were
+/// published, for the failure message.
+pub fn assert_topic_holds(topic: &str, n: usize, key: &str, how: &str) {
+    let got = consume(
+        topic,
+        n,
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_millis(300),
+    );
+    assert_eq!(got.len(), n, "the events published {how} are in the topic");
+    assert!(
+        got.iter().all(|m| m.key == key),
+        "{how}: a record under another key"
+    );
+}
+
 /// Reads `topic` from the beginning until `expected` records arrived (then
 /// `linger` more, to catch duplicates) or `timeout` passed.
 #[cfg(feature = "kafka")]

@@ -395,6 +395,15 @@ impl Reports {
     fn last_error(&self) -> std::sync::MutexGuard<'_, Option<String>> {
         self.last_error.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// The client's last error as " (last client error: …)", or nothing: what
+    /// a failure's message appends to say why.
+    fn why(&self) -> String {
+        match &*self.last_error() {
+            Some(why) => format!(" (last client error: {why})"),
+            None => String::new(),
+        }
+    }
 }
 
 impl ClientContext for Reports {
@@ -443,10 +452,7 @@ impl ProducerContext for Reports {
                 *self.last_error() = None;
                 Ok(())
             }
-            Err((e, _)) => Err(match &*self.last_error() {
-                Some(why) => format!("kafka delivery: {e} (last client error: {why})"),
-                None => format!("kafka delivery: {e}"),
-            }),
+            Err((e, _)) => Err(format!("kafka delivery: {e}{}", self.why())),
         };
         slot.round.settle(slot.index, outcome);
     }
@@ -540,20 +546,12 @@ impl KafkaPublisher {
                 },
             };
             if left.is_zero() {
-                let last = self.last_client_error();
                 return Err(Error::Io(format!(
-                    "kafka: topic {topic} not ready within {timeout:?}: {why}{last}"
+                    "kafka: topic {topic} not ready within {timeout:?}: {why}{}",
+                    self.producer.context().why()
                 )));
             }
             std::thread::sleep(Duration::from_millis(100).min(left));
-        }
-    }
-
-    /// The client's last error, as " (last client error: …)", or nothing.
-    fn last_client_error(&self) -> String {
-        match &*self.producer.context().last_error() {
-            Some(why) => format!(" (last client error: {why})"),
-            None => String::new(),
         }
     }
 

@@ -187,6 +187,14 @@ impl std::fmt::Debug for MskIamSigner {
     }
 }
 
+/// The small runtime a signer loads credentials on.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io(format!("msk iam: runtime: {e}")))
+}
+
 impl MskIamSigner {
     /// A signer for `region` (when `None`: the AWS default region chain,
     /// `AWS_REGION` first) with the default credential chain, or the named
@@ -197,10 +205,7 @@ impl MskIamSigner {
     /// let s = MskIamSigner::new(None, Some("orders-prod".into())).unwrap();
     /// ```
     pub fn new(region: Option<String>, profile: Option<String>) -> Result<Self> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Io(format!("msk iam: runtime: {e}")))?;
+        let rt = runtime()?;
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(r) = &region {
             loader = loader.region(aws_config::Region::new(r.clone()));
@@ -247,10 +252,7 @@ impl MskIamSigner {
         region: impl Into<String>,
         provider: impl aws_credential_types::provider::ProvideCredentials + 'static,
     ) -> Result<Self> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Io(format!("msk iam: runtime: {e}")))?;
+        let rt = runtime()?;
         Ok(Self {
             region: region.into(),
             credentials: aws_credential_types::provider::SharedCredentialsProvider::new(provider),
