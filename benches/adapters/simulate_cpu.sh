@@ -19,7 +19,10 @@
 #   KAFKA_PROPS  further client properties, `;`-separated
 #            (e.g. "compression.type=lz4"), given with --kafka-config
 # The servers must be up (`scripts/servers/all.sh start`); the environment
-# they print (`scripts/servers/all.sh env`) is read here.
+# they print (`scripts/servers/all.sh env`) is read here. A new PostgreSQL
+# cluster's WAL segments are written first (`postgres.sh prealloc-wal`, once
+# per cluster): a server that has run for a while recycles them, and a run
+# that makes them has P99 3-4 times higher (docs/benchmarks.md, session 11).
 #
 # CPU: PostgreSQL is every server process's time (the postmaster's session)
 # plus what its reaped children used (a backend that exits moves its time
@@ -43,6 +46,7 @@ listener() {
   local port=${1##*:}; port=${port%%/*}
   ss -Hltnp "sport = :$port" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1
 }
+"$ROOT/scripts/servers/postgres.sh" prealloc-wal >&2
 pg_hostport=${UOOM_TEST_POSTGRES_URL#*@}; pg_hostport=${pg_hostport%%/*}
 pg_pid=$(listener "$pg_hostport")
 kafka_pid=$(listener "${UOOM_TEST_KAFKA_BROKERS%%,*}")
