@@ -13,8 +13,9 @@
 #   ca      print the path of the test CA's certificate (for PGSSLROOTCERT)
 #   psql    run psql against the uoom database
 #   reset   stop and delete the data directory
-#   prealloc-wal  write the cluster's WAL segments now (max_wal_size of them),
-#           as a server that has run for a while has them: for benchmarks
+#   prealloc-wal [N]  write the cluster's WAL segments now (N, by default
+#           max_wal_size's worth), as a server that has run for a while has
+#           them: for benchmarks
 # env: UOOM_PG_PORT (25432)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -154,24 +155,42 @@ make_certs() {
 # orders/s) that is a new segment a second: the 1 s windows with one had a
 # median P99 of 62.5 ms, those without 16.7 ms (docs/benchmarks.md, session
 # 11). This makes them all at once, then a checkpoint recycles them.
-prealloc_wal() {
+prealloc_wal() { # [SEGMENTS]
   BIN=$(pg_bin) || die "postgres not installed"
   setup_paths
   ready || die "postgres is not running (postgres.sh start)"
   local want have
-  want=$(psql_admin -tAc "SELECT setting::bigint * 1024 * 1024 / pg_size_bytes(current_setting('wal_segment_size')) FROM pg_settings WHERE name = 'max_wal_size'")
+  want=${1:-$(psql_admin -tAc "SELECT setting::bigint * 1024 * 1024 / pg_size_bytes(current_setting('wal_segment_size')) FROM pg_settings WHERE name = 'max_wal_size'")}
+  [[ "$want" =~ ^[0-9]+$ ]] || die "prealloc-wal: '$want' is not a number of segments"
   have=$(psql_admin -tAc "SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'")
   if [ "$have" -ge "$want" ]; then
-    log "pg_wal holds $have segments (max_wal_size: $want): nothing to do"
+    log "pg_wal holds $have segments (wanted: $want): nothing to do"
     return 0
   fi
-  log "writing $((want - have)) WAL segments (pg_wal holds $have of $want)"
+  # For as long as it writes them, max_wal_size goes up, so that no checkpoint
+  # starts part-way: one would recycle the segments behind it into the ones
+  # still to come, and no more would be made. min_wal_size goes up to the
+  # segments wanted and stays there: checkpoints never remove fewer than it
+  # (they recycle them for later), so the segments stay.
+  local seg_mb min_mb
+  seg_mb=$(psql_admin -tAc "SELECT pg_size_bytes(current_setting('wal_segment_size')) / 1048576")
+  min_mb=$(psql_admin -tAc "SELECT setting FROM pg_settings WHERE name = 'min_wal_size'")
+  [ "$min_mb" -ge $((want * seg_mb)) ] || min_mb=$((want * seg_mb))
+  psql_admin -c "ALTER SYSTEM SET min_wal_size = '${min_mb}MB'" \
+    -c "ALTER SYSTEM SET max_wal_size = '$((3 * want * seg_mb))MB'" -c "SELECT pg_reload_conf()" >/dev/null
+  # The checkpointer rereads its settings between two waits: give it one.
+  sleep 1
+  log "writing $((want - have)) WAL segments (pg_wal holds $have of $want; min_wal_size ${min_mb}MB)"
   # Each switch needs a record since the last one; the message is that record.
-  psql_admin -c "DO \$\$ BEGIN FOR i IN 1..$((want - have + 1)) LOOP
+  local status=0
+  psql_admin -c "DO \$\$ BEGIN FOR i IN 1..$((want + 1)) LOOP
       PERFORM pg_logical_emit_message(false, 'uoom.prealloc', '');
       PERFORM pg_switch_wal();
-    END LOOP; END \$\$" -c "CHECKPOINT"
+    END LOOP; END \$\$" -c "CHECKPOINT" || status=$?
+  psql_admin -c "ALTER SYSTEM RESET max_wal_size" -c "SELECT pg_reload_conf()" >/dev/null
+  [ "$status" -eq 0 ] || die "writing the WAL segments failed"
   have=$(psql_admin -tAc "SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'")
+  [ "$have" -ge "$want" ] || die "pg_wal holds $have segments after the checkpoint, not $want"
   log "pg_wal holds $have segments"
 }
 
@@ -198,6 +217,6 @@ case "${1:-}" in
     shift; BIN=$(pg_bin) || die "postgres not installed"
     PGPASSWORD=$PASSWORD "$BIN/psql" -X -h 127.0.0.1 -p "$PORT" -U "$USER_NAME" -d "$DB" "$@" ;;
   reset) stop; [ -n "${DATA:-}" ] && rm -rf "$DATA"; log "data removed" ;;
-  prealloc-wal) prealloc_wal ;;
-  *) echo "usage: $0 start|stop|status|url|ca|psql [ARGS...]|reset|prealloc-wal" >&2; exit 2 ;;
+  prealloc-wal) prealloc_wal "${2:-}" ;;
+  *) echo "usage: $0 start|stop|status|url|ca|psql [ARGS...]|reset|prealloc-wal [N]" >&2; exit 2 ;;
 esac

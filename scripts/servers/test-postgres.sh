@@ -3,7 +3,8 @@
 # the migrations apply cleanly to a fresh database, the schema holds
 # (sql/schema_checks.sql), the insert trigger notifies, two concurrent
 # claimers with FOR UPDATE SKIP LOCKED never claim the same event, and the
-# slot recycler neither waits long for a relay nor truncates under one.
+# slot recycler neither waits long for a relay nor truncates under one, and
+# `postgres.sh prealloc-wal` makes the WAL segments asked for.
 # Prints "postgres checks: N passed, N failed"; exit 1 on any failure.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -128,6 +129,23 @@ recycler_locking() {
 }
 check "outbox_recycle waits at most its lock_timeout for a relay's batch, then truncates once it is done" recycler_locking
 grep '^relay A' "$WORK/out" || true
+
+# postgres.sh prealloc-wal (what benches/adapters/simulate_cpu.sh runs first),
+# asked for two segments more than pg_wal holds: they are made and stay there
+# (recycled by its checkpoint, not removed), and asking again does nothing.
+prealloc_wal() {
+  local segments='SELECT count(*) FROM pg_ls_waldir() WHERE name ~ $$^[0-9A-F]{24}$$'
+  local have want
+  have=$(admin -tAc "$segments"); want=$((have + 2))
+  "$HERE/postgres.sh" prealloc-wal "$want" || return 1
+  [ "$(admin -tAc "$segments")" -ge "$want" ] \
+    || { echo "pg_wal holds $(admin -tAc "$segments") segments, wanted $want"; return 1; }
+  "$HERE/postgres.sh" prealloc-wal "$want" 2>&1 | grep -q 'nothing to do' \
+    || { echo "a second prealloc-wal $want did not say there was nothing to do"; return 1; }
+  ! "$HERE/postgres.sh" prealloc-wal many 2>/dev/null \
+    || { echo "prealloc-wal took 'many' for a number"; return 1; }
+}
+check "postgres.sh prealloc-wal makes the segments asked for and keeps them" prealloc_wal
 
 echo "postgres checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
