@@ -155,6 +155,9 @@ make_certs() {
 # orders/s) that is a new segment a second: the 1 s windows with one had a
 # median P99 of 62.5 ms, those without 16.7 ms (docs/benchmarks.md, session
 # 11). This makes them all at once, then a checkpoint recycles them.
+wal_segments() {
+  psql_admin -tAc "SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'"
+}
 prealloc_wal() { # [SEGMENTS]
   BIN=$(pg_bin) || die "postgres not installed"
   setup_paths
@@ -162,7 +165,7 @@ prealloc_wal() { # [SEGMENTS]
   local want have
   want=${1:-$(psql_admin -tAc "SELECT setting::bigint * 1024 * 1024 / pg_size_bytes(current_setting('wal_segment_size')) FROM pg_settings WHERE name = 'max_wal_size'")}
   [[ "$want" =~ ^[0-9]+$ ]] || die "prealloc-wal: '$want' is not a number of segments"
-  have=$(psql_admin -tAc "SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'")
+  have=$(wal_segments)
   if [ "$have" -ge "$want" ]; then
     log "pg_wal holds $have segments (wanted: $want): nothing to do"
     return 0
@@ -189,7 +192,7 @@ prealloc_wal() { # [SEGMENTS]
     END LOOP; END \$\$" -c "CHECKPOINT" || status=$?
   psql_admin -c "ALTER SYSTEM RESET max_wal_size" -c "SELECT pg_reload_conf()" >/dev/null
   [ "$status" -eq 0 ] || die "writing the WAL segments failed"
-  have=$(psql_admin -tAc "SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'")
+  have=$(wal_segments)
   [ "$have" -ge "$want" ] || die "pg_wal holds $have segments after the checkpoint, not $want"
   log "pg_wal holds $have segments"
 }
