@@ -1,5 +1,6 @@
 //! The DynamoDB read model against DynamoDB Local (`make test-adapters`).
-#![cfg(feature = "dynamodb")]
+// The PostgreSQL fallback is tested here too.
+#![cfg(all(feature = "dynamodb", feature = "postgres"))]
 
 mod adapters_common;
 

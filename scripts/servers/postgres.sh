@@ -162,8 +162,12 @@ prealloc_wal() { # [SEGMENTS]
   BIN=$(pg_bin) || die "postgres not installed"
   setup_paths
   ready || die "postgres is not running (postgres.sh start)"
-  local want have
-  want=${1:-$(psql_admin -tAc "SELECT setting::bigint * 1024 * 1024 / pg_size_bytes(current_setting('wal_segment_size')) FROM pg_settings WHERE name = 'max_wal_size'")}
+  local want have max_segs seg_mb min_mb
+  read -r max_segs seg_mb min_mb <<<"$(psql_admin -tA -F ' ' -c "SELECT
+      pg_size_bytes(current_setting('max_wal_size')) / pg_size_bytes(current_setting('wal_segment_size')),
+      pg_size_bytes(current_setting('wal_segment_size')) / 1048576,
+      pg_size_bytes(current_setting('min_wal_size')) / 1048576")"
+  want=${1:-$max_segs}
   [[ "$want" =~ ^[0-9]+$ ]] || die "prealloc-wal: '$want' is not a number of segments"
   have=$(wal_segments)
   if [ "$have" -ge "$want" ]; then
@@ -175,9 +179,6 @@ prealloc_wal() { # [SEGMENTS]
   # still to come, and no more would be made. min_wal_size goes up to the
   # segments wanted and stays there: checkpoints never remove fewer than it
   # (they recycle them for later), so the segments stay.
-  local seg_mb min_mb
-  seg_mb=$(psql_admin -tAc "SELECT pg_size_bytes(current_setting('wal_segment_size')) / 1048576")
-  min_mb=$(psql_admin -tAc "SELECT setting FROM pg_settings WHERE name = 'min_wal_size'")
   [ "$min_mb" -ge $((want * seg_mb)) ] || min_mb=$((want * seg_mb))
   psql_admin -c "ALTER SYSTEM SET min_wal_size = '${min_mb}MB'" \
     -c "ALTER SYSTEM SET max_wal_size = '$((3 * want * seg_mb))MB'" -c "SELECT pg_reload_conf()" >/dev/null

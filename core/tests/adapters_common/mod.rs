@@ -158,6 +158,7 @@ pub struct Received {
 /// Reads `topic` back over the plain listener (30 s at most) and checks that
 /// it holds exactly `n` events, all keyed `key`; `how` says how they were
 /// published, for the failure message.
+#[cfg(feature = "kafka")]
 pub fn assert_topic_holds(topic: &str, n: usize, key: &str, how: &str) {
     let got = consume(
         topic,

@@ -531,19 +531,8 @@ impl KafkaPublisher {
         let topic = &self.config.topic;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let why = match self.producer.client().fetch_metadata(Some(topic), left) {
-                Err(e) => format!("{e}"),
-                Ok(md) => match md.topics().iter().find(|t| t.name() == topic) {
-                    None => "not in the metadata".to_owned(),
-                    Some(t) => match t.error() {
-                        Some(e) => format!("{:?}", rdkafka::types::RDKafkaErrorCode::from(e)),
-                        None if t.partitions().is_empty() => "no partitions".to_owned(),
-                        None if t.partitions().iter().any(|p| p.leader() < 0) => {
-                            "a partition without a leader".to_owned()
-                        }
-                        None => return Ok(()),
-                    },
-                },
+            let Some(why) = self.topic_not_ready(left) else {
+                return Ok(());
             };
             if left.is_zero() {
                 return Err(Error::Io(format!(
@@ -553,6 +542,29 @@ impl KafkaPublisher {
             }
             std::thread::sleep(Duration::from_millis(100).min(left));
         }
+    }
+
+    /// What keeps the events topic from taking events now (one metadata
+    /// request of at most `wait`), or `None` when each partition has a leader.
+    fn topic_not_ready(&self, wait: Duration) -> Option<String> {
+        let topic = &self.config.topic;
+        let md = match self.producer.client().fetch_metadata(Some(topic), wait) {
+            Ok(md) => md,
+            Err(e) => return Some(e.to_string()),
+        };
+        let Some(t) = md.topics().iter().find(|t| t.name() == topic) else {
+            return Some("not in the metadata".to_owned());
+        };
+        if let Some(e) = t.error() {
+            return Some(format!("{:?}", rdkafka::types::RDKafkaErrorCode::from(e)));
+        }
+        if t.partitions().is_empty() {
+            return Some("no partitions".to_owned());
+        }
+        t.partitions()
+            .iter()
+            .any(|p| p.leader() < 0)
+            .then(|| "a partition without a leader".to_owned())
     }
 
     /// The configuration.
