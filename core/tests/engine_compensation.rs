@@ -299,6 +299,8 @@ fn a_hold_that_lapses_before_commit_cancels_the_booking_and_fails_the_order() {
         .with_clock(clock.clone())
         .with_store(store.clone(), store.clone())
         .with_reservation_ttl_ms(30_000)
+        // A booking timeout past the TTL: the answer is on time, the hold is not.
+        .with_booking_timeout_ms(90_000)
         .build()
         .unwrap();
     let out = r.submit(request(1), None).unwrap();

@@ -8,7 +8,6 @@
 
 use super::decision::{DecisionKind, Outcome};
 use super::router::Router;
-use super::saga::Attempts;
 use crate::Result;
 use crate::solve::{self, Demand, Method, Problem, SolveOptions};
 
@@ -85,19 +84,16 @@ impl Router {
         let plan = self.solve_batch(&batch);
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut events = Vec::with_capacity(16);
-        for (i, q) in batch.iter_mut().enumerate() {
+        for (i, q) in batch.drain(..).enumerate() {
             let (first, kind) = match &plan {
                 Some((assignment, kind)) => (assignment[i].into_iter().collect(), *kind),
                 None => (Vec::new(), DecisionKind::Fallback),
             };
-            let log = Attempts::default();
-            let saga_start = events.len();
-            let outcome =
-                match self.route_over(&mut q.order, &q.needs, &first, kind, &mut events, log) {
-                    Ok(o) => o,
-                    Err(e) => self.fail_hard(&q.order, &mut events, saga_start, e),
-                };
-            self.finish(&q.order, &mut events, q.key.as_deref(), &outcome, q.started)?;
+            let (order, needs, started) = (q.order, q.needs, q.started);
+            let mut s = self.saga(order, needs, q.key, started, events, first, kind);
+            let outcome = self.run_saga(&mut s);
+            self.finish(&s.order, &mut s.events, s.key.as_deref(), &outcome, started)?;
+            events = std::mem::take(&mut s.events);
             outcomes.push(outcome);
         }
         Ok(outcomes)

@@ -81,6 +81,9 @@ pub struct Outcome {
     pub attempts: u32,
     /// Compensating actions run (bookings cancelled, reservations released).
     pub compensations: u32,
+    /// The partner's reference for the booking that confirmed the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking: Option<String>,
     /// True when this is the stored outcome of an earlier submit with the
     /// same idempotency key, returned without routing again.
     pub replayed: bool,
@@ -97,6 +100,7 @@ impl Outcome {
             failure: None,
             attempts: 0,
             compensations: 0,
+            booking: None,
             replayed: false,
         }
     }

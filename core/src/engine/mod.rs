@@ -17,6 +17,7 @@ pub mod ports;
 pub mod router;
 mod saga;
 pub mod sim;
+pub mod step;
 
 pub use breaker::{Breaker, BreakerConfig, BreakerState, Transition};
 pub use decision::{DecisionKind, Outcome};
@@ -32,3 +33,4 @@ pub use ports::{
 };
 pub use router::{IntakeWrite, Router, RouterBuilder, RouterConfig};
 pub use sim::{CITIES, City, CityPlan, Scenario, ScenarioConfig, SimOrder};
+pub use step::{BookingAnswer, BookingCall, CancelCall, Next, Step, Ticket};

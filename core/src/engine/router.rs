@@ -17,6 +17,8 @@ use super::memory::{MemoryReadModel, MemoryStore};
 use super::metrics::{Gauges, Metrics};
 use super::needs::DEFAULT_DEADLINE_MIN;
 use super::ports::{ChannelGateway, Outbox, StatusReadModel, StatusView, UnitOfWork, WriteModel};
+use super::saga::{Saga, SagaStep};
+use super::step::{BookingAnswer, BookingCall, CancelCall, Next, Step, Ticket};
 use crate::events::{Aggregate, DomainEvent, EventPayload};
 use crate::ledger::{AccountHandle, Ledger, SlotId};
 use crate::rank::{RankWeights, Ranked, Ranker};
@@ -25,6 +27,7 @@ use crate::{
     Channel, Clock, CreateOrderRequest, Error, Millis, Order, OrderId, OrderStatus, Result,
     SystemClock,
 };
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -296,6 +299,9 @@ impl RouterBuilder {
             batch_started: Millis(0),
             candidates: Vec::with_capacity(n),
             events: Vec::with_capacity(16),
+            cancels: Vec::new(),
+            in_flight: HashMap::new(),
+            next_ticket: 0,
             channels: self.channels,
             gateway: self.gateway,
             clock: self.clock,
@@ -316,6 +322,17 @@ pub(super) struct Queued {
     pub(super) needs: Demand,
     pub(super) key: Option<String>,
     pub(super) started: Instant,
+}
+
+/// What [`Router::intake`] made of a request.
+// Made once per order and matched at once: boxing the order would cost an
+// allocation on the hot path to save a move.
+#[allow(clippy::large_enum_variant)]
+enum Intake {
+    /// The idempotency key was seen: the first submit's outcome.
+    Replayed(Outcome),
+    /// A new order, its routing needs and its first events.
+    Accepted(Order, Demand, Vec<DomainEvent>),
 }
 
 /// Routes orders over one set of channels. See the module docs.
@@ -343,6 +360,11 @@ pub struct Router {
     pub(super) ranked: Vec<Ranked>,
     pub(super) candidates: Vec<usize>,
     pub(super) events: Vec<DomainEvent>,
+    /// Compensations queued for the host or the synchronous gateway.
+    pub(super) cancels: Vec<CancelCall>,
+    /// Sagas waiting for a partner's answer, by ticket.
+    pub(super) in_flight: HashMap<u64, Saga>,
+    pub(super) next_ticket: u64,
 }
 
 impl std::fmt::Debug for Router {
@@ -351,6 +373,7 @@ impl std::fmt::Debug for Router {
             .field("channels", &self.channels.len())
             .field("config", &self.config)
             .field("queued", &self.batch.len())
+            .field("in_flight", &self.in_flight.len())
             .finish()
     }
 }
@@ -581,11 +604,40 @@ impl Router {
     /// ```
     pub fn submit(&mut self, req: CreateOrderRequest, key: Option<&str>) -> Result<Outcome> {
         let started = Instant::now();
+        let (order, needs, events) = match self.intake(req, key)? {
+            Intake::Replayed(first) => return Ok(first),
+            Intake::Accepted(order, needs, events) => (order, needs, events),
+        };
+        if self.config.batch_window_ms.is_some() {
+            let pending = Outcome::new(order.id, order.status);
+            if self.batch.is_empty() {
+                self.batch_started = self.clock.now();
+            }
+            self.batch.push(Queued {
+                order,
+                needs,
+                key: key.map(str::to_owned),
+                started,
+            });
+            self.events = events;
+            return Ok(pending);
+        }
+        let mut s = self.saga_realtime(order, needs, None, started, events);
+        let outcome = self.run_saga(&mut s);
+        let saved = self.finish(&s.order, &mut s.events, key, &outcome, started);
+        self.events = s.events;
+        self.give_back_candidates(s.candidates);
+        saved.map(|()| outcome)
+    }
+
+    /// Validates a request into an order, records its first events and,
+    /// on a batch router or with [`IntakeWrite::BeforeRouting`], writes it.
+    fn intake(&mut self, req: CreateOrderRequest, key: Option<&str>) -> Result<Intake> {
         if let Some(k) = key
             && let Some(mut first) = self.write.outcome_for_key(k)
         {
             first.replayed = true;
-            return Ok(first);
+            return Ok(Intake::Replayed(first));
         }
         let now = self.clock.now();
         let mut order = Order::from_request(self.ids.order_id_v7(now), req, now)?;
@@ -601,32 +653,151 @@ impl Router {
         };
         self.push_event(&mut events, Aggregate::Order(order.id), created);
         self.set_status(&mut order, OrderStatus::Validated, &mut events)?;
-        let pending = Outcome::new(order.id, order.status);
         let batched = self.config.batch_window_ms.is_some();
         // With the outcome, the intake's events stay in `events` and go out
         // with the saga's in the final unit.
         if batched || self.config.intake_write == IntakeWrite::BeforeRouting {
-            self.save(&order, &mut events, key, &pending)?;
-        }
-
-        let outcome = if batched {
-            if self.batch.is_empty() {
-                self.batch_started = now;
+            let pending = Outcome::new(order.id, order.status);
+            if let Err(e) = self.save(&order, &mut events, key, &pending) {
+                self.events = events;
+                return Err(e);
             }
-            self.batch.push(Queued {
-                order,
-                needs,
-                key: key.map(str::to_owned),
-                started,
-            });
-            pending
-        } else {
-            let outcome = self.route_realtime(&mut order, &needs, &mut events);
-            self.finish(&order, &mut events, key, &outcome, started)?;
-            outcome
+        }
+        Ok(Intake::Accepted(order, needs, events))
+    }
+
+    /// Starts routing one order for an asynchronous host: validates and
+    /// writes it like [`Router::submit`], ranks, reserves on the best
+    /// candidate, and returns the [`BookingCall`] to make (or the outcome
+    /// when nothing needs a partner: a replay, no feasible channel, no
+    /// capacity). Feed the partner's answer to [`Router::resume`]. See
+    /// [`super::step`] for the protocol; no thread or lock is held while
+    /// the booking is out.
+    ///
+    /// Not for routers with a batch window (their orders are routed by
+    /// [`Router::poll`]): that is a [`Error::Conflict`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{BookingRef, Next, Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let mut router = Router::builder(vec![kitchen], Arc::new(SimGateway::new(clock.clone(), 1)))
+    /// #     .with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let step = router.begin(uoom::parse_create_order(body).unwrap(), Some("checkout-1")).unwrap();
+    /// let Next::Book(call) = step.next else { panic!("a booking was expected") };
+    /// assert_eq!(router.in_flight(), 1);
+    /// // ... the host books with the partner, without holding the router ...
+    /// let done = router.resume(call.ticket, Ok(BookingRef("P-42".into()))).unwrap();
+    /// let outcome = done.outcome().unwrap();
+    /// assert_eq!(outcome.status, OrderStatus::Confirmed);
+    /// assert_eq!(outcome.booking.as_deref(), Some("P-42"));
+    /// assert_eq!(router.in_flight(), 0);
+    /// ```
+    pub fn begin(&mut self, req: CreateOrderRequest, key: Option<&str>) -> Result<Step> {
+        if self.config.batch_window_ms.is_some() {
+            return Err(Error::conflict(
+                "a router with a batch window routes its orders in poll/flush, not begin",
+            ));
+        }
+        let started = Instant::now();
+        let (order, needs, events) = match self.intake(req, key)? {
+            Intake::Replayed(first) => {
+                return Ok(Step {
+                    cancels: Vec::new(),
+                    next: Next::Done(first),
+                });
+            }
+            Intake::Accepted(order, needs, events) => (order, needs, events),
         };
-        self.events = events;
-        Ok(outcome)
+        let s = self.saga_realtime(order, needs, key.map(str::to_owned), started, events);
+        self.drive(s, None)
+    }
+
+    /// Hands the partner's answer for `ticket` to its saga and returns the
+    /// next step: the outcome, or another booking (the next candidate after
+    /// a failure or timeout). Answer [`super::GatewayError::Timeout`] when
+    /// the host's timer fires first; an answer after the call's deadline
+    /// counts as a timeout whatever it says (its booking is cancelled). An
+    /// unknown or already answered ticket is [`Error::NotFound`] and
+    /// changes nothing.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{GatewayError, Next, Router, SimGateway};
+    /// # use uoom::events::FailureReason;
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let mut router = Router::builder(vec![kitchen], Arc::new(SimGateway::new(clock.clone(), 1)))
+    /// #     .with_clock(clock.clone()).with_fallback_attempts(0).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let step = router.begin(uoom::parse_create_order(body).unwrap(), None).unwrap();
+    /// let Next::Book(call) = step.next else { panic!() };
+    /// clock.advance_ms(call.timeout_ms);
+    /// let done = router.resume(call.ticket, Err(GatewayError::Timeout { after_ms: call.timeout_ms })).unwrap();
+    /// assert_eq!(done.outcome().unwrap().failure, Some(FailureReason::PartnerTimeout));
+    /// // The partner may have booked anyway: the engine asks for a cancel.
+    /// assert_eq!(done.cancels.len(), 1);
+    /// assert!(done.cancels[0].booking.is_none());
+    /// assert!(router.resume(call.ticket, Err(GatewayError::Failed("late".into()))).is_err());
+    /// ```
+    pub fn resume(&mut self, ticket: Ticket, answer: BookingAnswer) -> Result<Step> {
+        let s = self
+            .in_flight
+            .remove(&ticket.0)
+            .ok_or_else(|| Error::not_found(format!("booking ticket {}", ticket.0)))?;
+        self.drive(s, Some(answer))
+    }
+
+    /// Sagas waiting for a partner's answer.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Steps `s` and turns where it stopped into a [`Step`] for the host.
+    fn drive(&mut self, mut s: Saga, answer: Option<BookingAnswer>) -> Result<Step> {
+        match self.step_saga(&mut s, answer) {
+            SagaStep::Book(c) => {
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                let ch = &self.channels[c];
+                let call = BookingCall {
+                    ticket: Ticket(ticket),
+                    order: s.order.clone(),
+                    channel_id: ch.id.clone(),
+                    channel_kind: ch.kind,
+                    units: s.needs.units,
+                    timeout_ms: self.config.booking_timeout_ms,
+                    deadline: s.waiting.map_or(Millis(0), |w| w.deadline),
+                };
+                self.in_flight.insert(ticket, s);
+                Ok(Step {
+                    cancels: std::mem::take(&mut self.cancels),
+                    next: Next::Book(call),
+                })
+            }
+            SagaStep::Done(outcome) => {
+                let cancels = std::mem::take(&mut self.cancels);
+                let key = s.key.take();
+                self.finish(&s.order, &mut s.events, key.as_deref(), &outcome, s.started)?;
+                self.give_back_candidates(s.candidates);
+                Ok(Step {
+                    cancels,
+                    next: Next::Done(outcome),
+                })
+            }
+        }
     }
 
     /// Moves a routed order along its lifecycle (`PREPARING`,
@@ -655,6 +826,46 @@ impl Router {
     /// assert_eq!(illegal.kind(), uoom::ErrorKind::Conflict);
     /// ```
     pub fn advance(&mut self, order_id: &OrderId, to: OrderStatus) -> Result<StatusView> {
+        let (view, order) = self.transition(order_id, to)?;
+        self.send_cancels(&order);
+        Ok(view)
+    }
+
+    /// [`Router::advance`] for an asynchronous host: the partner
+    /// cancellations a `CANCELLED` order needs are returned for the host to
+    /// send instead of going through the synchronous gateway.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{BookingRef, Next, Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let mut router = Router::builder(vec![kitchen], Arc::new(SimGateway::new(clock.clone(), 1)))
+    /// #     .with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let Next::Book(call) = router.begin(uoom::parse_create_order(body).unwrap(), None).unwrap().next
+    /// # else { panic!() };
+    /// let id = call.order.id;
+    /// router.resume(call.ticket, Ok(BookingRef("P-1".into()))).unwrap();
+    /// let (view, cancels) = router.advance_deferred(&id, OrderStatus::Cancelled).unwrap();
+    /// assert_eq!(view.status, OrderStatus::Cancelled);
+    /// assert_eq!(cancels[0].booking, Some(BookingRef("P-1".into())));
+    /// ```
+    pub fn advance_deferred(
+        &mut self,
+        order_id: &OrderId,
+        to: OrderStatus,
+    ) -> Result<(StatusView, Vec<CancelCall>)> {
+        let (view, _) = self.transition(order_id, to)?;
+        Ok((view, std::mem::take(&mut self.cancels)))
+    }
+
+    fn transition(&mut self, order_id: &OrderId, to: OrderStatus) -> Result<(StatusView, Order)> {
         let mut order = self
             .write
             .order(order_id)
@@ -674,7 +885,7 @@ impl Router {
             outcome.failure = p.failure;
         }
         self.save(&order, &mut events, None, &outcome)?;
-        Ok(StatusView::of(&order, &outcome))
+        Ok((StatusView::of(&order, &outcome), order))
     }
 
     /// Appends an event with a fresh time-ordered id, stamped now. Ordered

@@ -2,6 +2,12 @@
 //! failure, compensate in reverse order (cancel the booking, release the
 //! reservation) and try the next candidate.
 //!
+//! The saga is a state machine ([`Saga`]) that stops wherever it needs a
+//! partner: [`Router::step_saga`] runs it up to the next booking and takes
+//! the answer back, so the same code serves the blocking façade
+//! ([`Router::run_saga`] over a [`super::ChannelGateway`]) and asynchronous
+//! hosts ([`Router::begin`] / [`Router::resume`], see [`super::step`]).
+//!
 //! One order never ends both confirmed and compensated: compensation only
 //! ever touches an attempt that is then abandoned, and the order is
 //! confirmed only by the attempt whose commit succeeded.
@@ -9,11 +15,13 @@
 use super::decision::{DecisionKind, Outcome};
 use super::ports::{BookingRef, GatewayError};
 use super::router::Router;
+use super::step::{BookingAnswer, CancelCall};
 use crate::events::{Aggregate, DomainEvent, EventPayload, FailureReason};
 use crate::ledger::ReservationId;
 use crate::rank::RankQuery;
 use crate::solve::Demand;
-use crate::{ErrorKind, Order, OrderId, OrderStatus, Placement};
+use crate::{ErrorKind, Millis, Order, OrderId, OrderStatus, Placement};
+use std::time::Instant;
 
 /// What one saga run over a candidate list left behind.
 #[derive(Debug, Default)]
@@ -36,6 +44,51 @@ impl Attempts {
             None => FailureReason::NoFeasibleChannel,
         }
     }
+}
+
+/// Which candidate list a saga is walking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// The ranked top-k (real time) or the solver's channel (batch).
+    First,
+    /// The round-robin fallback over the other feasible channels.
+    Fallback,
+    /// Nothing more may be tried (a commit failed after a booking).
+    Over,
+}
+
+/// The booking a saga waits for.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Waiting {
+    pub(super) c: usize,
+    pub(super) rid: ReservationId,
+    pub(super) deadline: Millis,
+}
+
+/// One order's saga between steps.
+#[derive(Debug)]
+pub(super) struct Saga {
+    pub(super) order: Order,
+    pub(super) needs: Demand,
+    pub(super) key: Option<String>,
+    pub(super) started: Instant,
+    pub(super) events: Vec<DomainEvent>,
+    pub(super) saga_start: usize,
+    pub(super) log: Attempts,
+    pub(super) kind: DecisionKind,
+    pub(super) candidates: Vec<usize>,
+    pub(super) next: usize,
+    pub(super) phase: Phase,
+    pub(super) waiting: Option<Waiting>,
+}
+
+/// Where [`Router::step_saga`] stopped.
+#[derive(Debug)]
+pub(super) enum SagaStep {
+    /// Book the order on this channel index, then step again with the answer.
+    Book(usize),
+    /// The saga is over.
+    Done(Outcome),
 }
 
 impl Router {
@@ -118,80 +171,352 @@ impl Router {
         }
     }
 
-    /// The real-time path: ranked top-k, then round-robin fallback over the
-    /// other feasible channels; the order ends `CONFIRMED` or `FAILED`.
-    pub(super) fn route_realtime(
+    /// Starts the saga of a validated order over `first` (tagged `kind`).
+    /// The saga borrows the router's reusable buffers when they are free
+    /// (the synchronous path then allocates nothing per order).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn saga(
         &mut self,
-        order: &mut Order,
-        needs: &Demand,
-        events: &mut Vec<DomainEvent>,
-    ) -> Outcome {
+        order: Order,
+        needs: Demand,
+        key: Option<String>,
+        started: Instant,
+        mut events: Vec<DomainEvent>,
+        first: Vec<usize>,
+        kind: DecisionKind,
+    ) -> Saga {
+        let saga_start = events.len();
+        events.reserve(8);
+        Saga {
+            order,
+            needs,
+            key,
+            started,
+            events,
+            saga_start,
+            log: Attempts::default(),
+            kind,
+            candidates: first,
+            next: 0,
+            phase: Phase::First,
+            waiting: None,
+        }
+    }
+
+    /// The real-time path's saga: ranked top-k, then round-robin fallback
+    /// over the other feasible channels.
+    pub(super) fn saga_realtime(
+        &mut self,
+        order: Order,
+        needs: Demand,
+        key: Option<String>,
+        started: Instant,
+        events: Vec<DomainEvent>,
+    ) -> Saga {
         let now = self.clock.now();
         if let Err(e) = self.ensure_slot(now) {
             tracing::warn!(error = %e, "could not prepare the capacity slot");
         }
         self.refresh_open_breakers();
-        let log = Attempts::default();
-        self.rank(needs);
+        self.rank(&needs);
         let ranked = std::mem::take(&mut self.candidates);
-        let kind = DecisionKind::Realtime;
-        let saga_start = events.len();
-        let outcome = match self.route_over(order, needs, &ranked, kind, events, log) {
-            Ok(o) => o,
-            Err(e) => self.fail_hard(order, events, saga_start, e),
-        };
-        self.candidates = ranked;
-        outcome
+        self.saga(
+            order,
+            needs,
+            key,
+            started,
+            events,
+            ranked,
+            DecisionKind::Realtime,
+        )
     }
 
-    /// Tries `first` (tagged `kind`), then the round-robin fallback; marks
-    /// the order `FAILED` with a reason when nothing books.
-    pub(super) fn route_over(
-        &mut self,
-        order: &mut Order,
-        needs: &Demand,
-        first: &[usize],
-        kind: DecisionKind,
-        events: &mut Vec<DomainEvent>,
-        mut log: Attempts,
-    ) -> crate::Result<Outcome> {
-        if let Some(c) = self.try_candidates(order, needs, first, kind, events, &mut log)? {
-            return Ok(self.outcome(order, c, kind, &log));
+    /// Advances `s` with the answer to the booking it waits for (or none, at
+    /// its start) until it needs another booking or is over.
+    pub(super) fn step_saga(&mut self, s: &mut Saga, answer: Option<BookingAnswer>) -> SagaStep {
+        match self.try_step(s, answer) {
+            Ok(step) => step,
+            Err(e) => {
+                s.waiting = None;
+                SagaStep::Done(self.fail_hard(&s.order, &mut s.events, s.saga_start, e))
+            }
         }
-        let mut fallback = Vec::new();
-        if self.config.fallback_attempts > 0 && order.status == OrderStatus::Validated {
-            let channels = &self.channels;
-            let open = &self.open;
-            self.rr.candidates(
-                channels.len(),
-                |c| !first.contains(&c) && !open.contains(&c) && needs.feasible_on(&channels[c]),
-                &mut fallback,
-            );
-            fallback.truncate(self.config.fallback_attempts);
+    }
+
+    fn try_step(&mut self, s: &mut Saga, answer: Option<BookingAnswer>) -> crate::Result<SagaStep> {
+        if let Some(answer) = answer
+            && let Some(c) = self.take_answer(s, answer)?
+        {
+            return Ok(SagaStep::Done(self.outcome(&s.order, c, s.kind, &s.log)));
         }
-        let fb = DecisionKind::Fallback;
-        if let Some(c) = self.try_candidates(order, needs, &fallback, fb, events, &mut log)? {
-            return Ok(self.outcome(order, c, fb, &log));
+        if let Some(c) = self.next_booking(s)? {
+            return Ok(SagaStep::Book(c));
         }
+        self.fail_order(s).map(SagaStep::Done)
+    }
+
+    /// Reserves on the next candidate that has room and a closed breaker;
+    /// moves on to the round-robin fallback when the list is used up.
+    /// Returns the channel to book, or `None` when nothing is left to try.
+    fn next_booking(&mut self, s: &mut Saga) -> crate::Result<Option<usize>> {
+        loop {
+            while s.next < s.candidates.len() && s.phase != Phase::Over {
+                let c = s.candidates[s.next];
+                s.next += 1;
+                if self.reserve_for(s, c)? {
+                    return Ok(Some(c));
+                }
+            }
+            if s.phase != Phase::First {
+                return Ok(None);
+            }
+            s.phase = Phase::Fallback;
+            let mut fallback = Vec::new();
+            if self.config.fallback_attempts > 0 && s.order.status == OrderStatus::Validated {
+                let channels = &self.channels;
+                let open = &self.open;
+                let (first, needs) = (&s.candidates, &s.needs);
+                self.rr.candidates(
+                    channels.len(),
+                    |c| {
+                        !first.contains(&c) && !open.contains(&c) && needs.feasible_on(&channels[c])
+                    },
+                    &mut fallback,
+                );
+                fallback.truncate(self.config.fallback_attempts);
+            }
+            self.give_back_candidates(std::mem::replace(&mut s.candidates, fallback));
+            s.next = 0;
+            s.kind = DecisionKind::Fallback;
+        }
+    }
+
+    /// Returns a candidate buffer to the router for the next order, if the
+    /// router has none.
+    pub(super) fn give_back_candidates(&mut self, mut v: Vec<usize>) {
+        if self.candidates.capacity() < v.capacity() {
+            v.clear();
+            self.candidates = v;
+        }
+    }
+
+    /// Reserve on `c` and take its breaker; true when the booking may go out.
+    fn reserve_for(&mut self, s: &mut Saga, c: usize) -> crate::Result<bool> {
+        let now = self.clock.now();
+        if !self.breakers[c].is_eligible(now) {
+            s.log.breaker_refusals += 1;
+            return Ok(false);
+        }
+        let Some(account) = self.accounts.get(c).cloned().flatten() else {
+            s.log.capacity_refusals += 1;
+            return Ok(false);
+        };
+        let units = s.needs.units;
+        let rid = ReservationId(self.ids.uuid_v7(now).as_u128());
+        let ttl = self.config.reservation_ttl_ms;
+        let reservation = match self.ledger.reserve_on(rid, &account, units, ttl) {
+            Ok(r) => r,
+            Err(e) if e.kind() == ErrorKind::Capacity => {
+                s.log.capacity_refusals += 1;
+                self.refresh_headroom(c);
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
+        self.refresh_headroom(c);
+        let channel_id = self.channels[c].id.clone();
+        let reserved = EventPayload::CapacityReserved {
+            reservation: rid,
+            order_id: s.order.id,
+            channel: channel_id.clone(),
+            slot: account.key().slot,
+            units,
+            expires_at: reservation.expires_at,
+        };
+        self.push_event(&mut s.events, Aggregate::Channel(channel_id), reserved);
+        if !self.breakers[c].try_acquire(now) {
+            s.log.breaker_refusals += 1;
+            let reason = FailureReason::BreakerOpen;
+            self.release(s.order.id, c, rid, units, reason, &mut s.events, &mut s.log);
+            return Ok(false);
+        }
+        s.log.attempts += 1;
+        let deadline = Millis(now.0.saturating_add(self.config.booking_timeout_ms));
+        s.waiting = Some(Waiting { c, rid, deadline });
+        Ok(true)
+    }
+
+    /// Takes the partner's answer for the booking `s` waits for: on success
+    /// commits and confirms (returns the channel), on failure compensates.
+    fn take_answer(&mut self, s: &mut Saga, answer: BookingAnswer) -> crate::Result<Option<usize>> {
+        let Some(Waiting { c, rid, deadline }) = s.waiting.take() else {
+            return Err(crate::Error::conflict(
+                "no booking is awaited for this order",
+            ));
+        };
+        let units = s.needs.units;
+        // The engine owns the timeout: an answer past the deadline is one,
+        // whatever the host's timer said.
+        let answer = match answer {
+            Ok(b) if self.clock.now() > deadline => Err((
+                GatewayError::Timeout {
+                    after_ms: self.config.booking_timeout_ms,
+                },
+                Some(b),
+            )),
+            Ok(b) => Ok(b),
+            Err(e) => Err((e, None)),
+        };
+        let booking = match answer {
+            Ok(b) => {
+                self.breakers[c].record_success();
+                b
+            }
+            Err((err, late)) => {
+                self.metrics.booking_failures += 1;
+                self.breaker_failure(c);
+                let reason = match err {
+                    GatewayError::Timeout { .. } => {
+                        let r = FailureReason::PartnerTimeout;
+                        self.cancel(&s.order, c, late, r, &mut s.events, &mut s.log);
+                        r
+                    }
+                    GatewayError::Failed(_) => FailureReason::PartnerFailed,
+                };
+                s.log.last_failure = Some(reason);
+                self.release(s.order.id, c, rid, units, reason, &mut s.events, &mut s.log);
+                return Ok(None);
+            }
+        };
+        let channel_id = self.channels[c].id.clone();
+        let (attempt, kind) = (s.log.attempts, s.kind);
+        let booking_str = booking.0.clone();
+        let assigned_channel = channel_id.clone();
+        self.set_status_with(
+            &mut s.order,
+            OrderStatus::Routed,
+            &mut s.events,
+            |order_id, from, to| EventPayload::ChannelAssigned {
+                order_id,
+                channel: assigned_channel,
+                decision: kind,
+                booking: booking_str,
+                attempt,
+                from,
+                to,
+            },
+        )?;
+        match self.ledger.commit(rid, None) {
+            Ok(_) => {
+                let committed = EventPayload::CapacityCommitted {
+                    reservation: rid,
+                    order_id: s.order.id,
+                    channel: channel_id.clone(),
+                    units,
+                };
+                self.push_event(
+                    &mut s.events,
+                    Aggregate::Channel(channel_id.clone()),
+                    committed,
+                );
+                s.order.placement = Some(Placement {
+                    channel: channel_id.clone(),
+                    booking: booking.0,
+                    reservation: rid,
+                });
+                self.set_status_with(
+                    &mut s.order,
+                    OrderStatus::Confirmed,
+                    &mut s.events,
+                    |order_id, from, to| EventPayload::OrderConfirmed {
+                        order_id,
+                        channel: channel_id,
+                        from,
+                        to,
+                    },
+                )?;
+                Ok(Some(c))
+            }
+            Err(e) => {
+                // The hold lapsed (or was released) under us: undo the booking.
+                tracing::warn!(order = %s.order.id, error = %e, "commit failed after booking");
+                let reason = FailureReason::CommitFailed;
+                s.log.last_failure = Some(reason);
+                self.cancel(
+                    &s.order,
+                    c,
+                    Some(booking),
+                    reason,
+                    &mut s.events,
+                    &mut s.log,
+                );
+                self.release(s.order.id, c, rid, units, reason, &mut s.events, &mut s.log);
+                // ROUTED cannot go back to VALIDATED: the order fails.
+                s.phase = Phase::Over;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Nothing booked: marks the order `FAILED` with the reason.
+    fn fail_order(&mut self, s: &mut Saga) -> crate::Result<Outcome> {
+        let log = &mut s.log;
         if log.attempts == 0 && log.capacity_refusals == 0 && log.breaker_refusals == 0 {
-            self.classify_refusals(needs, &mut log);
+            self.classify_refusals(&s.needs, &mut s.log);
         }
-        let reason = log.reason();
-        let attempts = log.attempts;
-        self.set_status_with(order, OrderStatus::Failed, events, |order_id, from, to| {
-            EventPayload::OrderFailed {
+        let reason = s.log.reason();
+        let attempts = s.log.attempts;
+        self.set_status_with(
+            &mut s.order,
+            OrderStatus::Failed,
+            &mut s.events,
+            |order_id, from, to| EventPayload::OrderFailed {
                 order_id,
                 reason,
                 attempts,
                 from,
                 to,
-            }
-        })?;
-        let mut o = Outcome::new(order.id, order.status);
+            },
+        )?;
+        let mut o = Outcome::new(s.order.id, s.order.status);
         o.failure = Some(reason);
-        o.attempts = log.attempts;
-        o.compensations = log.compensations;
+        o.attempts = s.log.attempts;
+        o.compensations = s.log.compensations;
         Ok(o)
+    }
+
+    /// Runs `s` to its end through the synchronous gateway: the blocking
+    /// façade of [`Router::submit`] and of batches.
+    pub(super) fn run_saga(&mut self, s: &mut Saga) -> Outcome {
+        let mut answer = None;
+        loop {
+            match self.step_saga(s, answer.take()) {
+                SagaStep::Done(outcome) => {
+                    self.send_cancels(&s.order);
+                    return outcome;
+                }
+                SagaStep::Book(c) => {
+                    let timeout = self.config.booking_timeout_ms;
+                    answer = Some(self.gateway.book(&s.order, &self.channels[c], timeout));
+                }
+            }
+        }
+    }
+
+    /// Sends the compensations queued for `order` through the synchronous
+    /// gateway (a failure is logged: the hold is released either way).
+    pub(super) fn send_cancels(&mut self, order: &Order) {
+        for call in self.cancels.drain(..) {
+            let Some(c) = self.channels.iter().position(|ch| ch.id == call.channel_id) else {
+                continue;
+            };
+            if let Err(e) = self
+                .gateway
+                .cancel(order, &self.channels[c], call.booking.as_ref())
+            {
+                tracing::warn!(order = %order.id, error = %e, "booking cancel failed; partner will see the order lapse");
+            }
+        }
     }
 
     fn outcome(&self, order: &Order, c: usize, kind: DecisionKind, log: &Attempts) -> Outcome {
@@ -200,6 +525,7 @@ impl Router {
         o.decision = Some(kind);
         o.attempts = log.attempts;
         o.compensations = log.compensations;
+        o.booking = order.placement.as_ref().map(|p| p.booking.clone());
         o
     }
 
@@ -221,156 +547,6 @@ impl Router {
         o
     }
 
-    /// Runs reserve → book → commit on each candidate in turn; returns the
-    /// channel that took the order (now `CONFIRMED`), or `None`.
-    fn try_candidates(
-        &mut self,
-        order: &mut Order,
-        needs: &Demand,
-        candidates: &[usize],
-        kind: DecisionKind,
-        events: &mut Vec<DomainEvent>,
-        log: &mut Attempts,
-    ) -> crate::Result<Option<usize>> {
-        for &c in candidates {
-            let now = self.clock.now();
-            if !self.breakers[c].is_eligible(now) {
-                log.breaker_refusals += 1;
-                continue;
-            }
-            let Some(account) = self.accounts.get(c).cloned().flatten() else {
-                log.capacity_refusals += 1;
-                continue;
-            };
-            let rid = ReservationId(self.ids.uuid_v7(now).as_u128());
-            let ttl = self.config.reservation_ttl_ms;
-            let reservation = match self.ledger.reserve_on(rid, &account, needs.units, ttl) {
-                Ok(r) => r,
-                Err(e) if e.kind() == ErrorKind::Capacity => {
-                    log.capacity_refusals += 1;
-                    self.refresh_headroom(c);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            self.refresh_headroom(c);
-            let channel_id = self.channels[c].id.clone();
-            let reserved = EventPayload::CapacityReserved {
-                reservation: rid,
-                order_id: order.id,
-                channel: channel_id.clone(),
-                slot: account.key().slot,
-                units: needs.units,
-                expires_at: reservation.expires_at,
-            };
-            self.push_event(events, Aggregate::Channel(channel_id.clone()), reserved);
-
-            if !self.breakers[c].try_acquire(now) {
-                log.breaker_refusals += 1;
-                self.release(
-                    order.id,
-                    c,
-                    rid,
-                    needs.units,
-                    FailureReason::BreakerOpen,
-                    events,
-                    log,
-                );
-                continue;
-            }
-            log.attempts += 1;
-            let timeout = self.config.booking_timeout_ms;
-            let booked = self.gateway.book(order, &self.channels[c], timeout);
-            let booking = match booked {
-                Ok(b) => {
-                    self.breakers[c].record_success();
-                    b
-                }
-                Err(err) => {
-                    self.metrics.booking_failures += 1;
-                    self.breaker_failure(c);
-                    let reason = match err {
-                        GatewayError::Timeout { .. } => {
-                            self.cancel(order, c, None, FailureReason::PartnerTimeout, events, log);
-                            FailureReason::PartnerTimeout
-                        }
-                        GatewayError::Failed(_) => FailureReason::PartnerFailed,
-                    };
-                    log.last_failure = Some(reason);
-                    self.release(order.id, c, rid, needs.units, reason, events, log);
-                    continue;
-                }
-            };
-            let attempt = log.attempts;
-            let booking_str = booking.0.clone();
-            let assigned_channel = channel_id.clone();
-            self.set_status_with(order, OrderStatus::Routed, events, |order_id, from, to| {
-                EventPayload::ChannelAssigned {
-                    order_id,
-                    channel: assigned_channel,
-                    decision: kind,
-                    booking: booking_str,
-                    attempt,
-                    from,
-                    to,
-                }
-            })?;
-            match self.ledger.commit(rid, None) {
-                Ok(_) => {
-                    let committed = EventPayload::CapacityCommitted {
-                        reservation: rid,
-                        order_id: order.id,
-                        channel: channel_id.clone(),
-                        units: needs.units,
-                    };
-                    self.push_event(events, Aggregate::Channel(channel_id.clone()), committed);
-                    order.placement = Some(Placement {
-                        channel: channel_id.clone(),
-                        booking: booking.0,
-                        reservation: rid,
-                    });
-                    self.set_status_with(
-                        order,
-                        OrderStatus::Confirmed,
-                        events,
-                        |order_id, from, to| EventPayload::OrderConfirmed {
-                            order_id,
-                            channel: channel_id,
-                            from,
-                            to,
-                        },
-                    )?;
-                    return Ok(Some(c));
-                }
-                Err(e) => {
-                    // The hold lapsed (or was released) under us: undo the booking.
-                    tracing::warn!(order = %order.id, error = %e, "commit failed after booking");
-                    log.last_failure = Some(FailureReason::CommitFailed);
-                    self.cancel(
-                        order,
-                        c,
-                        Some(&booking),
-                        FailureReason::CommitFailed,
-                        events,
-                        log,
-                    );
-                    self.release(
-                        order.id,
-                        c,
-                        rid,
-                        needs.units,
-                        FailureReason::CommitFailed,
-                        events,
-                        log,
-                    );
-                    // ROUTED cannot go back to VALIDATED: route_over fails the order.
-                    return Ok(None);
-                }
-            }
-        }
-        Ok(None)
-    }
-
     fn breaker_failure(&mut self, c: usize) {
         let now = self.clock.now();
         if let Some(t) = self.breakers[c].record_failure(now)
@@ -385,28 +561,32 @@ impl Router {
         }
     }
 
-    /// Compensation: cancels the booking of `order` on channel `c`.
+    /// Compensation: queues the cancellation of `order`'s booking on channel
+    /// `c` for the host (or the synchronous gateway) to send.
     fn cancel(
         &mut self,
         order: &Order,
         c: usize,
-        booking: Option<&BookingRef>,
+        booking: Option<BookingRef>,
         reason: FailureReason,
         events: &mut Vec<DomainEvent>,
         log: &mut Attempts,
     ) {
-        if let Err(e) = self.gateway.cancel(order, &self.channels[c], booking) {
-            tracing::warn!(order = %order.id, error = %e, "booking cancel failed; partner will see the order lapse");
-        }
         log.compensations += 1;
         let channel = self.channels[c].id.clone();
         let payload = EventPayload::BookingCancelled {
             order_id: order.id,
             channel: channel.clone(),
-            booking: booking.map(|b| b.0.clone()).unwrap_or_default(),
+            booking: booking.as_ref().map(|b| b.0.clone()).unwrap_or_default(),
             reason,
         };
-        self.push_event(events, Aggregate::Channel(channel), payload);
+        self.push_event(events, Aggregate::Channel(channel.clone()), payload);
+        self.cancels.push(CancelCall {
+            order_id: order.id,
+            channel_id: channel,
+            booking,
+            reason,
+        });
     }
 
     /// Compensation: releases reservation `rid` on channel `c`.
@@ -472,7 +652,7 @@ impl Router {
         };
         let mut log = Attempts::default();
         let booking = BookingRef(placement.booking.clone());
-        self.cancel(order, c, Some(&booking), reason, events, &mut log);
+        self.cancel(order, c, Some(booking), reason, events, &mut log);
         log.compensations += 1;
         match self.ledger.refund(placement.reservation) {
             Ok(r) => {
