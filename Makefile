@@ -29,6 +29,8 @@ test-rust: setup-rust ## Unit, property, doc and CLI tests of core, cli and benc
 	$(CARGO) test --workspace --exclude uoom-python --exclude uoom-node
 	$(CARGO) test -p uoom --features exact --test solve_props --test solve_instances
 	$(CARGO) test -p uoom --features exact --lib solve::
+	$(CARGO) test -p uoom --features tokio --test engine_host
+	$(CARGO) test -p uoom --features tokio --doc engine::host
 
 test-python: setup-rust ## Build the Python wheel in a fresh venv; pytest, stubtest, guide snippets, example service
 	@./scripts/python.sh

@@ -9,6 +9,7 @@ pub mod breaker;
 pub mod decision;
 pub mod fallback;
 pub mod gateway_sim;
+pub mod host;
 pub mod idgen;
 pub mod memory;
 pub mod metrics;
@@ -23,6 +24,9 @@ pub use breaker::{Breaker, BreakerConfig, BreakerState, Transition};
 pub use decision::{DecisionKind, Outcome};
 pub use fallback::RoundRobin;
 pub use gateway_sim::{GatewayStats, Outage, PartnerProfile, SimGateway};
+#[cfg(feature = "tokio")]
+pub use host::TokioRuntime;
+pub use host::{AsyncGateway, AsyncRouter, BoxFuture, Runtime};
 pub use idgen::IdGen;
 pub use memory::{MemoryReadModel, MemoryStore};
 pub use metrics::{DURATION_BUCKETS_S, DurationHistogram, Gauges, Metrics};

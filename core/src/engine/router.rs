@@ -17,7 +17,7 @@ use super::memory::{MemoryReadModel, MemoryStore};
 use super::metrics::{Gauges, Metrics};
 use super::needs::DEFAULT_DEADLINE_MIN;
 use super::ports::{ChannelGateway, Outbox, StatusReadModel, StatusView, UnitOfWork, WriteModel};
-use super::saga::{Saga, SagaStep};
+use super::saga::{Phase, Saga, SagaStep};
 use super::step::{BookingAnswer, BookingCall, CancelCall, Next, Step, Ticket};
 use crate::events::{Aggregate, DomainEvent, EventPayload};
 use crate::ledger::{AccountHandle, Ledger, SlotId};
@@ -758,6 +758,42 @@ impl Router {
             .remove(&ticket.0)
             .ok_or_else(|| Error::not_found(format!("booking ticket {}", ticket.0)))?;
         self.drive(s, Some(answer))
+    }
+
+    /// Gives up on the order waiting under `ticket` (its caller went away):
+    /// the booking counts as timed out and is cancelled, the hold released,
+    /// and the order fails without trying another channel. The returned step
+    /// is the outcome, with the cancel to send.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Next, Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let a = Channel::builder("a", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let b = Channel::builder("b", ChannelKind::InternalKitchen, GeoPoint::new(40.72, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let mut router = Router::builder(vec![a, b], Arc::new(SimGateway::new(clock.clone(), 1)))
+    /// #     .with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let Next::Book(call) = router.begin(uoom::parse_create_order(body).unwrap(), None).unwrap().next
+    /// # else { panic!() };
+    /// let done = router.abandon(call.ticket).unwrap();
+    /// assert_eq!(done.outcome().unwrap().status, OrderStatus::Failed);
+    /// assert_eq!((done.cancels.len(), router.in_flight()), (1, 0));
+    /// ```
+    pub fn abandon(&mut self, ticket: Ticket) -> Result<Step> {
+        let mut s = self
+            .in_flight
+            .remove(&ticket.0)
+            .ok_or_else(|| Error::not_found(format!("booking ticket {}", ticket.0)))?;
+        s.phase = Phase::Over;
+        let after_ms = self.config.booking_timeout_ms;
+        self.drive(s, Some(Err(super::GatewayError::Timeout { after_ms })))
     }
 
     /// Sagas waiting for a partner's answer.
