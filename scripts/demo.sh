@@ -24,8 +24,7 @@ echo "exit code: $rc"
 [ "$rc" -eq 2 ]
 
 echo "== solve: a batch in a 100 ms budget, then proven optimal"
-INST=core/tests/data/b-s-0.json
-[ -f ../shared/bench/instances/b-m-0.json ] && INST=../shared/bench/instances/b-m-0.json
+INST=benches/instances/b-m-0.json
 for MODE in "" "--exact"; do
   $UOOM solve "$INST" $MODE -o target/demo-solve.json
   python3 -c "import json; s = json.load(open('target/demo-solve.json')); print(f\"  {s['instance']} ${MODE:-(100 ms)}: objective {s['objective']:.3f}, {len(s['assignments'])} assigned, {len(s['unassigned'])} unassigned, method {s['method']}, gap {s.get('gap')}, {s['solve_ms']:.1f} ms\")"

@@ -9,23 +9,21 @@ use std::path::PathBuf;
 use uoom::bench_format::Instance;
 use uoom::solve::{ChannelIndex, SolveOptions, solve};
 
-fn instance(name: &str) -> Option<Instance> {
-    // Small instances live in the repository; big ones are read from the shared set.
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        root.join("../core/tests/data").join(format!("{name}.json")),
-        root.join("../../shared/bench/instances")
-            .join(format!("{name}.json")),
-    ];
-    candidates
-        .iter()
-        .find_map(|p| std::fs::read(p).ok())
-        .map(|b| Instance::from_json(&b).expect("valid instance"))
+/// Reads `benches/instances/NAME.json`; a missing or invalid instance stops the
+/// bench with the path and the reason instead of measuring less than asked.
+fn instance(name: &str) -> Instance {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("instances")
+        .join(format!("{name}.json"));
+    let bytes = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("benchmark instance {}: {e}", path.display()));
+    Instance::from_json(&bytes)
+        .unwrap_or_else(|e| panic!("benchmark instance {}: {e}", path.display()))
 }
 
 fn single_order(c: &mut Criterion) {
     for name in ["rt-50-0", "rt-200-0", "rt-1000-0"] {
-        let Some(inst) = instance(name) else { continue };
+        let inst = instance(name);
         let idx = ChannelIndex::new(&inst.channels, inst.weights);
         let caps: Vec<u32> = inst.channels.iter().map(|c| c.capacity).collect();
         let d = inst.orders[0].demand;
@@ -45,7 +43,7 @@ fn batches(c: &mut Criterion) {
     let mut g = c.benchmark_group("budgeted_100ms");
     g.sample_size(10);
     for name in ["b-s-0", "b-m-0", "t-0", "b-l-0"] {
-        let Some(inst) = instance(name) else { continue };
+        let inst = instance(name);
         g.bench_function(name, |b| {
             b.iter(|| {
                 let p = inst.to_problem().unwrap();

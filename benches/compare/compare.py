@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""uoom's solver beside the peers of shared/bench/reference.py, in one run.
+"""uoom's solver beside peer solvers (peers.py), in one run.
 
     python3 benches/compare/compare.py [--quick] [--write docs/benchmarks.md] [--only b-s-0,t-1]
 
-For every public instance it runs reference.py (CP-SAT at 0.1 s and 10 s, HiGHS,
-greedy) and `uoom solve` (100 ms budget, and --exact), checks every answer with
-verify.py, and prints a markdown table: objective, gap to best_known, time.
+For every instance of benches/instances it runs peers.py (CP-SAT at 0.1 s and
+10 s, HiGHS, greedy) and `uoom solve` (100 ms budget, and --exact), checks every
+answer with verify.py (docs/bench-format.md), and prints a markdown table:
+objective, gap to best_known, time. --write replaces the part of the file between
+the solve-bench markers with that table.
 --quick skips HiGHS and CP-SAT 10 s on the b-l and t families (marked "skipped").
 The peers run in a virtualenv under target/compare-venv (ortools, highspy, numpy),
 created on first use.
@@ -21,7 +23,8 @@ import sys
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BENCH = os.path.abspath(os.path.join(ROOT, "..", "shared", "bench"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+INSTANCES = os.path.join(ROOT, "benches", "instances")
 VENV = os.path.join(ROOT, "target", "compare-venv")
 START, END = "<!-- solve-bench:start -->", "<!-- solve-bench:end -->"
 
@@ -35,14 +38,14 @@ def venv_python():
 
 
 def verify(inst, sol):
-    out = subprocess.run([sys.executable, os.path.join(BENCH, "verify.py"), inst, sol],
+    out = subprocess.run([sys.executable, os.path.join(HERE, "verify.py"), inst, sol],
                          capture_output=True, text=True)
     v = json.loads(out.stdout)
     return v
 
 
 def run_peer(py, inst, solver, limit, out):
-    cmd = [py, os.path.join(BENCH, "reference.py"), inst, "--solver", solver, "--out", out]
+    cmd = [py, os.path.join(HERE, "peers.py"), inst, "--solver", solver, "--out", out]
     if limit is not None:
         cmd += ["--time-limit", str(limit)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -89,7 +92,7 @@ def main():
     ap.add_argument("--skip-exact", default="", help="comma-separated name prefixes on which uoom --exact is not run")
     args = ap.parse_args()
     py = venv_python()
-    inst_dir = os.path.join(BENCH, "instances")
+    inst_dir = INSTANCES
     names = sorted(f[:-5] for f in os.listdir(inst_dir) if f.endswith(".json") and f != "reference.json")
     if args.only:
         names = [n for n in names if n in args.only.split(",")]
@@ -126,7 +129,7 @@ def main():
         "",
         f"Produced by `{cmd}` (or `make bench-compare`), {started}, on {os.cpu_count()} cores "
         f"({platform.processor() or platform.machine()}), load average {load_before[0]:.1f} before / "
-        f"{load_after[0]:.1f} after: the machine was shared with other builds, so times are noisy.",
+        f"{load_after[0]:.1f} after (above the core count, other work shared the machine and times are noisy).",
         "Each cell: objective / gap to `best_known` (verify.py) / `solve_ms` (from the instance in memory, "
         f"model building included). uoom 100 ms: median of {args.repeat} runs; method and bound gap as uoom reports them."
         + (" `skipped`: not run in this run (--quick: HiGHS and CP-SAT 10 s on b-l and t; --skip-exact: uoom --exact)."

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { uoom, tinyInstance, expectCode } from './helpers.mjs'
 
-// Copies of the public benchmark instances the tests use (from ../shared/bench/instances).
-const DATA = fileURLToPath(new URL('../../core/tests/data/', import.meta.url))
+// The repository's benchmark instances (format: docs/bench-format.md).
+const DATA = fileURLToPath(new URL('../../benches/instances/', import.meta.url))
 
 function checkFeasible(inst, sol) {
   const used = new Map()

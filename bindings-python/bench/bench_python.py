@@ -4,13 +4,14 @@
     python bench_python.py [--instance b-m-0] [--cpsat-limits 0.1,1,10] [--json]
 
 For the batch: `uoom.solve(instance, time_limit_ms)` and CP-SAT (model built and
-solved as shared/bench/reference.py does, numpy-vectorised pair generation, so
+solved as benches/compare/peers.py does, numpy-vectorised pair generation, so
 Python overhead does not count against CP-SAT more than it must), each timed
 from the instance dict in memory to the assignment, each objective recomputed by
-shared/bench/model.py (the verifier's formulas), gap to reference.json's best
-known. For one order: the wall time per call of routing a single order from
-Python (`Ranker.rank` top-1 on the rt-1000-0 channels, `Router.route` when the
-engine is built in, and `uoom.solve` on rt-50-0), median of many calls.
+benches/compare/assignment.py (the verifier's formulas), gap to the best known
+objective of benches/instances/reference.json. For one order: the wall time per
+call of routing a single order from Python (`Ranker.rank` top-1 on the rt-1000-0
+channels, `Router.route` when the engine is built in, and `uoom.solve` on
+rt-50-0), median of many calls.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ import uoom
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def bench_dir(arg: str) -> Path:
-    for cand in [Path(arg)] if arg else [ROOT.parent / "shared" / "bench", ROOT / "shared" / "bench"]:
-        if (cand / "model.py").exists():
-            return cand
-    sys.exit("shared/bench not found (pass --bench-dir)")
+COMPARE = ROOT / "benches" / "compare"
+
+
+def instances_dir(arg: str) -> Path:
+    cand = Path(arg) if arg else ROOT / "benches" / "instances"
+    if not (cand / "reference.json").exists():
+        sys.exit(f"no benchmark instances in {cand} (pass --instances-dir)")
+    return cand
 
 
 def per_call_us(fn: Callable[[], Any], iters: int) -> Dict[str, float]:
@@ -53,7 +57,7 @@ def per_call_us(fn: Callable[[], Any], iters: int) -> Dict[str, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench-dir", default="", help="shared/bench (default: next to the repository)")
+    ap.add_argument("--instances-dir", default="", help="benchmark instances (default: benches/instances)")
     ap.add_argument("--instance", default="b-m-0")
     ap.add_argument("--time-limit-ms", type=int, default=100, help="uoom's budget")
     ap.add_argument("--runs", type=int, default=5, help="uoom.solve runs (median reported)")
@@ -62,13 +66,13 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    bdir = bench_dir(args.bench_dir)
-    sys.path.insert(0, str(bdir))
-    import model  # type: ignore[import-not-found]
-    import reference  # type: ignore[import-not-found]
+    idir = instances_dir(args.instances_dir)
+    sys.path.insert(0, str(COMPARE))
+    import assignment as model  # type: ignore[import-not-found]
+    import peers  # type: ignore[import-not-found]
 
-    inst = model.load(str(bdir / "instances" / f"{args.instance}.json"))
-    refs = json.load(open(bdir / "instances" / "reference.json")).get(args.instance, {})
+    inst = model.read_json(str(idir / f"{args.instance}.json"))
+    refs = json.load(open(idir / "reference.json")).get(args.instance, {})
     best = refs.get("best_known")
     out: Dict[str, Any] = {"instance": args.instance, "orders": len(inst["orders"]),
                            "channels": len(inst["channels"]), "best_known": best, "uoom_version": uoom.__version__,
@@ -98,21 +102,21 @@ def main() -> int:
                    "objective_all": sorted({r["objective"] for r in runs})}
     out["uoom_exact"] = uoom_run(True, args.time_limit_ms)
 
-    import numpy  # noqa: F401  (loaded before the clock, as in reference.py)
+    import numpy  # noqa: F401  (loaded before the clock, as in peers.py)
     from ortools.sat.python import cp_model  # noqa: F401
 
     out["cpsat"] = []
     for limit in [float(x) for x in args.cpsat_limits.split(",") if x]:
         t0 = time.perf_counter()
-        pairs = reference.feasible_pairs_fast(inst)
+        pairs = model.allowed_pairs(inst)
         t_pairs = time.perf_counter()
-        assignment, status = reference.solve_cpsat(inst, pairs, limit, 0)
+        assignment, status = peers.with_cpsat(inst, pairs, limit, 0)
         wall = (time.perf_counter() - t0) * 1e3
         out["cpsat"].append({"time_limit_s": limit, "wall_ms": round(wall, 2),
                              "pairs_ms": round((t_pairs - t0) * 1e3, 2), "status": status, **verified(assignment)})
 
     # One order at a time.
-    rt = model.load(str(bdir / "instances" / "rt-1000-0.json"))
+    rt = model.read_json(str(idir / "rt-1000-0.json"))
     o = rt["orders"][0]
     route: Dict[str, Any] = {}
     if hasattr(uoom, "Ranker"):
@@ -132,7 +136,7 @@ def main() -> int:
         route["ranker_rank_many_per_order_us_1000_channels"] = round(per_batch["p50_us"] / len(qs), 2)
     if hasattr(uoom, "Router"):
         route.update(bench_router(args.route_iters))
-    rt50 = model.load(str(bdir / "instances" / "rt-50-0.json"))
+    rt50 = model.read_json(str(idir / "rt-50-0.json"))
     route["solve_rt_50_0"] = per_call_us(lambda: uoom.solve(rt50, time_limit_ms=1, explain=False),
                                          max(1000, args.route_iters // 10))
     out["one_order"] = route

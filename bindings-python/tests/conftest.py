@@ -1,4 +1,4 @@
-"""Shared fixtures: benchmark instances (copies in core/tests/data, else shared/bench) and small hand-made ones."""
+"""Shared fixtures: the benchmark instances of benches/instances and small hand-made ones."""
 
 from __future__ import annotations
 
@@ -13,18 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _instances_dir() -> Path:
+    """The repository's benchmark instances (or UOOM_BENCH_INSTANCES); a missing one fails the test."""
     env = os.environ.get("UOOM_BENCH_INSTANCES")
-    # core/tests/data holds copies of the public instances the tests use, so
-    # a clone without ../shared runs every test.
-    for cand in ([Path(env)] if env else []) + [
-        ROOT / "core" / "tests" / "data",
-        ROOT.parent / "shared" / "bench" / "instances",
-        ROOT / "shared" / "bench" / "instances",
-    ]:
-        if (cand / "b-s-0.json").exists():
-            return cand
-    pytest.skip("benchmark instances (shared/bench/instances) not found")
-    raise AssertionError("unreachable")
+    return Path(env) if env else ROOT / "benches" / "instances"
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,17 @@
-//! `uoom solve` end to end: its output passes the benchmark's own verifier
-//! (`verify.py`, copied into core/tests/data/bench), and bad input exits 2.
+//! `uoom solve` end to end: its output passes the benchmark's independent
+//! verifier (`benches/compare/verify.py`), and bad input exits 2.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../core/tests/data")
+        .join("../benches/instances")
         .join(name)
+}
+
+fn verifier() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/compare/verify.py")
 }
 
 fn uoom() -> Command {
@@ -30,11 +34,11 @@ fn solve_and_verify(name: &str, extra: &[&str]) -> serde_json::Value {
         .unwrap();
     assert!(st.success(), "uoom solve {name} failed");
     let v = Command::new("python3")
-        .arg(data("bench/verify.py"))
+        .arg(verifier())
         .arg(&inst)
         .arg(&out)
         .arg("--reference")
-        .arg(data("bench/reference.json"))
+        .arg(data("reference.json"))
         .output()
         .unwrap();
     let verdict: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();

@@ -1,17 +1,20 @@
-//! The solver on the public benchmark instances small enough to keep in the
-//! repository (`tests/data`, copied from `shared/bench/instances`).
+//! The solver on the small public benchmark instances of `benches/instances`
+//! (format: docs/bench-format.md).
 
 use uoom::bench_format::{Instance, SolutionFile};
 use uoom::solve::{Method, SolveOptions, solve};
 
 fn load(name: &str) -> Instance {
-    let path = format!("{}/tests/data/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../benches/instances/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     Instance::from_json(&std::fs::read(path).unwrap()).unwrap()
 }
 
 fn best_known(name: &str) -> f64 {
     let path = format!(
-        "{}/tests/data/bench/reference.json",
+        "{}/../benches/instances/reference.json",
         env!("CARGO_MANIFEST_DIR")
     );
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
