@@ -354,7 +354,7 @@ export interface CreateOrderItem {
 }
 
 /**
- * The create-order request of DESIGN.md (camelCase). Only a type: requests
+ * The create-order request of docs/validation.md (camelCase). Only a type: requests
  * are checked in Rust, so anything may be passed and is reported precisely.
  */
 export interface CreateOrderRequest {

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { uoom, sample, expectCode } from './helpers.mjs'
 
-test('validateOrder normalizes the DESIGN.md sample with exact money', () => {
+test('validateOrder normalizes the sample request with exact money', () => {
   const o = uoom.validateOrder(sample())
   assert.equal(o.customerId, '123e4567-e89b-12d3-a456-426614174000')
   assert.equal(o.restaurantId, '550e8400-e29b-41d4-a716-446655440001')

@@ -1,5 +1,5 @@
 //! An order and its lifecycle as a JS class, for services that keep orders
-//! themselves: only DESIGN.md's transitions are legal; an illegal one throws
+//! themselves: only the lifecycle's transitions (docs/architecture.md) are legal; an illegal one throws
 //! `UOOM_CONFLICT` and leaves the order unchanged.
 
 use crate::clock::{ms, to_ms};

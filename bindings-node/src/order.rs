@@ -1,4 +1,4 @@
-//! Create-order validation: the request JSON of DESIGN.md in, the normalized
+//! Create-order validation: the request JSON of docs/validation.md in, the normalized
 //! order out, or a `UOOM_VALIDATION` error listing every field problem.
 
 use crate::errors::OrThrow;
@@ -178,7 +178,7 @@ pub struct ValidationResult {
     pub error: Option<crate::errors::ErrorInfo>,
 }
 
-/// The create-order request of DESIGN.md (camelCase). Only a type: requests
+/// The create-order request of docs/validation.md (camelCase). Only a type: requests
 /// are checked in Rust, so anything may be passed and is reported precisely.
 #[napi(object, object_to_js = false)]
 #[allow(dead_code)] // a shape for index.d.ts: requests are read by the core

@@ -12,7 +12,7 @@ use crate::convert::{serialize_to_py, to_value};
 use crate::errors::{IntoPyResult, invalid};
 use crate::gil::run_interruptible;
 
-/// Solves an assignment instance (`shared/bench/SPEC.md` shape). The GIL is
+/// Solves an assignment instance (docs/bench-format.md). The GIL is
 /// released while Rust works; an `exact=True` solve stays responsive to Ctrl-C.
 /// `solve_ms` counts from the call, so it includes reading the dict.
 #[pyfunction]

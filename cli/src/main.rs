@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Solve an assignment instance (shared/bench/SPEC.md) and print its solution JSON.
+    /// Solve an assignment instance (docs/bench-format.md) and print its solution JSON.
     Solve(solve::SolveArgs),
     /// Validate a create-order request: exit 0 and the normalized order, or exit 2 and the errors.
     ValidateOrder(validate::Args),

@@ -73,15 +73,14 @@ pub struct SimulateArgs {
     #[arg(long, requires = "postgres", help_heading = "Adapters")]
     pub dynamodb: Option<String>,
     /// Concurrent submitter threads, each with a router per city (group
-    /// commit needs concurrent callers: at 5,000 orders/s and ~10 ms per
-    /// order, 50 are busy on average and bursts need several times that).
+    /// commit needs concurrent callers: each waits for its commit, so the
+    /// rate times the latency are busy on average, and bursts need several
+    /// times that).
     #[arg(long, default_value_t = 256, help_heading = "Adapters")]
     pub submitters: usize,
     /// Group-commit writer connections to PostgreSQL (two, the library's
     /// default: one group executes while the other's commit waits for its
-    /// WAL flush; 60 s runs at 5,000 orders/s: P99 20.1-37.3 ms, median 27,
-    /// against 28.9-41.5 ms, median 31.4, with one, but 98.2-100 % of events
-    /// in Kafka within 1 s against 99.9-100 %; docs/benchmarks.md).
+    /// WAL flush; the effect of one or two: docs/benchmarks.md).
     #[arg(long, default_value_t = 2, help_heading = "Adapters")]
     pub pg_writers: usize,
     /// Most units of work in one group commit.

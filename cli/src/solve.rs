@@ -1,4 +1,4 @@
-//! `uoom solve`: solve a benchmark instance (shared/bench/SPEC.md) and write its solution.
+//! `uoom solve`: solve a benchmark instance (docs/bench-format.md) and write its solution.
 
 use clap::Args;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use uoom::solve::{SolveOptions, solve};
 /// Arguments of `uoom solve`.
 #[derive(Args, Debug)]
 pub struct SolveArgs {
-    /// Instance JSON file (shared/bench/SPEC.md).
+    /// Instance JSON file (format: docs/bench-format.md).
     pub instance: PathBuf,
     /// Time budget in milliseconds (budgeted mode).
     #[arg(long, default_value_t = 100)]

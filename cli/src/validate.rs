@@ -1,5 +1,5 @@
 //! `uoom validate-order FILE.json`: the create-order validation of the core,
-//! as a command (DESIGN.md contract).
+//! as a command (docs/validation.md).
 //!
 //! Exit 0 with the normalized order on stdout; exit 2 with a JSON list of
 //! `{field, code, message}` on stdout; exit 2 with a one-line error on stderr

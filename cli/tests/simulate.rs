@@ -1,4 +1,4 @@
-//! `uoom simulate` per DESIGN.md's contract: one JSON object with at least
+//! `uoom simulate`'s contract: one JSON object with at least
 //! `orders, routed, unrouted, throughput_per_s, latency_us {p50, p95, p99, max}`.
 
 use std::process::Command;

@@ -1,4 +1,4 @@
-//! `uoom validate-order` through the real binary: the DESIGN.md contract
+//! `uoom validate-order` through the real binary: the docs/validation.md contract
 //! (exit 0 + normalized order, exit 2 + `{field, code, message}` list) and one
 //! fixture per bad input of the issue.
 
@@ -45,7 +45,7 @@ fn assert_rejected(file: &Path, field: &str, code: &str) -> Vec<Value> {
     list
 }
 
-/// (fixture, field, code): each fixture changes one thing in the DESIGN.md sample.
+/// (fixture, field, code): each fixture changes one thing in the sample request.
 const BAD: &[(&str, &str, &str)] = &[
     ("customer-id-malformed", "customerId", "invalid_uuid"),
     ("customer-id-not-string", "customerId", "invalid_type"),

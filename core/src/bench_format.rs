@@ -1,4 +1,4 @@
-//! The assignment benchmark's JSON formats (`shared/bench/SPEC.md`): read an
+//! The assignment benchmark's JSON formats (docs/bench-format.md): read an
 //! instance with errors that name the culprit (`orders[3].units`,
 //! `channels[7].status`), write a solution the verifier accepts.
 //!

@@ -49,8 +49,8 @@ impl Aggregate {
     }
 }
 
-/// Names of the event types: DESIGN.md's list plus the engine's extensions
-/// (`CapacityCommitted`, `BookingCancelled`).
+/// Names of the event types the engine publishes (docs/engine.md), capacity
+/// and booking events (`CapacityCommitted`, `BookingCancelled`) included.
 ///
 /// ```
 /// use uoom::events::EventType;

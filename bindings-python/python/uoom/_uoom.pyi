@@ -194,7 +194,7 @@ class Ranker:
 def solve(
     instance: Dict[str, Any], time_limit_ms: int = 100, exact: bool = False, *, explain: bool = True
 ) -> Dict[str, Any]:
-    """Solves a batch assignment instance (``shared/bench/SPEC.md`` shape) with the GIL released."""
+    """Solves a batch assignment instance (``docs/bench-format.md``) with the GIL released."""
 
 @final
 class Router:

@@ -50,7 +50,7 @@ impl GeoPoint {
 }
 
 /// Haversine distance in km between two points given in degrees, with R = 6371 km,
-/// computed in the same order of operations as `shared/bench/model.py` so that
+/// computed in the same order of operations as `benches/compare/assignment.py` so that
 /// feasibility decisions agree with the verifier to the last bit where possible.
 ///
 /// ```

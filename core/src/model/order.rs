@@ -2,7 +2,7 @@
 //!
 //! An [`Order`] is built only from a validated [`CreateOrderRequest`], so its
 //! total is exact and its fields are in range; after that, its status moves
-//! only along the lifecycle of DESIGN.md (see [`OrderStatus::can_transition_to`]).
+//! only along the order lifecycle (see [`OrderStatus::can_transition_to`]).
 
 use crate::clock::Millis;
 use crate::error::{Error, Result};
@@ -222,7 +222,7 @@ impl OrderStatus {
         )
     }
 
-    /// The lifecycle table of DESIGN.md: the one forward step, CANCELLED
+    /// The order lifecycle's table: the one forward step, CANCELLED
     /// before dispatch, FAILED from any non-final state. Staying in the same
     /// state is not a transition.
     ///

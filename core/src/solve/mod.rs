@@ -1,5 +1,5 @@
 //! The assignment solver: which channel takes which order of a batch, under
-//! capacity, minimising the objective of `shared/bench/SPEC.md`.
+//! capacity, minimising the objective of the assignment benchmark (docs/bench-format.md).
 //!
 //! * **Budgeted** (default, 100 ms): regret greedy, then two searches on two
 //!   cores: the LP relaxation solved exactly as a transportation problem

@@ -14,7 +14,7 @@ pub const SLACK: f64 = 1e-9;
 /// Sentinel for "no channel" in the solvers' flat assignment arrays.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// Weights of the three scoring criteria (the objective of `shared/bench/SPEC.md`).
+/// Weights of the three scoring criteria (the objective of docs/bench-format.md).
 ///
 /// ```
 /// let w = uoom::solve::Weights::default();

@@ -50,9 +50,8 @@ pub struct KafkaConfig {
     /// The relay publishes a batch in rounds (one event per aggregate per
     /// round, each round acknowledged before the next, which keeps an
     /// aggregate's order even when an event fails), so an aggregate with many
-    /// events pending pays this once per event. Measured under `uoom
-    /// simulate` at 5,000 orders/s: 2 ms let the busiest channels' events fall
-    /// up to 1.4 s behind, 1 ms kept every event within 0.3-0.8 s.
+    /// events pending pays this once per event: a longer linger lets the
+    /// busiest channels' events fall behind (figures: docs/benchmarks.md).
     pub linger: Duration,
     /// Any other librdkafka settings (TLS, SASL, …), applied last.
     pub settings: Vec<(String, String)>,
@@ -516,9 +515,8 @@ impl KafkaPublisher {
     /// use, this creates it), for at most `timeout`. A relay that calls this
     /// before it claims publishes its first events at once, instead of
     /// queueing them behind the connection's set-up (TLS, SASL) and the
-    /// topic's creation: measured under `uoom simulate` at 5,000 orders/s,
-    /// that start-up queue put events of a run's first ~7 s 0.3-1 s behind
-    /// (docs/benchmarks.md, session 10). An error says what was missing.
+    /// topic's creation, which delays the first seconds of events (figures:
+    /// docs/benchmarks.md). An error says what was missing.
     ///
     /// ```no_run
     /// use std::time::Duration;

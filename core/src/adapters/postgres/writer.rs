@@ -1,9 +1,9 @@
 //! Group commit: writer tasks gather concurrent units of work into one
 //! transaction.
 //!
-//! One transaction per order peaks near 1,000 orders/s on the development
-//! machine (the commit's fsync dominates); 50-100 orders per transaction reach
-//! 5,000-10,000/s. Each writer takes the units queued while the previous
+//! One transaction per order is bound by the commit's WAL flush; grouping
+//! 50-100 orders per transaction multiplies the rate (pgbench figures:
+//! docs/benchmarks.md). Each writer takes the units queued while the previous
 //! commit ran (up to `group_max`, waiting at most `group_wait` for more), writes
 //! them with one multi-row statement per table, commits once and answers every
 //! caller. If the group fails (one stale order, say), each unit is retried in
