@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One `uoom simulate` run over the test servers' PostgreSQL and Kafka, with the
 # CPU seconds each process spent on it (the figures of docs/benchmarks.md's
-# adapter sections). Prints one line:
+# adapter section). Prints one line:
 #
 #   LABEL p99_ms=.. within_1s=..% max_lag_ms=.. rps=.. published=.. windows_over_20ms=.. \
 #         cpu_pg=.. cpu_kafka=.. cpu_uoom=..
@@ -22,7 +22,7 @@
 # they print (`scripts/servers/all.sh env`) is read here. A new PostgreSQL
 # cluster's WAL segments are written first (`postgres.sh prealloc-wal`, once
 # per cluster): a server that has run for a while recycles them, and a run
-# that makes them has P99 3-4 times higher (docs/benchmarks.md, session 11).
+# that makes them has a P99 several times higher (docs/benchmarks.md).
 #
 # CPU: PostgreSQL is every server process's time (the postmaster's session)
 # plus what its reaped children used (a backend that exits moves its time

@@ -27,7 +27,7 @@ CASES = [
 
 for region, key, secret, token, at in CASES:
     with mock.patch.object(botocore.auth, "get_current_datetime", return_value=at):
-        # The module-level helper every generate_auth_token_* call ends in.
+        # The module-level function every generate_auth_token_* call ends in.
         signed, expiry_ms = getattr(provider, "__construct_auth_token")(
             region, Credentials(key, secret, token))
     url = base64.urlsafe_b64decode(signed + "=" * (-len(signed) % 4)).decode()

@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034
-# Shared helpers for scripts/servers/*.sh (sourced, not run).
+# Shared functions for scripts/servers/*.sh (sourced, not run).
 # Every server the adapter tests use runs on 127.0.0.1 under target/servers/,
 # started and stopped by these scripts only; downloads are cached under
 # ~/.cache/uoom/ so a second set-up works offline and fast.

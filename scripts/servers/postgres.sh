@@ -152,9 +152,9 @@ make_certs() {
 # 16 MB of zeros written and fsynced while the WAL write lock is held, so every
 # commit waits. A server that has run for a while recycles its old segments
 # instead. At the write model's ~16 MB of WAL a second (uoom simulate, 5,000
-# orders/s) that is a new segment a second: the 1 s windows with one had a
-# median P99 of 62.5 ms, those without 16.7 ms (docs/benchmarks.md, session
-# 11). This makes them all at once, then a checkpoint recycles them.
+# orders/s) that is a new segment a second, and the seconds that make one are
+# the slow ones (docs/benchmarks.md). This makes them all at once, then a
+# checkpoint recycles them.
 wal_segments() {
   psql_admin -tAc "SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'"
 }

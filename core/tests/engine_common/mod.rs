@@ -1,4 +1,4 @@
-//! Helpers shared by the engine tests: run a seeded scenario on a manual
+//! Code shared by the engine tests: run a seeded scenario on a manual
 //! clock and check the saga's invariants over everything it wrote.
 #![allow(dead_code)]
 
@@ -322,7 +322,7 @@ pub fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(Millis(1_000_000)))
 }
 
-/// Read-model helper kept here so tests read the same way.
+/// Read-model lookup kept here so tests read the same way.
 pub fn stored_status(shard_store: &MemoryStore, id: &OrderId) -> OrderStatus {
     shard_store.order(id).unwrap().status
 }

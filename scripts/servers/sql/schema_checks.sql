@@ -4,7 +4,7 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 
--- A helper to write one event; seq follows call order.
+-- A function to write one event; seq follows call order.
 CREATE TEMP TABLE _ids (n int PRIMARY KEY, id uuid NOT NULL);
 CREATE FUNCTION pg_temp.ev(p_agg text, p_type text DEFAULT 'OrderCreated') RETURNS uuid
 LANGUAGE sql AS $$
