@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { uoom, channels, expectCode } from './helpers.mjs'
+import { uoom, channels, expectCode } from './fixtures.mjs'
 
 test('validateChannels accepts a good catalogue and counts it', () => {
   assert.equal(uoom.validateChannels(channels()), 2)

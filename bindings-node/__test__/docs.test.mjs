@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { uoom } from './helpers.mjs'
+import { uoom } from './fixtures.mjs'
 
 const DOC = new URL('../../docs/node.md', import.meta.url)
 const blocks = [...readFileSync(DOC, 'utf8').matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { uoom, expectCode, require } from './helpers.mjs'
+import { uoom, expectCode, require } from './fixtures.mjs'
 
 test('ErrorCode lists the stable codes of the core', () => {
   assert.deepEqual(Object.values(uoom.ErrorCode).sort(), [

@@ -2,7 +2,7 @@
 // a new export without a test fails this one.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { uoom } from './helpers.mjs'
+import { uoom } from './fixtures.mjs'
 
 const COVERED = {
   version: 'errors.test.mjs',

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { uoom, expectCode } from './helpers.mjs'
+import { uoom, expectCode } from './fixtures.mjs'
 
 const manual = () => new uoom.Ledger({ manualClock: true, startMs: 0, slotMs: 60_000 })
 

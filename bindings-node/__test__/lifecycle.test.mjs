@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { uoom, sample, expectCode } from './helpers.mjs'
+import { uoom, sample, expectCode } from './fixtures.mjs'
 
 const ID = '0b6d7c8e-1f2a-4b3c-9d4e-5f6a7b8c9d0e'
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { uoom, sample, expectCode } from './helpers.mjs'
+import { uoom, sample, expectCode } from './fixtures.mjs'
 
 test('validateOrder normalizes the sample request with exact money', () => {
   const o = uoom.validateOrder(sample())

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { uoom, channels, expectCode } from './helpers.mjs'
+import { uoom, channels, expectCode } from './fixtures.mjs'
 
 const AT = { lat: 40.7128, lon: -74.006 }
 const ranker = (opts = {}) => new uoom.Ranker(channels(), { manualClock: true, ...opts })

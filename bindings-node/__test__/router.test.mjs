@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { uoom, sample, channels, expectCode } from './helpers.mjs'
+import { uoom, sample, channels, expectCode } from './fixtures.mjs'
 
 const router = (opts = {}) => new uoom.Router(channels(), { manualClock: true, startMs: 0, seed: 3, ...opts })
 

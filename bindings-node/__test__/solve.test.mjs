@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { uoom, tinyInstance, expectCode } from './helpers.mjs'
+import { uoom, tinyInstance, expectCode } from './fixtures.mjs'
 
 // The repository's benchmark instances (format: docs/bench-format.md).
 const DATA = fileURLToPath(new URL('../../benches/instances/', import.meta.url))
