@@ -50,8 +50,8 @@ pub const RECYCLE_INTERVAL: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Delivered {
     /// Deletes it: the broker is the log of what was published, and the
-    /// outbox stays as small as its backlog (1.2 µs per event in
-    /// PostgreSQL, against 7-9 µs for marking).
+    /// outbox stays as small as its backlog (and a delete costs PostgreSQL
+    /// less than marking; docs/adapters.md).
     #[default]
     Delete,
     /// Keeps it with `published_at` set, for audits; prune it yourself.
