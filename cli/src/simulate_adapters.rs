@@ -383,7 +383,7 @@ fn write_trace(path: &std::path::Path, timeline: &[(u64, u64)]) -> std::io::Resu
     w.flush()
 }
 
-/// The P99 the report counts windows against (issue 8's target).
+/// The P99 the report counts windows against (the write path's target: docs/adapters.md).
 const P99_TARGET_MS: f64 = 20.0;
 
 impl Report {

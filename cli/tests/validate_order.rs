@@ -1,6 +1,6 @@
 //! `uoom validate-order` through the real binary: the docs/validation.md contract
 //! (exit 0 + normalized order, exit 2 + `{field, code, message}` list) and one
-//! fixture per bad input of the issue.
+//! fixture per kind of bad input.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
