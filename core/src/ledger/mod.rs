@@ -42,6 +42,7 @@ mod account;
 mod batch;
 mod events;
 mod ids;
+pub mod lease;
 mod ops;
 mod reservation;
 mod snapshot;
