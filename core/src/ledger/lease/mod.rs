@@ -50,13 +50,13 @@
 
 mod authority;
 mod memory;
+mod quota;
 mod replica;
 
 pub use authority::{LeaseAuthority, LeaseRequest};
 pub use memory::MemoryAuthority;
-pub use replica::{
-    CommitCall, Committed, Hold, LeaseSettings, LeaseStats, LeasedLedger, LocalQuota,
-};
+pub use quota::{CommitCall, Committed, Hold, LeaseSettings, LeaseStats, LocalQuota};
+pub use replica::LeasedLedger;
 
 use super::ids::SlotId;
 use crate::clock::Millis;
@@ -68,6 +68,18 @@ use std::fmt;
 /// The longest lease an authority grants: one hour. Leases are meant to be
 /// short (seconds) and renewed; a long lease strands capacity when its
 /// replica dies.
+///
+/// ```
+/// use std::sync::Arc;
+/// use uoom::ledger::SlotId;
+/// use uoom::ledger::lease::{LeaseAuthority, MAX_LEASE_TTL_MS, MemoryAuthority, ReplicaId};
+/// use uoom::{ChannelId, ErrorKind, ManualClock, Millis};
+/// let auth = MemoryAuthority::new(Arc::new(ManualClock::new(Millis(0))));
+/// let c = ChannelId::from("c1");
+/// auth.set_capacity(&c, SlotId(0), 5).unwrap();
+/// let err = auth.grant(&ReplicaId::from("r"), &c, SlotId(0), 1, MAX_LEASE_TTL_MS + 1).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Validation);
+/// ```
 pub const MAX_LEASE_TTL_MS: u64 = 60 * 60 * 1000;
 
 /// The name of one lease row at the authority: one per replica, channel and
