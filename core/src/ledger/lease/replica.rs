@@ -846,6 +846,9 @@ impl LeasedLedger {
         let mut inner = self.inner.lock();
         inner.stats.lease_round_trips += 1;
         let rows = self.authority.leases_of(&self.replica)?;
+        // `expires_at` is on the authority's clock and `now` on ours: this
+        // only skips rows long dead; a grant on a row that just expired is
+        // harmless (it takes free units, which the next refresh trims).
         let live: Vec<_> = rows
             .into_iter()
             .filter(|l| l.replica == self.replica && !l.ended && l.expires_at > now && l.units > 0)
