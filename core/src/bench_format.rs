@@ -509,6 +509,10 @@ pub struct SolutionFile {
     /// Explanations, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanations: Option<ExplanationsRecord>,
+    /// True when the wall clock stopped the work before its budget was spent
+    /// (see `uoom::solve::Solution::clock_cut`).
+    #[serde(default)]
+    pub clock_cut: bool,
 }
 
 impl SolutionFile {
@@ -564,6 +568,7 @@ impl SolutionFile {
             lower_bound: sol.lower_bound,
             gap: sol.gap,
             explanations,
+            clock_cut: sol.clock_cut,
         }
     }
 

@@ -60,6 +60,35 @@ fn real_time_instances_are_solved_optimally() {
 }
 
 #[test]
+fn the_same_instance_and_budget_give_the_same_assignment() {
+    // Work budgets, not the clock, bound every phase: with the safety net
+    // off, two runs do the same work and must agree bit for bit.
+    for (name, ms) in [("b-s-0", 20), ("b-s-1", 100), ("b-m-0", 20), ("b-l-0", 3)] {
+        let p = load(name).to_problem().unwrap();
+        let o = SolveOptions::default()
+            .with_time_limit_ms(ms)
+            .with_clock_net(false);
+        let a = solve(&p, &o).unwrap();
+        let b = solve(&p, &o).unwrap();
+        assert!(!a.clock_cut && !b.clock_cut, "{name}");
+        assert_eq!(a.assignment, b.assignment, "{name}");
+        assert_eq!(a.objective.to_bits(), b.objective.to_bits(), "{name}");
+        assert_eq!(a.method, b.method, "{name}");
+    }
+}
+
+#[test]
+fn a_single_order_is_decided_without_search() {
+    for name in ["rt-50-0", "rt-50-1", "rt-200-0"] {
+        let p = load(name).to_problem().unwrap();
+        let s = solve(&p, &SolveOptions::default().with_time_limit_ms(5)).unwrap();
+        assert_eq!(s.method, Method::Optimal, "{name}");
+        assert!(s.gap.unwrap() <= 1e-12, "{name}");
+        assert!(!s.clock_cut, "{name}");
+    }
+}
+
+#[test]
 fn solution_file_lists_every_order_once() {
     let inst = load("b-s-0");
     let p = inst.to_problem().unwrap();

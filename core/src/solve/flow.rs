@@ -43,19 +43,30 @@ pub(crate) struct Lp {
 /// work spent as well.
 pub(crate) fn solve_lp(p: &Problem, max_work: u64, late: &dyn Fn() -> bool) -> (Lp, u64) {
     let all = vec![true; p.num_orders()];
-    solve_lp_within(p, &p.capacity, &all, max_work, late)
+    solve_lp_within(p, &p.capacity, &all, None, max_work, late)
 }
 
+/// Cost per unit that keeps a banned pair out of every shortest path (the
+/// "unassigned" sink always costs 0, and every useful pair costs less).
+const BANNED: f64 = 1e12;
+
 /// The LP over the `active` orders only, with `cap` left on each channel
-/// (inactive orders get neither flow nor "out" units).
-fn solve_lp_within(
+/// (inactive orders get neither flow nor "out" units) and without the pairs
+/// `banned` marks.
+pub(crate) fn solve_lp_within(
     p: &Problem,
     cap: &[u32],
     active: &[bool],
+    banned: Option<&[bool]>,
     max_work: u64,
     late: &dyn Fn() -> bool,
 ) -> (Lp, u64) {
     let mut s = Ssp::new(p, cap);
+    if let Some(b) = banned {
+        for (a, _) in s.a.iter_mut().zip(b).filter(|(_, b)| **b) {
+            *a = BANNED;
+        }
+    }
     let n = p.num_orders();
     // At zero prices every order on its cheapest channel is optimal for the
     // units placed so far: place those that fit without any search.
@@ -166,16 +177,30 @@ pub(crate) fn round(p: &Problem, lp: &Lp) -> State {
 /// ones left of each channel; until the LP places every order whole. Each
 /// round costs one LP, so this pays on instances whose LP is cheap next to
 /// the budget. `None` when the work or the clock runs out first.
-pub(crate) fn dive(p: &Problem, max_work: u64, late: &dyn Fn() -> bool) -> (Option<State>, u64) {
+pub(crate) fn dive(
+    p: &Problem,
+    root: Option<Lp>,
+    geometric: bool,
+    max_work: u64,
+    late: &dyn Fn() -> bool,
+) -> (Option<State>, u64) {
     let n = p.num_orders();
     let mut cap = p.capacity.clone();
     let mut active = vec![true; n];
     let mut st = State::empty(p);
     let mut work = 0u64;
+    let mut root = root;
     let mut first = true;
     loop {
-        let (lp, w) = solve_lp_within(p, &cap, &active, max_work.saturating_sub(work), late);
-        work += w;
+        let lp = match root.take() {
+            Some(lp) => lp,
+            None => {
+                let (lp, w) =
+                    solve_lp_within(p, &cap, &active, None, max_work.saturating_sub(work), late);
+                work += w;
+                lp
+            }
+        };
         if !lp.complete {
             return (None, work);
         }
@@ -194,11 +219,12 @@ pub(crate) fn dive(p: &Problem, max_work: u64, late: &dyn Fn() -> bool) -> (Opti
             st.cost = st.exact_cost();
             return (Some(st), work);
         }
-        if first {
+        if first || geometric {
             first = false;
             // Orders placed whole with a clear margin over their next option
             // (at the exact prices) keep their place: the later LPs then only
-            // reshuffle the orders near a decision boundary.
+            // reshuffle the orders near a decision boundary (with
+            // `geometric`, fixed every round: the LPs shrink geometrically).
             let mut margin: Vec<(f64, usize)> = Vec::new();
             for i in (0..n).filter(|&i| active[i] && !split.contains(&i)) {
                 let u = f64::from(p.units[i]);
@@ -709,7 +735,7 @@ mod tests {
     fn dive_returns_a_feasible_assignment() {
         for seed in 200..220 {
             let p = random_problem(seed, 80, 3 + seed as usize % 6, seed % 2 == 0);
-            let (st, _) = dive(&p, u64::MAX, &|| false);
+            let (st, _) = dive(&p, None, seed % 2 == 0, u64::MAX, &|| false);
             let st = st.expect("unbounded work");
             p.check(&st.to_assignment()).unwrap();
             assert!(

@@ -137,6 +137,16 @@ fn improve_dirty(
     let eps = 1e-9;
     let mut work = 0u64;
     let mut improved = true;
+    // Channels whose members changed in this pass: only orders with a pair
+    // on one of them can have a new improving move in the next.
+    let mut touched = vec![false; p.num_channels()];
+    let mut touched_list: Vec<u32> = Vec::new();
+    let touch = |j: u32, touched: &mut [bool], list: &mut Vec<u32>| {
+        if j != NONE && !touched[j as usize] {
+            touched[j as usize] = true;
+            list.push(j);
+        }
+    };
     while improved && work < max_work {
         improved = false;
         if deadline() {
@@ -159,6 +169,8 @@ fn improve_dirty(
                 st.set(p, i, j, c);
                 improved = true;
                 dirty[i] = true;
+                touch(from, &mut touched, &mut touched_list);
+                touch(j, &mut touched, &mut touched_list);
                 continue;
             }
             // Ejection chain of length one (includes swaps).
@@ -194,6 +206,9 @@ fn improve_dirty(
             if let Some((_, e, rj, rc, target, ci)) = best {
                 st.set(p, e, rj, rc);
                 st.set(p, i, target, ci);
+                touch(from, &mut touched, &mut touched_list);
+                touch(target, &mut touched, &mut touched_list);
+                touch(rj, &mut touched, &mut touched_list);
                 improved = true;
                 dirty[i] = true;
                 dirty[e] = true;
@@ -209,8 +224,17 @@ fn improve_dirty(
         if !improved {
             break;
         }
-        // Room moved around: look at every order again.
-        dirty.iter_mut().for_each(|d| *d = true);
+        // Room moved around: look again at every order that could use it.
+        for &j in &touched_list {
+            let j = j as usize;
+            touched[j] = false;
+            let pairs = &p.cpair[p.cstart[j]..p.cstart[j + 1]];
+            work += pairs.len() as u64;
+            for &k in pairs {
+                dirty[p.porder[k as usize] as usize] = true;
+            }
+        }
+        touched_list.clear();
     }
     work
 }

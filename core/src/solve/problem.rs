@@ -280,12 +280,19 @@ impl Problem {
             .collect();
         // Per channel: the largest distance that can be feasible (radius and
         // deadline-independent travel bound) for the cheap pre-filter.
-        let per_order: Vec<Vec<(u32, f64)>> = demands
-            .par_iter()
-            .with_min_len(64)
-            .enumerate()
-            .map(|(i, d)| order_pairs(d, pen[i], &channels, &geo, &weights))
-            .collect();
+        let pairs_of = |(i, d): (usize, &Demand)| order_pairs(d, pen[i], &channels, &geo, &weights);
+        // Handing a small batch to the thread pool costs more than it saves
+        // (and, on a loaded machine, waits for a worker to be scheduled).
+        let per_order: Vec<Vec<(u32, f64)>> = if demands.len() * channels.len() < 20_000 {
+            demands.iter().enumerate().map(pairs_of).collect()
+        } else {
+            demands
+                .par_iter()
+                .with_min_len(64)
+                .enumerate()
+                .map(pairs_of)
+                .collect()
+        };
         let mut start = Vec::with_capacity(demands.len() + 1);
         start.push(0);
         let total: usize = per_order.iter().map(Vec::len).sum();
