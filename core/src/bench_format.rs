@@ -246,13 +246,20 @@ impl Instance {
 
     /// The solver's problem (capacity = each channel's `capacity`).
     pub fn to_problem(&self) -> Result<Problem> {
+        self.to_problem_until(None)
+    }
+
+    /// [`Instance::to_problem`] with a deadline on scoring the pairs (see
+    /// [`Problem::new_until`]).
+    pub fn to_problem_until(&self, deadline: Option<std::time::Instant>) -> Result<Problem> {
         let capacity: Vec<u32> = self.channels.iter().map(|c| c.capacity).collect();
-        Problem::new(
+        Problem::new_until(
             self.orders.iter().map(|o| o.demand).collect(),
             &self.channels,
             &capacity,
             self.weights,
             self.unassigned_penalty,
+            deadline,
         )
         .map_err(rename_paths)
     }

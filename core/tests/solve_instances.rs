@@ -89,6 +89,22 @@ fn a_single_order_is_decided_without_search() {
 }
 
 #[test]
+fn a_problem_cut_at_its_deadline_claims_no_proof() {
+    let inst = load("b-s-0");
+    let p = inst
+        .to_problem_until(Some(std::time::Instant::now()))
+        .unwrap();
+    assert!(p.cut_short());
+    let s = solve(&p, &SolveOptions::default()).unwrap();
+    p.check(&s.assignment).unwrap();
+    assert!(s.clock_cut);
+    assert_ne!(s.method, Method::Optimal);
+    assert_eq!(s.lower_bound, None);
+    // The objective counts the orders left unscored as unassigned.
+    assert!(s.objective >= best_known("b-s-0"));
+}
+
+#[test]
 fn solution_file_lists_every_order_once() {
     let inst = load("b-s-0");
     let p = inst.to_problem().unwrap();

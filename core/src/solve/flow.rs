@@ -105,7 +105,7 @@ pub(crate) fn solve_lp_within(
     let rest: Vec<usize> = keyed.into_iter().map(|x| x.1).collect();
     let mut complete = true;
     for (idx, &i) in rest.iter().enumerate() {
-        if s.work > max_work || (idx % 64 == 63 && late()) {
+        if s.work > max_work || (idx % 8 == 7 && late()) {
             complete = false;
             break;
         }

@@ -157,7 +157,7 @@ fn improve_dirty(
                 continue;
             }
             dirty[i] = false;
-            if work >= max_work || (i % 256 == 0 && deadline()) {
+            if work >= max_work || (i % 16 == 0 && deadline()) {
                 break;
             }
             let u = i64::from(p.units[i]);

@@ -230,6 +230,15 @@ pub fn solve(problem: &Problem, opts: &SolveOptions) -> Result<Solution> {
     } else {
         budgeted_full(problem, opts, started).0
     };
+    if problem.cut {
+        // Orders were left unscored: no bound or proof holds for the whole batch.
+        out.clock_cut = true;
+        out.lower_bound = None;
+        out.gap = None;
+        if out.method == Method::Optimal {
+            out.method = Method::Greedy;
+        }
+    }
     if opts.explain {
         out.explanations = Some(explain::explain(problem, &out.assignment));
     }

@@ -200,6 +200,9 @@ pub struct Problem {
     pub(crate) cpair: Vec<u32>,
     /// Order of each pair.
     pub(crate) porder: Vec<u32>,
+    /// True when building stopped at its deadline: the orders not reached
+    /// have no pairs (see [`Problem::new_until`]).
+    pub(crate) cut: bool,
 }
 
 impl Problem {
@@ -219,6 +222,41 @@ impl Problem {
         capacity: &[u32],
         weights: Weights,
         unassigned_penalty: f64,
+    ) -> Result<Problem> {
+        Self::new_until(
+            demands,
+            channels,
+            capacity,
+            weights,
+            unassigned_penalty,
+            None,
+        )
+    }
+
+    /// [`Problem::new`], but scoring pairs stops at `deadline`: the orders
+    /// not scored by then get no pair (the solver leaves them unassigned) and
+    /// [`Problem::cut_short`] says so. For a solve whose time budget starts
+    /// before the problem is built.
+    ///
+    /// ```
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, Vehicle};
+    /// # use uoom::solve::{Demand, Problem, Weights};
+    /// # let c = Channel::builder("c1", ChannelKind::DarkStore, GeoPoint::new(24.70, 46.69))
+    /// #     .with_radius_km(8.0).with_vehicles([Vehicle::Bike]).build().unwrap();
+    /// # let d = Demand { location: GeoPoint::new(24.71, 46.67), units: 1, vehicle: Vehicle::Bike,
+    /// #                  deadline_min: 60.0, priority: 1 };
+    /// let late = std::time::Instant::now();
+    /// let p = Problem::new_until(vec![d], &[c], &[10], Weights::default(), 100.0, Some(late)).unwrap();
+    /// assert!(p.cut_short());
+    /// assert_eq!(p.num_pairs(), 0);
+    /// ```
+    pub fn new_until(
+        demands: Vec<Demand>,
+        channels: &[Channel],
+        capacity: &[u32],
+        weights: Weights,
+        unassigned_penalty: f64,
+        deadline: Option<std::time::Instant>,
     ) -> Result<Problem> {
         let mut errs = Vec::new();
         if capacity.len() != channels.len() {
@@ -263,7 +301,14 @@ impl Problem {
             capacity.to_vec(),
             weights,
             unassigned_penalty,
+            deadline,
         ))
+    }
+
+    /// True when building stopped at the deadline of [`Problem::new_until`]
+    /// before every order was scored.
+    pub fn cut_short(&self) -> bool {
+        self.cut
     }
 
     fn build(
@@ -272,6 +317,7 @@ impl Problem {
         capacity: Vec<u32>,
         weights: Weights,
         unassigned_penalty: f64,
+        deadline: Option<std::time::Instant>,
     ) -> Problem {
         let geo: Vec<ChanGeo> = channels.iter().map(ChanGeo::new).collect();
         let pen: Vec<f64> = demands
@@ -280,7 +326,17 @@ impl Problem {
             .collect();
         // Per channel: the largest distance that can be feasible (radius and
         // deadline-independent travel bound) for the cheap pre-filter.
-        let pairs_of = |(i, d): (usize, &Demand)| order_pairs(d, pen[i], &channels, &geo, &weights);
+        let cut = std::sync::atomic::AtomicBool::new(false);
+        let pairs_of = |(i, d): (usize, &Demand)| {
+            if let Some(t) = deadline
+                && (i % 16 == 0 || cut.load(std::sync::atomic::Ordering::Relaxed))
+                && std::time::Instant::now() >= t
+            {
+                cut.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Vec::new();
+            }
+            order_pairs(d, pen[i], &channels, &geo, &weights)
+        };
         // Handing a small batch to the thread pool costs more than it saves
         // (and, on a loaded machine, waits for a worker to be scheduled).
         let per_order: Vec<Vec<(u32, f64)>> = if demands.len() * channels.len() < 20_000 {
@@ -327,6 +383,7 @@ impl Problem {
             fill[j as usize] += 1;
         }
         Problem {
+            cut: cut.into_inner(),
             cstart,
             cpair,
             porder,
