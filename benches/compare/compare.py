@@ -4,7 +4,9 @@
     python3 benches/compare/compare.py [--quick] [--write docs/benchmarks.md] [--only b-s-0,t-1]
 
 For every instance of benches/instances it runs peers.py (CP-SAT at 0.1 s and
-10 s, HiGHS, greedy) and `uoom solve` (100 ms budget, and --exact), checks every
+10 s, HiGHS, greedy), the MCF+repair peer (mcf_peer.py: OR-Tools' min-cost flow
+on the transportation relaxation, rounding, greedy repair, local search) at 10 ms
+and 100 ms, and `uoom solve` (10 ms and 100 ms budgets, and --exact), checks every
 answer with verify.py (docs/bench-format.md), and prints a markdown table:
 objective, gap to best_known, time. --write replaces the part of the file between
 the solve-bench markers with that table.
@@ -25,6 +27,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HERE = os.path.dirname(os.path.abspath(__file__))
 INSTANCES = os.path.join(ROOT, "benches", "instances")
+MCF = os.path.join(HERE, "mcf_peer.py")
 VENV = os.path.join(ROOT, "target", "compare-venv")
 START, END = "<!-- solve-bench:start -->", "<!-- solve-bench:end -->"
 
@@ -55,6 +58,15 @@ def run_peer(py, inst, solver, limit, out):
             "feasible": v["feasible"], "status": sol.get("status", "")}
 
 
+def run_mcf(py, inst, limit, out):
+    subprocess.run([py, MCF, inst, "--time-limit", str(limit), "--out", out], check=True,
+                   capture_output=True, text=True)
+    sol = json.load(open(out))
+    v = verify(inst, out)
+    return {"objective": v["objective"], "gap": v.get("gap"), "ms": sol["solve_ms"],
+            "feasible": v["feasible"], "status": sol.get("status", "")}
+
+
 def run_uoom(uoom, inst, extra, out, repeat=1):
     runs = []
     cpu = []
@@ -70,6 +82,7 @@ def run_uoom(uoom, inst, extra, out, repeat=1):
             "ms": statistics.median(r["solve_ms"] for r in runs), "max_ms": max(r["solve_ms"] for r in runs),
             "feasible": v["feasible"], "status": sol["method"], "bound_gap": sol.get("gap"),
             "same": len({json.dumps(r["assignments"]) for r in runs}) == 1,
+            "clock_cut": any(r.get("clock_cut") for r in runs),
             "cpu_ms": statistics.median(cpu)}
 
 
@@ -109,6 +122,7 @@ def main():
         r = {"name": n, "best": ref.get(n, {}).get("best_known")}
         print(f"{n}: uoom", file=sys.stderr, flush=True)
         r["uoom"] = run_uoom(args.uoom, inst, [], o("uoom"), args.repeat)
+        r["uoom10"] = run_uoom(args.uoom, inst, ["--time-limit-ms", "10"], o("uoom10"), args.repeat)
         r["work"] = run_uoom(args.uoom, inst, ["--no-clock-net"], o("work"), 2)
         skip_exact = any(n.startswith(x) for x in args.skip_exact.split(",") if x)
         r["exact"] = None if skip_exact else run_uoom(args.uoom, inst, ["--exact"], o("exact"))
@@ -117,6 +131,8 @@ def main():
         r["cpsat10"] = None if (args.quick and slow) else run_peer(py, inst, "cpsat", 10, o("cpsat10"))
         r["highs"] = None if (args.quick and slow) else run_peer(py, inst, "highs", 3600, o("highs"))
         r["greedy"] = run_peer(py, inst, "greedy", None, o("greedy"))
+        r["mcf10"] = run_mcf(py, inst, 0.01, o("mcf10"))
+        r["mcf100"] = run_mcf(py, inst, 0.1, o("mcf100"))
         rows.append(r)
         print(json.dumps(r), file=sys.stderr, flush=True)
     load_after = os.getloadavg()
@@ -125,7 +141,7 @@ def main():
         (f" --only {args.only}" if args.only else "") + (f" --write {args.write}" if args.write else "")
     lines = [
         START,
-        "## Assignment solver: uoom vs CP-SAT, HiGHS and greedy",
+        "## Assignment solver: uoom vs CP-SAT, HiGHS, MCF+repair and greedy",
         "",
         f"Produced by `{cmd}` (or `make bench-compare`), {started}, on {os.cpu_count()} cores "
         f"({platform.processor() or platform.machine()}), load average {load_before[0]:.1f} before / "
@@ -138,14 +154,22 @@ def main():
         "`uoom 100 ms, no clock net`: `--no-clock-net`, the same 100 ms budget spent by work alone (deterministic: "
         "`same` says whether 2 runs gave the same assignment), with the process CPU time (parse, build, solve; all threads).",
         "",
-        "| instance | best known | uoom 100 ms | uoom method (bound gap) | uoom 100 ms, no clock net (CPU ms, same) | uoom --exact | CP-SAT 0.1 s | CP-SAT 10 s | HiGHS | greedy |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "MCF+repair: `benches/compare/mcf_peer.py` (OR-Tools' min-cost flow on the transportation relaxation, "
+        "rounding, greedy repair, shift/swap/eject local search; its time limit stops only the local search).",
+        "`clock cut`: uoom's `clock_cut` field, the wall clock stopped its work before the budget's work was done.",
+        "",
+        "| instance | best known | uoom 10 ms | MCF+repair 10 ms | uoom 100 ms | MCF+repair 100 ms | uoom method (bound gap) | uoom 100 ms, no clock net (CPU ms, same) | uoom --exact | CP-SAT 0.1 s | CP-SAT 10 s | HiGHS | greedy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         u = r["uoom"]
         bg = "n/a" if u["bound_gap"] is None else f"{100 * u['bound_gap']:.3f} %"
         w = r["work"]
-        lines.append(f"| {r['name']} | {r['best']} | {cell(u)} (max {u['max_ms']:.1f} ms) | {u['status']} ({bg}) |"
+        u10 = r["uoom10"]
+        cut = lambda x: ", clock cut" if x.get("clock_cut") else ""
+        lines.append(f"| {r['name']} | {r['best']} | {cell(u10)} (max {u10['max_ms']:.1f} ms{cut(u10)}) |"
+                     f" {cell(r['mcf10'])} | {cell(u)} (max {u['max_ms']:.1f} ms{cut(u)}) | {cell(r['mcf100'])} |"
+                     f" {u['status']} ({bg}) |"
                      f" {cell(w)} ({w['cpu_ms']:.0f} CPU ms, {'same' if w['same'] else 'DIFFERENT'}) |"
                      f" {cell(r['exact'])} | {cell(r['cpsat01'])} | {cell(r['cpsat10'])} | {cell(r['highs'])} |"
                      f" {cell(r['greedy'])} |")
