@@ -1,5 +1,6 @@
-//! Criterion benches of the solver: the single-order decision (target ≤ 20 µs
-//! for 200 channels) and the budgeted batch solve on the public instances.
+//! Criterion benches of the solver: the single-order decision, through the
+//! real-time index and through the batch `solve` entry point, and the
+//! budgeted batch solve on the public instances (`benches/instances/`).
 //!
 //! `cargo bench -p uoom-benches --bench solve` (or `make bench-solve`).
 
@@ -30,11 +31,18 @@ fn single_order(c: &mut Criterion) {
         c.bench_function(&format!("realtime_best/{name}"), |b| {
             b.iter(|| idx.best(black_box(&d), black_box(&caps)))
         });
+        // The batch entry point on a one-order batch: the problem built
+        // (pairs scored) and solved, as `uoom solve` does after parsing.
         c.bench_function(&format!("solve_one_order/{name}"), |b| {
             b.iter(|| {
                 let p = inst.to_problem().unwrap();
                 solve(&p, &SolveOptions::default()).unwrap()
             })
+        });
+        // The solve alone, on a problem built once.
+        let p = inst.to_problem().unwrap();
+        c.bench_function(&format!("solve_one_order_prebuilt/{name}"), |b| {
+            b.iter(|| solve(black_box(&p), &SolveOptions::default()).unwrap())
         });
     }
 }
