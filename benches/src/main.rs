@@ -3,6 +3,7 @@
 
 mod ledger;
 mod rank;
+mod route;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -21,11 +22,14 @@ enum Cmd {
     Ledger(ledger::Args),
     /// Ranking latency: filtered weighted top-k, optionally against Redis.
     Rank(rank::Args),
+    /// Async routing at a paced rate with a partner that takes its time.
+    Route(route::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Ledger(a) => ledger::run(a),
         Cmd::Rank(a) => rank::run(a),
+        Cmd::Route(a) => route::run(a),
     }
 }
