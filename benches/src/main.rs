@@ -5,6 +5,7 @@ mod ledger;
 mod rank;
 mod route;
 mod stats;
+mod stream;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,9 @@ enum Cmd {
     Rank(rank::Args),
     /// Async routing at a paced rate with a partner that takes its time.
     Route(route::Args),
+    /// Online against offline: one instance's orders routed as they arrive,
+    /// in batch windows, and as one batch.
+    Stream(stream::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -31,5 +35,6 @@ fn main() -> anyhow::Result<()> {
         Cmd::Ledger(a) => ledger::run(a),
         Cmd::Rank(a) => rank::run(a),
         Cmd::Route(a) => route::run(a),
+        Cmd::Stream(a) => stream::run(a),
     }
 }
