@@ -48,10 +48,10 @@ pub fn run(args: &SolveArgs) -> i32 {
     };
     // solve_ms starts with the instance in memory: building the model counts.
     let t0 = Instant::now();
-    // Within the budget, scoring the pairs may take 60 % of it; the orders
+    // Within the budget, scoring the pairs may take 85 % of it; the orders
     // not scored by then stay unassigned and the answer says the clock cut it.
     let deadline = (!args.exact && !args.no_clock_net)
-        .then(|| t0 + Duration::from_micros(args.time_limit_ms.saturating_mul(600)));
+        .then(|| t0 + Duration::from_micros(args.time_limit_ms.saturating_mul(850)));
     let problem = match inst.to_problem_until(deadline) {
         Ok(p) => p,
         Err(e) => {

@@ -309,11 +309,29 @@ pub(crate) fn budgeted_full(
         l
     };
     let greedy_cost = greedy_st.exact_cost();
-    let ba = local::best_any(p);
     tr!(started, "greedy {greedy_cost}");
+    if late() {
+        // No time for anything else: the greedy answer, with the bound of
+        // every order on its cheapest channel.
+        let bound: f64 = (0..p.num_orders())
+            .map(|i| p.range(i).map(|k| p.pcost[k]).fold(0.0, f64::min))
+            .sum();
+        let mut sol = make_solution(p, &greedy_st, bound, greedy_cost, pen_total, started);
+        sol.clock_cut = true;
+        let lambda = vec![0.0; p.num_channels()];
+        return (
+            sol,
+            Budgeted {
+                best: greedy_st,
+                lambda,
+            },
+        );
+    }
+    let ba = local::best_any(p);
     // Small instances: the LP, its rounding and a branch and bound often
     // prove the optimum in a fraction of the budget; stop there if so.
-    let small = if p.num_orders() <= PROVE_ORDERS {
+    // (Exact mode leaves the proof to HiGHS, whose cuts close the gap faster.)
+    let small = if p.num_orders() <= PROVE_ORDERS && !opts.exact {
         prove_small(p, &greedy_st, &ba, budget, &late)
     } else {
         None
