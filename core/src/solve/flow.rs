@@ -176,7 +176,11 @@ pub(crate) fn round(p: &Problem, lp: &Lp) -> State {
 /// the LP is solved again over the orders not yet fixed, with what the fixed
 /// ones left of each channel; until the LP places every order whole. Each
 /// round costs one LP, so this pays on instances whose LP is cheap next to
-/// the budget. `None` when the work or the clock runs out first.
+/// the budget. `root`: the LP of the whole problem when already solved (the
+/// first round then costs nothing). The first round also fixes the 70 % of
+/// whole orders with the clearest margin; with `geometric`, every round does,
+/// so the LPs shrink geometrically. `None` when the work or the clock runs
+/// out first.
 pub(crate) fn dive(
     p: &Problem,
     root: Option<Lp>,
