@@ -363,8 +363,10 @@ pub(crate) fn budgeted_full(
     // polished, and the subgradient-priced greedy with local search. The LP
     // gives the bound and usually the answer; the priced search stands in
     // when the LP does not fit the budget and sometimes wins on scarce
-    // capacity, where rounding the LP's split orders costs most.
-    let side = budget * 3 / 4;
+    // capacity, where rounding the LP's split orders costs most. Each side
+    // gets the whole budget (they run at once); the iterated local search
+    // after them uses what they leave.
+    let side = budget;
     let ((lp, lp_st, lp_work), (mut asc, pr_st, pr_work)) = rayon::join(
         || {
             // Cut short, the LP still places the orders it searched; the
@@ -381,9 +383,9 @@ pub(crate) fn budgeted_full(
             // LP places whole with a clear margin (then the split ones) and
             // solves the LP of the rest, which shrinks fast.
             let dived = if lp.complete {
-                // Past a quarter of the budget per LP, only the geometric
-                // dive fits.
-                let geometric = lp_work.saturating_mul(4) > side;
+                // Past a sixth of the budget per LP, only the geometric
+                // dive fits (with the local search after it).
+                let geometric = lp_work.saturating_mul(6) > side;
                 let (d, w) = flow::dive(
                     p,
                     Some(lp.clone()),
