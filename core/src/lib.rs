@@ -35,6 +35,7 @@ pub mod ledger;
 pub mod model;
 pub mod rank;
 pub mod solve;
+pub mod wire;
 
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
 pub use error::{Error, ErrorKind, FieldError, Result};

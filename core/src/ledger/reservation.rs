@@ -37,6 +37,22 @@ pub enum ReservationState {
 }
 
 impl ReservationState {
+    /// The snake_case wire name (`pending`, `committed`, `released`,
+    /// `expired`, `refunded`), as serde writes it.
+    ///
+    /// ```
+    /// assert_eq!(uoom::ledger::ReservationState::Pending.as_str(), "pending");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservationState::Pending => "pending",
+            ReservationState::Committed => "committed",
+            ReservationState::Released => "released",
+            ReservationState::Expired => "expired",
+            ReservationState::Refunded => "refunded",
+        }
+    }
+
     /// True while the reservation holds pending units.
     pub fn is_pending(self) -> bool {
         self == ReservationState::Pending

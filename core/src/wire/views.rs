@@ -1,0 +1,85 @@
+//! What the router answers, as the bindings show it.
+
+use crate::engine::{Outcome, StatusView};
+use serde::Serialize;
+
+/// What became of one submitted order.
+///
+/// ```
+/// use uoom::wire::OutcomeView;
+/// let fields = ["order_id", "status", "channel", "decision", "failure", "attempts", "compensations", "replayed"];
+/// assert_eq!(fields.len(), 8);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutcomeView {
+    /// The order's id.
+    pub order_id: String,
+    /// `CONFIRMED` when routed, `FAILED` when not, `VALIDATED` when queued for a batch.
+    pub status: &'static str,
+    /// The channel it was routed to.
+    pub channel: Option<String>,
+    /// How the decision was made (`realtime`, `batch_optimal`, …).
+    pub decision: Option<&'static str>,
+    /// Why it failed (`no_feasible_channel`, `capacity_exhausted`, …).
+    pub failure: Option<&'static str>,
+    /// Channels tried.
+    pub attempts: u32,
+    /// Compensations run.
+    pub compensations: u32,
+    /// True when this is the stored outcome of an earlier submit with the same key.
+    pub replayed: bool,
+}
+
+impl From<&Outcome> for OutcomeView {
+    fn from(o: &Outcome) -> Self {
+        OutcomeView {
+            order_id: o.order_id.to_string(),
+            status: o.status.as_str(),
+            channel: o.channel.as_ref().map(|c| c.0.clone()),
+            decision: o.decision.map(|d| d.as_str()),
+            failure: o.failure.map(|f| f.as_str()),
+            attempts: o.attempts,
+            compensations: o.compensations,
+            replayed: o.replayed,
+        }
+    }
+}
+
+/// An order's status as the read model serves it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderStatusView {
+    /// Order id.
+    pub order_id: String,
+    /// Customer id.
+    pub customer_id: String,
+    /// Restaurant id, when the request named one.
+    pub restaurant_id: Option<String>,
+    /// `PENDING` … `DELIVERED`, `CANCELLED`, `FAILED`.
+    pub status: &'static str,
+    /// Assigned channel, if any.
+    pub channel: Option<String>,
+    /// How it was routed.
+    pub decision: Option<&'static str>,
+    /// Why it failed, if it did.
+    pub failure: Option<&'static str>,
+    /// Creation time, ms since the epoch.
+    pub created_at_ms: u64,
+    /// Last change, ms since the epoch.
+    pub updated_at_ms: u64,
+}
+
+impl From<&StatusView> for OrderStatusView {
+    fn from(v: &StatusView) -> Self {
+        OrderStatusView {
+            order_id: v.order_id.to_string(),
+            customer_id: v.customer_id.to_string(),
+            restaurant_id: v.restaurant_id.map(|r| r.to_string()),
+            status: v.status.as_str(),
+            channel: v.channel.as_ref().map(|c| c.0.clone()),
+            decision: v.decision.map(|d| d.as_str()),
+            failure: v.failure.map(|f| f.as_str()),
+            created_at_ms: v.created_at.0,
+            updated_at_ms: v.updated_at.0,
+        }
+    }
+}
