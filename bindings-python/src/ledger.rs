@@ -5,10 +5,13 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyList, PyString};
+use serde_json::Value;
 use uoom::ChannelId;
-use uoom::ledger::{Balance, Ledger, Reservation, ReservationId, ReservationState, SlotId};
+use uoom::ledger::{Balance, Ledger, Reservation, ReservationId, SlotId};
+use uoom::wire::{Case, ReservationKey, ReservationView, ReserveRequest};
 
 use crate::clock::PyClock;
+use crate::convert::{serialize_to_py, to_value};
 use crate::errors::{IntoPyResult, invalid, to_py_err};
 
 /// The key a caller gave, kept to echo it back.
@@ -51,36 +54,15 @@ impl Key {
     }
 }
 
-fn state_str(s: ReservationState) -> &'static str {
-    match s {
-        ReservationState::Pending => "pending",
-        ReservationState::Committed => "committed",
-        ReservationState::Released => "released",
-        ReservationState::Expired => "expired",
-        ReservationState::Refunded => "refunded",
-    }
-}
-
 fn reservation_dict<'py>(
     py: Python<'py>,
     key: Option<&Key>,
     r: &Reservation,
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    match key {
-        Some(k) => d.set_item("id", k.to_py(py)?)?,
-        None => d.set_item("id", r.id.to_string())?,
+) -> PyResult<Bound<'py, PyAny>> {
+    let d = serialize_to_py(py, &ReservationView::new(None, r))?;
+    if let Some(k) = key {
+        d.set_item("id", k.to_py(py)?)?;
     }
-    d.set_item("ledger_id", r.id.to_string())?;
-    d.set_item("batch", r.batch.map(|b| b.to_string()))?;
-    let account = r.account.key();
-    d.set_item("channel", account.channel.as_str())?;
-    d.set_item("slot", account.slot.0)?;
-    d.set_item("units", r.units)?;
-    d.set_item("committed", r.committed)?;
-    d.set_item("state", state_str(r.state))?;
-    d.set_item("created_at_ms", r.created_at.0)?;
-    d.set_item("expires_at_ms", r.expires_at.0)?;
     Ok(d)
 }
 
@@ -102,46 +84,13 @@ fn error_dict<'py>(py: Python<'py>, e: &uoom::Error) -> PyResult<Bound<'py, PyDi
     Ok(d)
 }
 
-/// One item of `reserve_many`, copied out of Python before the work.
-struct ReserveItem {
-    key: Key,
-    channel: ChannelId,
-    slot: SlotId,
-    units: u32,
-}
-
-fn reserve_item(obj: &Bound<'_, PyAny>, i: usize) -> PyResult<ReserveItem> {
-    let at = |f: &str| format!("items[{i}].{f}");
-    let d = obj.cast::<PyDict>().map_err(|_| {
-        invalid(
-            &format!("items[{i}]"),
-            "invalid_type",
-            "each item is a dict {id, channel, units, slot?}",
-        )
-    })?;
-    let get = |k: &str| -> PyResult<Bound<'_, PyAny>> {
-        d.get_item(k)?
-            .ok_or_else(|| invalid(&at(k), "required", format!("{k} is required")))
-    };
-    let key = Key::extract(&get("id")?, &at("id"))?;
-    let channel: String = get("channel")?
-        .extract()
-        .map_err(|_| invalid(&at("channel"), "invalid_type", "channel is a str"))?;
-    let units: u32 = get("units")?
-        .extract()
-        .map_err(|_| invalid(&at("units"), "invalid_type", "units is a non-negative int"))?;
-    let slot: u32 = match d.get_item("slot")? {
-        None => 0,
-        Some(s) => s
-            .extract()
-            .map_err(|_| invalid(&at("slot"), "invalid_type", "slot is a non-negative int"))?,
-    };
-    Ok(ReserveItem {
-        key,
-        channel: ChannelId::from(channel),
-        slot: SlotId(slot),
-        units,
-    })
+impl From<&ReservationKey> for Key {
+    fn from(k: &ReservationKey) -> Self {
+        match k {
+            ReservationKey::Str(s) => Key::Str(s.clone()),
+            ReservationKey::Int(v) => Key::Int(u128::from(*v)),
+        }
+    }
 }
 
 /// Capacity per channel and time slot, with two-phase reservations.
@@ -196,7 +145,7 @@ impl PyLedger {
 
     /// Sets a channel's capacity for a slot (creating the account); returns
     /// the old and new capacity and the balance after.
-    #[pyo3(signature = (channel, capacity, *, slot=0))]
+    #[pyo3(signature = (channel, capacity, slot=0))]
     fn set_capacity<'py>(
         &self,
         py: Python<'py>,
@@ -219,7 +168,7 @@ impl PyLedger {
     }
 
     /// Capacity, pending, committed and available units of a channel's slot.
-    #[pyo3(signature = (channel, *, slot=0))]
+    #[pyo3(signature = (channel, slot=0))]
     fn balance<'py>(
         &self,
         py: Python<'py>,
@@ -234,14 +183,14 @@ impl PyLedger {
     }
 
     /// Units that can still be reserved (0 for an unknown account).
-    #[pyo3(signature = (channel, *, slot=0))]
+    #[pyo3(signature = (channel, slot=0))]
     fn available(&self, channel: &str, slot: u32) -> u32 {
         self.inner
             .available(&ChannelId::from(channel), SlotId(slot))
     }
 
     /// Holds `units` on a channel's slot until commit, release or `ttl_ms`.
-    #[pyo3(signature = (id, channel, units, *, slot=0, ttl_ms=30_000))]
+    #[pyo3(signature = (id, channel, units, slot=0, ttl_ms=30_000))]
     fn reserve<'py>(
         &self,
         py: Python<'py>,
@@ -250,7 +199,7 @@ impl PyLedger {
         units: u32,
         slot: u32,
         ttl_ms: u64,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let key = Key::extract(id, "id")?;
         let r = self
             .inner
@@ -266,36 +215,39 @@ impl PyLedger {
     }
 
     /// Many independent reservations in one call (one boundary crossing, the
-    /// GIL released for the work). Each item is `{"id", "channel", "units",
-    /// "slot"?}`; each result is the reservation dict, or `{"id", "error":
-    /// {"code", "message"}}` for an item that failed, so one full channel does
-    /// not abort the rest. For all-or-nothing, use `reserve_batch`.
-    #[pyo3(signature = (items, *, ttl_ms=30_000))]
+    /// GIL released for the work). Each item is a reservation request
+    /// `{"id", "channel", "units", "slot"?, "ttl_ms"?}` (slot 0 and 30 s by
+    /// default); a malformed item raises `ValidationError` listing every
+    /// problem of every item (`items[2].units`) before anything is reserved.
+    /// Each result is the reservation dict, or `{"id", "error": {"code",
+    /// "message"}}` for an item that failed, so one full channel does not
+    /// abort the rest. For all-or-nothing, use `reserve_batch`.
     fn reserve_many<'py>(
         &self,
         py: Python<'py>,
         items: &Bound<'py, PyAny>,
-        ttl_ms: u64,
     ) -> PyResult<Bound<'py, PyList>> {
-        let items: Vec<ReserveItem> = items
+        let list: Vec<Value> = items
             .try_iter()?
             .enumerate()
-            .map(|(i, obj)| reserve_item(&obj?, i))
+            .map(|(i, obj)| to_value(&obj?, &format!("items[{i}]")))
             .collect::<PyResult<_>>()?;
+        let items = ReserveRequest::parse_list(&Value::Array(list), Case::Snake).py()?;
         let ledger = &self.inner;
         let results: Vec<uoom::Result<Reservation>> = py.detach(|| {
             items
                 .iter()
-                .map(|it| ledger.reserve(it.key.id(), &it.channel, it.slot, it.units, ttl_ms))
+                .map(|it| ledger.reserve(it.id.id(), &it.channel, it.slot, it.units, it.ttl_ms))
                 .collect()
         });
         let out = PyList::empty(py);
         for (it, r) in items.iter().zip(results) {
+            let key = Key::from(&it.id);
             match r {
-                Ok(r) => out.append(reservation_dict(py, Some(&it.key), &r)?)?,
+                Ok(r) => out.append(reservation_dict(py, Some(&key), &r)?)?,
                 Err(e) => {
                     let d = PyDict::new(py);
-                    d.set_item("id", it.key.to_py(py)?)?;
+                    d.set_item("id", key.to_py(py)?)?;
                     d.set_item("error", error_dict(py, &e)?)?;
                     out.append(d)?
                 }
@@ -337,18 +289,14 @@ impl PyLedger {
         py: Python<'py>,
         id: &Bound<'py, PyAny>,
         units: Option<u32>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let key = Key::extract(id, "id")?;
         let r = self.inner.commit(key.id(), units).py()?;
         reservation_dict(py, Some(&key), &r)
     }
 
     /// Releases a pending reservation; its units become available again.
-    fn release<'py>(
-        &self,
-        py: Python<'py>,
-        id: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    fn release<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let key = Key::extract(id, "id")?;
         let r = self.inner.release(key.id()).py()?;
         reservation_dict(py, Some(&key), &r)
@@ -358,7 +306,7 @@ impl PyLedger {
     /// confirmed): its committed units become available again and it is
     /// `refunded`. Repeating it returns the same reservation; a pending,
     /// released or expired one is a `ConflictError`.
-    fn refund<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    fn refund<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let key = Key::extract(id, "id")?;
         let r = self.inner.refund(key.id()).py()?;
         reservation_dict(py, Some(&key), &r)
@@ -395,7 +343,7 @@ impl PyLedger {
     }
 
     /// The reservation with this id, in its current state.
-    fn get<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    fn get<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let key = Key::extract(id, "id")?;
         let r = self.inner.get(key.id()).map_err(to_py_err)?;
         reservation_dict(py, Some(&key), &r)

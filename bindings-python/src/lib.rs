@@ -18,6 +18,7 @@ mod order;
 mod rank;
 mod router;
 mod solve;
+mod wire;
 
 /// The native half of the `uoom` package.
 #[pymodule]
@@ -30,5 +31,6 @@ fn _uoom(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<router::PyRouter>()?;
     m.add_function(wrap_pyfunction!(order::validate_order, m)?)?;
     m.add_function(wrap_pyfunction!(solve::solve, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::validate, m)?)?;
     Ok(())
 }

@@ -6,28 +6,13 @@ use parking_lot::RwLock;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use uoom::rank::{RankQuery, RankWeights, Ranked, Ranker, StalePolicy};
-use uoom::{Channel, GeoPoint, Health, Vehicle};
+use uoom::{GeoPoint, Health, Vehicle};
 
-use crate::channel::{PyChannel, channel_from_value};
+use crate::channel::{PyChannel, channels_arg};
 use crate::clock::PyClock;
-use crate::convert::{serialize_to_py, to_value};
+use crate::convert::serialize_to_py;
 use crate::errors::{IntoPyResult, invalid};
 use crate::ledger::PyLedger;
-
-/// Channels given as `Channel` objects or benchmark-shaped dicts.
-pub fn channels_arg(channels: &Bound<'_, PyAny>) -> PyResult<Vec<Channel>> {
-    let mut out = Vec::new();
-    for (j, item) in channels.try_iter()?.enumerate() {
-        let item = item?;
-        if let Ok(c) = item.cast::<PyChannel>() {
-            out.push(c.get().inner.clone());
-        } else {
-            let path = format!("channels[{j}]");
-            out.push(channel_from_value(&to_value(&item, &path)?, &path)?);
-        }
-    }
-    Ok(out)
-}
 
 /// Weights from a dict with any of `capacity`, `quality`, `latency`, `cost`
 /// (missing ones keep their defaults).

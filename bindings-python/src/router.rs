@@ -8,24 +8,18 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::sync::Arc;
 use uoom::engine::{Outcome, Router, SimGateway, StatusView};
-use uoom::{CreateOrderRequest, OrderId, OrderStatus};
+use uoom::wire::{
+    Case, OrderStatusView, OutcomeView, RouterOptions, parse_order_status, unsupported_gateway,
+};
+use uoom::{CreateOrderRequest, OrderId};
 
+use crate::channel::channels_arg;
 use crate::clock::PyClock;
-use crate::convert::to_value;
-use crate::errors::{IntoPyResult, invalid};
-use crate::rank::{channels_arg, weights_arg};
+use crate::convert::{serialize_to_py, to_py, to_value};
+use crate::errors::{IntoPyResult, invalid, to_py_err};
 
-fn outcome_dict<'py>(py: Python<'py>, o: &Outcome) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("order_id", o.order_id.to_string())?;
-    d.set_item("status", o.status.as_str())?;
-    d.set_item("channel", o.channel.as_ref().map(|c| c.as_str()))?;
-    d.set_item("decision", o.decision.map(|k| k.as_str()))?;
-    d.set_item("failure", o.failure.map(|f| f.as_str()))?;
-    d.set_item("attempts", o.attempts)?;
-    d.set_item("compensations", o.compensations)?;
-    d.set_item("replayed", o.replayed)?;
-    Ok(d)
+fn outcome_dict<'py>(py: Python<'py>, o: &Outcome) -> PyResult<Bound<'py, PyAny>> {
+    serialize_to_py(py, &OutcomeView::from(o))
 }
 
 fn outcome_list<'py>(py: Python<'py>, os: &[Outcome]) -> PyResult<Bound<'py, PyList>> {
@@ -36,18 +30,23 @@ fn outcome_list<'py>(py: Python<'py>, os: &[Outcome]) -> PyResult<Bound<'py, PyL
     Ok(out)
 }
 
-fn status_dict<'py>(py: Python<'py>, v: &StatusView) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("order_id", v.order_id.to_string())?;
-    d.set_item("customer_id", v.customer_id.to_string())?;
-    d.set_item("restaurant_id", v.restaurant_id.map(|r| r.to_string()))?;
-    d.set_item("status", v.status.as_str())?;
-    d.set_item("channel", v.channel.as_ref().map(|c| c.as_str()))?;
-    d.set_item("decision", v.decision.map(|k| k.as_str()))?;
-    d.set_item("failure", v.failure.map(|f| f.as_str()))?;
-    d.set_item("created_at_ms", v.created_at.0)?;
-    d.set_item("updated_at_ms", v.updated_at.0)?;
-    Ok(d)
+fn status_dict<'py>(py: Python<'py>, v: &StatusView) -> PyResult<Bound<'py, PyAny>> {
+    serialize_to_py(py, &OrderStatusView::from(v))
+}
+
+/// The router options from `Router(channels, **options)`. A `gateway` is a
+/// host object, not data: it is taken out here, before the rest goes to the
+/// options reader, and refused until custom gateways are supported.
+fn options_arg(options: Option<&Bound<'_, PyDict>>) -> PyResult<RouterOptions> {
+    let Some(options) = options else {
+        return Ok(RouterOptions::default());
+    };
+    if options.contains("gateway")? {
+        return Err(to_py_err(uoom::Error::Validation(vec![
+            unsupported_gateway(),
+        ])));
+    }
+    RouterOptions::parse(&to_value(options.as_any(), "")?, Case::Snake).py()
 }
 
 fn request_arg(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<CreateOrderRequest> {
@@ -82,43 +81,39 @@ fn order_id_arg(s: &str) -> PyResult<OrderId> {
 pub struct PyRouter {
     inner: Mutex<Router>,
     clock: PyClock,
+    options: RouterOptions,
 }
 
 #[pymethods]
 impl PyRouter {
+    /// A router over `channels` (`Channel`s or spec dicts); `options` are the
+    /// router options of `uoom::wire::RouterOptions` (an unknown one is a
+    /// `ValidationError` naming it).
     #[new]
-    #[pyo3(signature = (channels, *, now_ms=None, seed=1, top_k=3, batch_window_ms=None, batch_max=512,
-        solver_budget_ms=20, reservation_ttl_ms=30_000, rank_weights=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        channels: &Bound<'_, PyAny>,
-        now_ms: Option<u64>,
-        seed: u64,
-        top_k: usize,
-        batch_window_ms: Option<u64>,
-        batch_max: usize,
-        solver_budget_ms: u64,
-        reservation_ttl_ms: u64,
-        rank_weights: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Self> {
+    #[pyo3(signature = (channels, **options))]
+    fn new(channels: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let channels = channels_arg(channels)?;
-        let clock = PyClock::new(now_ms);
-        let gateway = Arc::new(SimGateway::new(clock.arc(), seed));
-        let router = Router::builder(channels, gateway)
-            .with_clock(clock.arc())
-            .with_id_seed(seed)
-            .with_top_k(top_k)
-            .with_batch_window_ms(batch_window_ms)
-            .with_batch_max(batch_max)
-            .with_solver_budget_ms(solver_budget_ms)
-            .with_reservation_ttl_ms(reservation_ttl_ms)
-            .with_rank_weights(weights_arg(rank_weights)?)
+        let o = options_arg(options)?;
+        let clock = PyClock::new(o.manual_clock.then_some(o.start_ms));
+        let mut gateway = SimGateway::new(clock.arc(), o.seed);
+        for kind in uoom::ChannelKind::ALL {
+            gateway = gateway.with_kind_profile(kind, o.partner_profile());
+        }
+        let router = o
+            .configure(Router::builder(channels, Arc::new(gateway)).with_clock(clock.arc()))
             .build()
             .py()?;
         Ok(Self {
             inner: Mutex::new(router),
             clock,
+            options: o,
         })
+    }
+
+    /// The options this router runs with, every default written.
+    #[getter]
+    fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.options.to_value(Case::Snake))
     }
 
     /// Routes one create-order request (the camelCase dict); with a `key`
@@ -131,7 +126,7 @@ impl PyRouter {
         py: Python<'py>,
         request: &Bound<'py, PyAny>,
         key: Option<String>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let req = request_arg(request, "")?;
         let lock = &self.inner;
         let out = py.detach(|| lock.lock().submit(req, key.as_deref())).py()?;
@@ -231,15 +226,15 @@ impl PyRouter {
         py: Python<'py>,
         order_id: &str,
         status: &str,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let id = order_id_arg(order_id)?;
-        let to: OrderStatus = status.parse().py()?;
+        let to = parse_order_status(status).py()?;
         let v = self.inner.lock().advance(&id, to).py()?;
         status_dict(py, &v)
     }
 
     /// The read model's view of an order, or None if it is unknown.
-    fn status<'py>(&self, py: Python<'py>, order_id: &str) -> PyResult<Option<Bound<'py, PyDict>>> {
+    fn status<'py>(&self, py: Python<'py>, order_id: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
         let id = order_id_arg(order_id)?;
         let v = self.inner.lock().read_model().get(&id);
         v.map(|v| status_dict(py, &v)).transpose()
@@ -250,15 +245,15 @@ impl PyRouter {
         self.inner.lock().render_metrics()
     }
 
-    /// Moves a manual clock (`Router(now_ms=...)`) forward.
+    /// Moves a manual clock (`Router(..., manual_clock=True)`) forward.
     fn advance_ms(&self, ms: u64) -> PyResult<()> {
         if self.clock.advance_ms(ms) {
             Ok(())
         } else {
             Err(invalid(
-                "now_ms",
+                "manual_clock",
                 "system_clock",
-                "advance_ms needs a router made with now_ms=...",
+                "advance_ms needs a router made with manual_clock=True",
             ))
         }
     }

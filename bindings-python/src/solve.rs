@@ -1,22 +1,22 @@
 //! `uoom.solve`: the batch assignment solver on a benchmark-shaped instance
 //! dict, answered in the benchmark's solution shape plus how it was found
-//! (`method`, `lower_bound`, `gap`) and, by default, explanations.
+//! (`method`, `lower_bound`, `gap`) and, when asked, explanations.
 
 use std::time::Instant;
 
 use pyo3::prelude::*;
-use uoom::bench_format::{Instance, SolutionFile};
 use uoom::solve::SolveOptions;
+use uoom::wire::{Instance, SolutionFile};
 
 use crate::convert::{serialize_to_py, to_value};
 use crate::errors::{IntoPyResult, invalid};
 use crate::gil::run_interruptible;
 
-/// Solves an assignment instance (docs/bench-format.md). The GIL is
+/// Solves an assignment instance (docs/bench-format.md; its channels are the channel spec of `uoom::wire`). The GIL is
 /// released while Rust works; an `exact=True` solve stays responsive to Ctrl-C.
 /// `solve_ms` counts from the call, so it includes reading the dict.
 #[pyfunction]
-#[pyo3(signature = (instance, time_limit_ms=100, exact=false, *, explain=true))]
+#[pyo3(signature = (instance, time_limit_ms=100, exact=false, *, explain=false))]
 pub fn solve<'py>(
     py: Python<'py>,
     instance: &Bound<'py, PyAny>,
@@ -35,8 +35,7 @@ pub fn solve<'py>(
         .with_explain(explain)
         .with_started_at(started);
     let work = move || -> uoom::Result<SolutionFile> {
-        let bytes = serde_json::to_vec(&value).unwrap_or_default();
-        let inst = Instance::from_json(&bytes)?;
+        let inst = Instance::from_value(&value)?;
         let problem = inst.to_problem()?;
         let sol = uoom::solve::solve(&problem, &opts)?;
         Ok(SolutionFile::new(&inst, &sol))

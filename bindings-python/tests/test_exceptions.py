@@ -31,4 +31,7 @@ def test_validation_error_carries_field_errors_and_pickles() -> None:
 
 def test_the_native_module_raises_the_python_classes() -> None:
     with pytest.raises(uoom.exceptions.ValidationError):
-        uoom.Channel("c1", "dark_store", 0.0, 0.0, quality=2.0)
+        uoom.Channel(
+            "c1", "dark_store", 0.0, 0.0, radius_km=5.0, base_cost=1.0, cost_per_km=0.5, prep_min=10.0,
+            speed_kmh=25.0, quality=2.0,
+        )

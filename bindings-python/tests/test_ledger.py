@@ -84,17 +84,20 @@ def test_reserve_many_keeps_going_past_failures(ledger: uoom.Ledger) -> None:
             {"id": "a", "channel": "c2", "units": 1},
             {"id": "b", "channel": "c2", "units": 1},
             {"id": "c", "channel": "c1", "units": 4, "slot": 0},
-            {"id": "d", "channel": "ghost", "units": 1},
+            {"id": "d", "channel": "ghost", "units": 1, "ttl_ms": 500},
         ],
-        ttl_ms=500,
     )
     assert [r["id"] for r in out] == ["a", "b", "c", "d"]
     assert out[0]["state"] == "pending" and out[2]["units"] == 4
     assert out[1]["error"]["code"] == "UOOM_CAPACITY"
     assert out[3]["error"]["code"] == "UOOM_NOT_FOUND"
     with pytest.raises(uoom.ValidationError) as e:
-        ledger.reserve_many([{"id": "e", "channel": "c1"}])
-    assert e.value.errors[0]["field"] == "items[0].units"
+        ledger.reserve_many([{"id": "e", "channel": "c1"}, {"id": "f", "channel": "c1", "units": 0, "ttl": 5}])
+    assert [(f["field"], f["code"]) for f in e.value.errors] == [
+        ("items[0].units", "required"),
+        ("items[1].ttl", "unknown_field"),
+        ("items[1].units", "out_of_range"),
+    ]
 
 
 def test_reserve_batch_is_all_or_nothing(ledger: uoom.Ledger) -> None:

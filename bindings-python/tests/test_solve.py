@@ -51,7 +51,8 @@ def recompute(inst: Dict[str, Any], sol: Dict[str, Any]) -> float:
 
 def test_solve_small_batch_matches_spec(load_instance: Load) -> None:
     inst = load_instance("b-s-0")
-    sol = uoom.solve(inst)
+    assert "explanations" not in uoom.solve(inst, time_limit_ms=20)
+    sol = uoom.solve(inst, explain=True)
     assert sol["instance"] == inst["name"]
     assert sol["method"] in {"optimal", "improved", "greedy"}
     assert sol["objective"] == pytest.approx(recompute(inst, sol), rel=1e-9)

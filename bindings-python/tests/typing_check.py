@@ -15,7 +15,15 @@ def channel_names(channels: List[Dict[str, Any]]) -> List[str]:
 
 def catch() -> str:
     try:
-        uoom.Channel("c", "dark_store", 0.0, 0.0)
+        uoom.Channel(
+            "c", "dark_store", 0.0, 0.0, radius_km=5.0, base_cost=1.0, cost_per_km=0.5, prep_min=10.0,
+            speed_kmh=25.0, quality=0.9,
+        )
     except uoom.ValidationError as e:
         return e.errors[0]["field"]
     return ""
+
+
+def route_with_options(channels: List[Dict[str, Any]]) -> str:
+    router = uoom.Router(channels, manual_clock=True, top_k=2, rank_weights={"cost": 1.0})
+    return str(router.options["top_k"])

@@ -64,7 +64,9 @@ def optimize(batch: Dict[str, Any]) -> Dict[str, Any]:
             "time_limit_ms must be an integer in [1, 60000]",
             [{"field": "time_limit_ms", "code": "out_of_range", "message": "time_limit_ms must be an integer in [1, 60000]"}],
         )
-    return uoom.solve(instance, time_limit_ms=time_limit_ms, exact=bool(batch.get("exact", False)))
+    return uoom.solve(
+        instance, time_limit_ms=time_limit_ms, exact=bool(batch.get("exact", False)), explain=True
+    )
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -1,30 +1,60 @@
 """Type stubs of the native module ``uoom._uoom`` (checked by mypy's stubtest in ``make test``)."""
 
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union, final
+from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, TypedDict, Union, final
 
-__all__ = ["Channel", "Ledger", "Order", "Ranker", "Router", "__version__", "solve", "validate_order"]
+from typing_extensions import Unpack
+
+__all__ = ["Channel", "Ledger", "Order", "Ranker", "Router", "__version__", "solve", "validate", "validate_order"]
+
+_OrderStatus = Literal[
+    "PENDING", "VALIDATED", "ROUTED", "CONFIRMED", "PREPARING", "OUT_FOR_DELIVERY", "DELIVERED", "CANCELLED", "FAILED"
+]
+_Contract = Literal[
+    "channel", "channels", "router_options", "order_status", "reserve_request", "create_order", "instance"
+]
+
+class _RouterOptions(TypedDict, total=False):
+    """The router options of ``uoom::wire`` (Node takes the same in camelCase)."""
+
+    manual_clock: bool
+    start_ms: int
+    seed: int
+    slot_ms: int
+    reservation_ttl_ms: int
+    booking_timeout_ms: int
+    top_k: int
+    fallback_attempts: int
+    batch_window_ms: Optional[int]
+    batch_max: int
+    solver_budget_ms: int
+    rank_weights: Dict[str, float]
+    partner_failure_rate: float
+    partner_latency_ms: int
+
+def validate(contract: _Contract, value: Any) -> Any:
+    """Checks ``value`` against a wire contract; returns its normalized form or raises ``ValidationError``."""
 __version__: str
 
 @final
 class Channel:
-    """A fulfillment channel (kitchen, dark store, partner) in the benchmark instance shape."""
+    """A fulfillment channel (kitchen, dark store, partner): the channel spec of ``uoom::wire``."""
 
     def __new__(
         cls,
         id: str,
-        kind: str,
+        kind: Literal["internal_kitchen", "dark_store", "external_partner", "partner_network"],
         lat: float,
         lon: float,
         *,
-        radius_km: float = 5.0,
-        capacity: int = 0,
-        vehicles: Sequence[str] = ...,
-        base_cost: float = 0.0,
-        cost_per_km: float = 0.0,
-        prep_min: float = 10.0,
-        speed_kmh: float = 25.0,
-        quality: float = 1.0,
-        status: str = "up",
+        radius_km: float,
+        base_cost: float,
+        cost_per_km: float,
+        prep_min: float,
+        speed_kmh: float,
+        quality: float,
+        capacity: Optional[int] = None,
+        vehicles: Optional[Sequence[str]] = None,
+        status: Optional[Literal["up", "degraded", "down"]] = None,
     ) -> Channel: ...
     @staticmethod
     def from_dict(data: Dict[str, Any]) -> Channel: ...
@@ -108,8 +138,8 @@ class Order:
     def created_at_ms(self) -> int: ...
     @property
     def updated_at_ms(self) -> int: ...
-    def can_transition_to(self, status: str) -> bool: ...
-    def transition(self, status: str, *, now_ms: Optional[int] = None) -> str: ...
+    def can_transition_to(self, status: _OrderStatus) -> bool: ...
+    def transition(self, status: _OrderStatus, *, now_ms: Optional[int] = None) -> _OrderStatus: ...
     def __eq__(self, value: object, /) -> bool: ...
     def __reduce__(self) -> Any: ...
 
@@ -124,13 +154,13 @@ class Ledger:
     def slot_ms(self) -> int: ...
     def advance_ms(self, ms: int) -> None: ...
     def slot_of(self, t_ms: int) -> int: ...
-    def set_capacity(self, channel: str, capacity: int, *, slot: int = 0) -> Dict[str, Any]: ...
-    def balance(self, channel: str, *, slot: int = 0) -> Dict[str, int]: ...
-    def available(self, channel: str, *, slot: int = 0) -> int: ...
+    def set_capacity(self, channel: str, capacity: int, slot: int = 0) -> Dict[str, Any]: ...
+    def balance(self, channel: str, slot: int = 0) -> Dict[str, int]: ...
+    def available(self, channel: str, slot: int = 0) -> int: ...
     def reserve(
-        self, id: Union[str, int], channel: str, units: int, *, slot: int = 0, ttl_ms: int = 30000
+        self, id: Union[str, int], channel: str, units: int, slot: int = 0, ttl_ms: int = 30000
     ) -> Dict[str, Any]: ...
-    def reserve_many(self, items: Iterable[Dict[str, Any]], *, ttl_ms: int = 30000) -> List[Dict[str, Any]]: ...
+    def reserve_many(self, items: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]: ...
     def reserve_batch(
         self, id: Union[str, int], legs: Sequence[Tuple[str, int, Optional[int]]], *, ttl_ms: int = 30000
     ) -> List[Dict[str, Any]]: ...
@@ -192,27 +222,19 @@ class Ranker:
     def sync_headroom(self, ledger: Ledger, *, slot: int = 0) -> int: ...
 
 def solve(
-    instance: Dict[str, Any], time_limit_ms: int = 100, exact: bool = False, *, explain: bool = True
+    instance: Dict[str, Any], time_limit_ms: int = 100, exact: bool = False, *, explain: bool = False
 ) -> Dict[str, Any]:
-    """Solves a batch assignment instance (``docs/bench-format.md``) with the GIL released."""
+    """Solves a batch assignment instance (``docs/bench-format.md``; the shape ``uoom solve`` reads) with the GIL released."""
 
 @final
 class Router:
     """The routing engine over in-memory stores and simulated partners."""
 
     def __new__(
-        cls,
-        channels: Iterable[Union[Channel, Dict[str, Any]]],
-        *,
-        now_ms: Optional[int] = None,
-        seed: int = 1,
-        top_k: int = 3,
-        batch_window_ms: Optional[int] = None,
-        batch_max: int = 512,
-        solver_budget_ms: int = 20,
-        reservation_ttl_ms: int = 30000,
-        rank_weights: Optional[Dict[str, float]] = None,
+        cls, channels: Iterable[Union[Channel, Dict[str, Any]]], **options: Unpack[_RouterOptions]
     ) -> Router: ...
+    @property
+    def options(self) -> Dict[str, Any]: ...
     def route(self, request: Dict[str, Any], *, key: Optional[str] = None) -> Dict[str, Any]: ...
     def route_many(
         self, requests: Iterable[Dict[str, Any]], *, keys: Optional[Sequence[Optional[str]]] = None
@@ -221,7 +243,7 @@ class Router:
     def flush(self) -> List[Dict[str, Any]]: ...
     @property
     def queued(self) -> int: ...
-    def advance(self, order_id: str, status: str) -> Dict[str, Any]: ...
+    def advance(self, order_id: str, status: _OrderStatus) -> Dict[str, Any]: ...
     def status(self, order_id: str) -> Optional[Dict[str, Any]]: ...
     def metrics(self) -> str: ...
     def advance_ms(self, ms: int) -> None: ...
