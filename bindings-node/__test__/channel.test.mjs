@@ -4,7 +4,27 @@ import { uoom, channels, expectCode } from './fixtures.mjs'
 
 test('validateChannels accepts a good catalogue and counts it', () => {
   assert.equal(uoom.validateChannels(channels()), 2)
-  assert.equal(uoom.validateChannels([{ id: 'x', kind: 'dark_store', lat: 0, lon: 0 }]), 1, 'defaults fill the rest')
+  const spec = { id: 'x', kind: 'dark_store', lat: 0, lon: 0, radiusKm: 5, baseCost: 1, costPerKm: 0.5, prepMin: 10, speedKmh: 25, quality: 0.9 }
+  assert.equal(uoom.validateChannels([spec]), 1, 'capacity, vehicles and status take their defaults')
+  assert.deepEqual(uoom.validate('channel', spec), { ...spec, capacity: 0, vehicles: ['bike'], status: 'up' })
+})
+
+test('the fields that decide ranking are required, unknown keys refused', () => {
+  const err = expectCode(
+    () => uoom.validateChannels([{ id: 'x', kind: 'dark_store', lat: 0, lon: 0, radiusKm: 5, speed_kmh: 20 }]),
+    'UOOM_VALIDATION',
+  )
+  assert.deepEqual(
+    err.fieldErrors.map((e) => [e.field, e.code]),
+    [
+      ['channels[0].speed_kmh', 'unknown_field'],
+      ['channels[0].baseCost', 'required'],
+      ['channels[0].costPerKm', 'required'],
+      ['channels[0].prepMin', 'required'],
+      ['channels[0].speedKmh', 'required'],
+      ['channels[0].quality', 'required'],
+    ],
+  )
 })
 
 test('validateChannels lists every problem with camelCase paths', () => {

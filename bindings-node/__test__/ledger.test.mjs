@@ -6,10 +6,10 @@ const manual = () => new uoom.Ledger({ manualClock: true, startMs: 0, slotMs: 60
 
 test('reserve → commit moves units from pending to committed', () => {
   const l = manual()
-  const change = l.setCapacity('c1', 0, 10)
+  const change = l.setCapacity('c1', 10, 0)
   assert.equal(change.new, 10)
   assert.equal(change.balance.available, 10)
-  const r = l.reserve('r1', 'c1', 0, 4, 1_000)
+  const r = l.reserve('r1', 'c1', 4, 0, 1_000)
   assert.equal(r.id, 'r1')
   assert.equal(r.state, 'pending')
   assert.equal(r.expiresAt, 1_000)
@@ -23,9 +23,9 @@ test('reserve → commit moves units from pending to committed', () => {
 
 test('release and expiry through the manual clock give units back', () => {
   const l = manual()
-  l.setCapacity('c1', 0, 5)
-  l.reserve('a', 'c1', 0, 2, 500)
-  l.reserve('b', 'c1', 0, 2, 10_000)
+  l.setCapacity('c1', 5, 0)
+  l.reserve('a', 'c1', 2, 0, 500)
+  l.reserve('b', 'c1', 2, 0, 10_000)
   assert.equal(l.release('b').state, 'released')
   assert.equal(l.available('c1', 0), 3)
   assert.equal(l.advanceMs(501), 501)
@@ -37,8 +37,8 @@ test('release and expiry through the manual clock give units back', () => {
 
 test('refund gives a committed reservation\'s units back, once', () => {
   const l = manual()
-  l.setCapacity('c1', 0, 5)
-  l.reserve('o', 'c1', 0, 4, 1_000)
+  l.setCapacity('c1', 5, 0)
+  l.reserve('o', 'c1', 4, 0, 1_000)
   l.commit('o', 3)
   assert.equal(l.available('c1', 0), 2)
   const r = l.refund('o')
@@ -46,35 +46,35 @@ test('refund gives a committed reservation\'s units back, once', () => {
   assert.equal(r.committed, 3)
   assert.equal(l.available('c1', 0), 5)
   assert.deepEqual(l.refund('o'), r)
-  l.reserve('p', 'c1', 0, 1, 1_000)
+  l.reserve('p', 'c1', 1, 0, 1_000)
   expectCode(() => l.refund('p'), 'UOOM_CONFLICT')
   expectCode(() => l.refund('nobody'), 'UOOM_NOT_FOUND')
 })
 
 test('idempotency: same id same contents returns the first result; other contents conflict', () => {
   const l = manual()
-  l.setCapacity('c1', 0, 5)
-  const first = l.reserve('r', 'c1', 0, 2, 1_000)
-  assert.deepEqual(l.reserve('r', 'c1', 0, 2, 1_000), first)
-  expectCode(() => l.reserve('r', 'c1', 0, 3, 1_000), 'UOOM_CONFLICT')
+  l.setCapacity('c1', 5, 0)
+  const first = l.reserve('r', 'c1', 2, 0, 1_000)
+  assert.deepEqual(l.reserve('r', 'c1', 2, 0, 1_000), first)
+  expectCode(() => l.reserve('r', 'c1', 3, 0, 1_000), 'UOOM_CONFLICT')
 })
 
 test('capacity, not-found and validation errors carry their codes', () => {
   const l = manual()
-  l.setCapacity('c1', 0, 2)
-  expectCode(() => l.reserve('big', 'c1', 0, 3, 1_000), 'UOOM_CAPACITY')
-  expectCode(() => l.reserve('x', 'nowhere', 0, 1, 1_000), 'UOOM_NOT_FOUND')
+  l.setCapacity('c1', 2, 0)
+  expectCode(() => l.reserve('big', 'c1', 3, 0, 1_000), 'UOOM_CAPACITY')
+  expectCode(() => l.reserve('x', 'nowhere', 1, 0, 1_000), 'UOOM_NOT_FOUND')
   expectCode(() => l.balance('nowhere', 0), 'UOOM_NOT_FOUND')
   expectCode(() => l.commit('never-made'), 'UOOM_NOT_FOUND')
-  expectCode(() => l.reserve('neg', 'c1', 0, 1, -5), 'UOOM_VALIDATION')
+  expectCode(() => l.reserve('neg', 'c1', 1, 0, -5), 'UOOM_VALIDATION')
   expectCode(() => new uoom.Ledger({ slotMs: 0 }), 'UOOM_VALIDATION')
   assert.equal(l.available('nowhere', 0), 0)
 })
 
 test('reserveBatch is all-or-nothing and names the failing item', () => {
   const l = manual()
-  l.setCapacity('a', 0, 5)
-  l.setCapacity('b', 0, 1)
+  l.setCapacity('a', 5, 0)
+  l.setCapacity('b', 1, 0)
   const err = expectCode(
     () => l.reserveBatch('batch', [{ channel: 'a', slot: 0, units: 2 }, { channel: 'b', slot: 0, units: 2 }], 1_000),
     'UOOM_CAPACITY',
@@ -91,7 +91,7 @@ test('reserveBatch is all-or-nothing and names the failing item', () => {
 
 test('reserveMany reports each entry without throwing', () => {
   const l = manual()
-  l.setCapacity('c1', 0, 3)
+  l.setCapacity('c1', 3, 0)
   const out = l.reserveMany([
     { id: 'm1', channel: 'c1', slot: 0, units: 2, ttlMs: 1_000 },
     { id: 'm2', channel: 'c1', slot: 0, units: 2, ttlMs: 1_000 },
@@ -101,13 +101,30 @@ test('reserveMany reports each entry without throwing', () => {
   assert.equal(out[0].reservation.units, 2)
   assert.equal(out[1].error.code, 'UOOM_CAPACITY')
   assert.equal(out[2].error.code, 'UOOM_NOT_FOUND')
+  const err = expectCode(
+    () => l.reserveMany([{ id: 'e', channel: 'c1' }, { id: 'f', channel: 'c1', units: 0, ttl: 5 }]),
+    'UOOM_VALIDATION',
+  )
+  assert.deepEqual(
+    err.fieldErrors.map((e) => [e.field, e.code]),
+    [['items[0].units', 'required'], ['items[1].ttl', 'unknown_field'], ['items[1].units', 'out_of_range']],
+  )
+})
+
+test('setCapacity, reserve, balance: the same argument order as Python, slot and ttl optional', () => {
+  const l = manual()
+  assert.equal(l.setCapacity('c9', 4).slot, 0)
+  assert.equal(l.reserve('q', 'c9', 3).expiresAt, 30_000)
+  assert.equal(l.balance('c9').pending, 3)
+  assert.equal(l.available('c9'), 1)
+  assert.equal(l.setCapacity('c9', 2, 5).slot, 5)
 })
 
 test('lowering capacity below what is held reports over-commitment', () => {
   const l = manual()
-  l.setCapacity('c1', 0, 5)
-  l.reserve('r', 'c1', 0, 4, 1_000)
-  const change = l.setCapacity('c1', 0, 2)
+  l.setCapacity('c1', 5, 0)
+  l.reserve('r', 'c1', 4, 0, 1_000)
+  const change = l.setCapacity('c1', 2, 0)
   assert.equal(change.old, 5)
   assert.equal(change.overcommitted, 2)
   assert.equal(l.balance('c1', 0).available, 0)
@@ -118,8 +135,8 @@ test('slots, utilisation and events', () => {
   assert.equal(l.slotOf(59_999), 0)
   assert.equal(l.slotOf(60_000), 1)
   assert.equal(l.currentSlot(), 0)
-  l.setCapacity('c1', 0, 10)
-  l.reserve('r', 'c1', 0, 5, 1_000)
+  l.setCapacity('c1', 10, 0)
+  l.reserve('r', 'c1', 5, 0, 1_000)
   assert.deepEqual(l.utilisation(), [{ channel: 'c1', slot: 0, utilisation: 0.5 }])
   const types = l.drainEvents().map((e) => e.type)
   assert.deepEqual(types.slice(0, 2), ['CapacityUpdated', 'CapacityReserved'])
@@ -128,9 +145,9 @@ test('slots, utilisation and events', () => {
 
 test('snapshot and restore keep balances and reservations', () => {
   const l = manual()
-  l.setCapacity('c1', 0, 10)
-  l.reserve('r', 'c1', 0, 3, 5_000)
-  l.reserve('s', 'c1', 0, 2, 5_000)
+  l.setCapacity('c1', 10, 0)
+  l.reserve('r', 'c1', 3, 0, 5_000)
+  l.reserve('s', 'c1', 2, 0, 5_000)
   l.commit('s')
   const json = l.snapshot()
   const back = uoom.Ledger.restore(json, { manualClock: true, startMs: 0 })

@@ -37,6 +37,8 @@ test('bad inputs: request, id, status, time', () => {
   const o = new uoom.Order(sample())
   expectCode(() => o.transition('TELEPORTED'), 'UOOM_VALIDATION')
   expectCode(() => o.canTransitionTo('x'), 'UOOM_VALIDATION')
+  const lower = expectCode(() => o.transition('validated'), 'UOOM_VALIDATION')
+  assert.deepEqual(lower.fieldErrors.map((e) => [e.field, e.code]), [['status', 'invalid_value']], 'exact names, as in Python')
   expectCode(() => o.transition('VALIDATED', -1), 'UOOM_VALIDATION')
 })
 

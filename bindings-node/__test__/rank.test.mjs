@@ -84,8 +84,8 @@ test('rankMany answers a batch and names a bad query', () => {
 test('syncHeadroom copies availability from a ledger', () => {
   const r = ranker()
   const l = new uoom.Ledger({ manualClock: true })
-  l.setCapacity('k1', 0, 10)
-  l.reserve('x', 'k1', 0, 4, 1_000)
+  l.setCapacity('k1', 10, 0)
+  l.reserve('x', 'k1', 4, 0, 1_000)
   assert.equal(r.syncHeadroom(l, 0), 1)
   const s = r.signals('k1')
   assert.deepEqual([s.available, s.capacity], [6, 10])

@@ -53,7 +53,8 @@ test('lifecycle: legal moves pass, illegal ones are UOOM_CONFLICT and change not
   expectCode(() => r.advance(orderId, 'DELIVERED'), 'UOOM_CONFLICT')
   assert.equal(r.status(orderId).status, 'CONFIRMED')
   assert.equal(r.advance(orderId, 'PREPARING').status, 'PREPARING')
-  assert.equal(r.advance(orderId, 'out_for_delivery').status, 'OUT_FOR_DELIVERY')
+  expectCode(() => r.advance(orderId, 'out_for_delivery'), 'UOOM_VALIDATION')
+  assert.equal(r.advance(orderId, 'OUT_FOR_DELIVERY').status, 'OUT_FOR_DELIVERY')
   expectCode(() => r.advance(orderId, 'TELEPORTED'), 'UOOM_VALIDATION')
   expectCode(() => r.advance('00000000-0000-4000-8000-000000000000', 'PREPARING'), 'UOOM_NOT_FOUND')
   expectCode(() => r.status('00000000-0000-4000-8000-000000000000'), 'UOOM_NOT_FOUND')
@@ -123,6 +124,32 @@ test('bad router options and channels throw UOOM_VALIDATION', () => {
   assert.equal(err.fieldErrors[0].field, 'channels[0].quality')
   expectCode(() => new uoom.Router(channels(), { partnerFailureRate: 3 }), 'UOOM_VALIDATION')
   expectCode(() => new uoom.Router(channels(), { reservationTtlMs: -1 }), 'UOOM_VALIDATION')
+  const unknown = expectCode(() => new uoom.Router(channels(), { slotMS: 5, topK: 0 }), 'UOOM_VALIDATION')
+  assert.deepEqual(unknown.fieldErrors.map((e) => [e.field, e.code]), [['slotMS', 'unknown_field'], ['topK', 'out_of_range']])
+})
+
+test('a gateway is refused until custom gateways are supported', () => {
+  for (const gateway of [{ book() {}, cancel() {} }, () => {}, null]) {
+    const err = expectCode(() => new uoom.Router(channels(), { gateway }), 'UOOM_VALIDATION')
+    assert.deepEqual(err.fieldErrors.map((e) => [e.field, e.code]), [['gateway', 'unsupported']])
+    assert.match(err.fieldErrors[0].message, /not supported yet/)
+  }
+})
+
+test('every option of the Python binding is an option here, with the same defaults', () => {
+  const o = new uoom.Router(channels(), { batchMax: 8, rankWeights: { cost: 1 }, fallbackAttempts: 0 }).options
+  assert.deepEqual(o, {
+    manualClock: false, startMs: 0, seed: 1, slotMs: 900_000, reservationTtlMs: 30_000, bookingTimeoutMs: 2_000,
+    topK: 3, fallbackAttempts: 0, batchWindowMs: null, batchMax: 8, solverBudgetMs: 20,
+    rankWeights: { capacity: 0.25, quality: 0.3, latency: 0.3, cost: 1 }, partnerFailureRate: 0, partnerLatencyMs: 5,
+  })
+})
+
+test('every bad channel and option is reported at once', () => {
+  const cs = channels()
+  cs[1].quality = undefined
+  const err = expectCode(() => new uoom.Router(cs, { topK: 0 }), 'UOOM_VALIDATION')
+  assert.deepEqual(err.fieldErrors.map((e) => [e.field, e.code]), [['channels[1].quality', 'required'], ['topK', 'out_of_range']])
 })
 
 test('clock: manual routers advance, system-clock routers refuse', () => {

@@ -1,14 +1,19 @@
-//! Channels from JavaScript objects (camelCase), checked field by field.
+//! Channels from JavaScript: the channel spec of `uoom::wire`, in camelCase.
+//! This file only declares the TypeScript shape and hands the JSON over.
 
 use crate::errors::OrThrow;
+use crate::input::JsonInput;
 use napi::bindgen_prelude::*;
-use uoom::{Channel, ChannelKind, FieldError, GeoPoint, Health, Vehicle};
+use uoom::Channel;
+use uoom::wire::{Case, parse_channels};
 
-/// A fulfillment channel as JavaScript passes it. Optional fields take the
-/// core builder's defaults (5 km, capacity 0, bike, cost 0, 10 min prep,
-/// 25 km/h, quality 1, up).
-#[napi(object)]
-#[derive(Clone)]
+/// A fulfillment channel as JavaScript passes it (the channel spec). The
+/// fields that decide ranking are required (a missing one is a
+/// `UOOM_VALIDATION` error with code `required`); `capacity` (0), `vehicles`
+/// (`['bike']`) and `status` (`'up'`) have defaults. Unknown keys are
+/// refused (`unknown_field`).
+#[napi(object, object_to_js = false)]
+#[allow(dead_code)] // a shape for index.d.ts: channels are read by uoom::wire
 pub struct ChannelInput {
     /// Catalogue id, unique among the channels.
     pub id: String,
@@ -20,133 +25,68 @@ pub struct ChannelInput {
     /// Longitude of the dispatch point, degrees.
     pub lon: f64,
     /// Maximum delivery distance in km.
-    pub radius_km: Option<f64>,
-    /// Units the channel can take per planning window (ledger slot).
+    pub radius_km: f64,
+    /// Units the channel can take per planning window (ledger slot); default 0.
     pub capacity: Option<u32>,
-    /// Vehicles it dispatches: `bike` | `car` | `van` | `refrigerated`.
+    /// Vehicles it dispatches (default `['bike']`).
     #[napi(ts_type = "Array<'bike' | 'car' | 'van' | 'refrigerated'>")]
     pub vehicles: Option<Vec<String>>,
     /// Fixed cost per order.
-    pub base_cost: Option<f64>,
+    pub base_cost: f64,
     /// Cost per km.
-    pub cost_per_km: Option<f64>,
+    pub cost_per_km: f64,
     /// Preparation minutes before dispatch.
-    pub prep_min: Option<f64>,
-    /// Average travel speed, km/h.
-    pub speed_kmh: Option<f64>,
+    pub prep_min: f64,
+    /// Average travel speed, km/h (> 0).
+    pub speed_kmh: f64,
     /// Quality in [0, 1].
-    pub quality: Option<f64>,
-    /// `up` | `degraded` | `down`.
+    pub quality: f64,
+    /// `up` (default) | `degraded` | `down`.
     #[napi(ts_type = "'up' | 'degraded' | 'down'")]
     pub status: Option<String>,
 }
 
-/// `speed_kmh` → `speedKmh`, path by path, so errors name the JS field.
-pub fn camel_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut upper = false;
-    for c in path.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn to_core(c: &ChannelInput, path: &str, errs: &mut Vec<FieldError>) -> Option<Channel> {
-    let at = |f: &str| format!("{path}.{f}");
-    let kind = c
-        .kind
-        .parse::<ChannelKind>()
-        .map_err(|e| errs.push(FieldError::new(at("kind"), "unknown_kind", e.to_string())))
-        .ok();
-    let mut vehicles = Vec::new();
-    for (k, v) in c.vehicles.iter().flatten().enumerate() {
-        match v.parse::<Vehicle>() {
-            Ok(v) => vehicles.push(v),
-            Err(e) => errs.push(FieldError::new(
-                format!("{path}.vehicles[{k}]"),
-                "unknown_vehicle",
-                e.to_string(),
-            )),
-        }
-    }
-    let health = match c.status.as_deref().map(str::parse::<Health>) {
-        None => Some(Health::Up),
-        Some(Ok(h)) => Some(h),
-        Some(Err(e)) => {
-            errs.push(FieldError::new(
-                at("status"),
-                "unknown_status",
-                e.to_string(),
-            ));
-            None
-        }
-    };
-    let (kind, health) = (kind?, health?);
-    let mut ch = Channel::builder(c.id.as_str(), kind, GeoPoint::new(c.lat, c.lon))
-        .with_health(health)
-        .build()
-        .ok()?;
-    if c.vehicles.is_some() {
-        ch.vehicles = vehicles.into_iter().collect();
-    }
-    ch.radius_km = c.radius_km.unwrap_or(ch.radius_km);
-    ch.capacity = c.capacity.unwrap_or(ch.capacity);
-    ch.cost.base = c.base_cost.unwrap_or(ch.cost.base);
-    ch.cost.per_km = c.cost_per_km.unwrap_or(ch.cost.per_km);
-    ch.prep_min = c.prep_min.unwrap_or(ch.prep_min);
-    ch.speed_kmh = c.speed_kmh.unwrap_or(ch.speed_kmh);
-    ch.quality = c.quality.unwrap_or(ch.quality);
-    let problems = ch.check(path);
-    if problems.is_empty() {
-        Some(ch)
-    } else {
-        errs.extend(problems);
-        None
-    }
-}
-
-/// Converts and checks every channel, reporting all problems at once
+/// Reads a list of channel specs, reporting every problem at once
 /// (`channels[3].speedKmh`), duplicates included.
-pub fn channels_from_js(list: &[ChannelInput]) -> uoom::Result<Vec<Channel>> {
-    let mut errs = Vec::new();
-    let mut out = Vec::with_capacity(list.len());
-    let mut seen = std::collections::HashSet::with_capacity(list.len());
-    for (i, c) in list.iter().enumerate() {
-        let path = format!("channels[{i}]");
-        if !seen.insert(c.id.as_str()) {
-            errs.push(FieldError::new(
-                format!("{path}.id"),
-                "duplicate",
-                format!("channel id {:?} appears more than once", c.id),
-            ));
-        }
-        if let Some(ch) = to_core(c, &path, &mut errs) {
-            out.push(ch);
-        }
-    }
-    if errs.is_empty() {
-        Ok(out)
-    } else {
-        for e in &mut errs {
-            e.field = camel_path(&e.field);
-        }
-        Err(uoom::Error::Validation(errs))
-    }
+pub fn channels_from_js(list: &JsonInput) -> uoom::Result<Vec<Channel>> {
+    parse_channels(&list.value()?, Case::Camel)
 }
 
 /// Checks channel definitions without building anything: throws a
 /// `UOOM_VALIDATION` error listing every problem, else returns how many
 /// channels are valid.
-#[napi]
-pub fn validate_channels(env: Env, channels: Vec<ChannelInput>) -> Result<u32> {
+#[napi(ts_args_type = "channels: Array<ChannelInput>")]
+pub fn validate_channels(env: Env, channels: JsonInput) -> Result<u32> {
     channels_from_js(&channels)
         .map(|c| c.len() as u32)
         .or_throw(&env)
+}
+
+/// Checks `value` against a wire contract (`channel`, `channels`,
+/// `routerOptions`, `orderStatus`, `reserveRequest`, `createOrder`,
+/// `instance`) without building anything, and returns its normalized form
+/// with every default written (camelCase keys; an instance keeps its
+/// snake_case), or throws `UOOM_VALIDATION` listing every problem.
+#[napi(
+    ts_args_type = "contract: 'channel' | 'channels' | 'routerOptions' | 'orderStatus' | 'reserveRequest' | 'createOrder' | 'instance', value: unknown",
+    ts_return_type = "any"
+)]
+pub fn validate(env: Env, contract: String, value: serde_json::Value) -> Result<serde_json::Value> {
+    // The value is taken as a JS value, not as JSON text: an order status is
+    // a string, not the text of one.
+    uoom::wire::validate(&snake(&contract), &value, Case::Camel).or_throw(&env)
+}
+
+/// `routerOptions` → `router_options`: the contract's name as the core knows it.
+fn snake(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -29,6 +29,16 @@ impl JsonInput {
     }
 }
 
+impl JsonInput {
+    /// The input as a JSON value; text that is not JSON is `not_json` on the
+    /// whole body.
+    pub fn value(&self) -> uoom::Result<serde_json::Value> {
+        serde_json::from_slice(self.bytes()?).map_err(|e| {
+            uoom::Error::invalid("", "not_json", format!("the value is not JSON: {e}"))
+        })
+    }
+}
+
 impl TypeName for JsonInput {
     fn type_name() -> &'static str {
         "JsonInput"
@@ -115,5 +125,89 @@ unsafe fn stringify(env: sys::napi_env, v: sys::napi_value) -> Result<Option<Str
             return Ok(None);
         }
         Ok(Some(String::from_napi_value(env, out)?))
+    }
+}
+
+/// The options object of a constructor, as JSON, with a `gateway` key noted
+/// apart: a gateway is a host object (methods, not data), so it is taken out
+/// before the rest becomes JSON. Custom gateways are not supported yet: the
+/// constructor refuses one (`unsupported`) instead of ignoring it.
+pub struct OptionsInput {
+    /// True when the object has a `gateway` key that is not `undefined`.
+    pub gateway: bool,
+    /// The options as JSON (`undefined` and `null` are no options).
+    pub json: Option<JsonInput>,
+}
+
+impl OptionsInput {
+    /// The options as a JSON value (`null` when none were given), or the
+    /// `gateway` refusal.
+    pub fn value(&self) -> uoom::Result<serde_json::Value> {
+        if self.gateway {
+            return Err(uoom::Error::Validation(vec![
+                uoom::wire::unsupported_gateway(),
+            ]));
+        }
+        match &self.json {
+            None => Ok(serde_json::Value::Null),
+            Some(j) => j.value(),
+        }
+    }
+}
+
+impl TypeName for OptionsInput {
+    fn type_name() -> &'static str {
+        "OptionsInput"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+
+impl ValidateNapiValue for OptionsInput {
+    unsafe fn validate(_env: sys::napi_env, _napi_val: sys::napi_value) -> Result<sys::napi_value> {
+        Ok(std::ptr::null_mut())
+    }
+}
+
+impl FromNapiValue for OptionsInput {
+    unsafe fn from_napi_value(env: sys::napi_env, v: sys::napi_value) -> Result<Self> {
+        let mut ty = 0;
+        // SAFETY: env and v come from napi for this call.
+        check_status!(unsafe { sys::napi_typeof(env, v, &mut ty) })?;
+        match ValueType::from(ty) {
+            ValueType::Undefined | ValueType::Null => {
+                return Ok(OptionsInput {
+                    gateway: false,
+                    json: None,
+                });
+            }
+            ValueType::Object => {}
+            _ => {
+                return Ok(OptionsInput {
+                    gateway: false,
+                    // SAFETY: as above.
+                    json: Some(unsafe { JsonInput::from_napi_value(env, v)? }),
+                });
+            }
+        }
+        let mut gateway = std::ptr::null_mut();
+        let mut gateway_ty = 0;
+        // SAFETY: v is an object; reading a property of it.
+        unsafe {
+            check_status!(sys::napi_get_named_property(
+                env,
+                v,
+                c"gateway".as_ptr(),
+                &mut gateway
+            ))?;
+            check_status!(sys::napi_typeof(env, gateway, &mut gateway_ty))?;
+        }
+        Ok(OptionsInput {
+            gateway: ValueType::from(gateway_ty) != ValueType::Undefined,
+            // SAFETY: as above.
+            json: Some(unsafe { JsonInput::from_napi_value(env, v)? }),
+        })
     }
 }

@@ -3,9 +3,11 @@
 
 use crate::clock::{ClockChoice, ClockOptions, ms, to_ms};
 use crate::errors::{ErrorInfo, OrThrow};
+use crate::input::JsonInput;
 use napi::bindgen_prelude::*;
 use uoom::ChannelId;
 use uoom::ledger::{self as core, Ledger as CoreLedger, ReservationId, SlotId};
+use uoom::wire::{Case, ReservationKey, ReserveRequest as WireRequest};
 
 /// Options of `new Ledger(...)`.
 #[napi(object)]
@@ -101,13 +103,6 @@ pub struct Reservation {
     pub expires_at: f64,
 }
 
-fn state_str(r: &core::Reservation) -> String {
-    match serde_json::to_value(r.state) {
-        Ok(serde_json::Value::String(s)) => s.to_lowercase(),
-        _ => format!("{:?}", r.state).to_lowercase(),
-    }
-}
-
 fn view(id: String, r: &core::Reservation) -> Reservation {
     let key = r.account.key();
     Reservation {
@@ -116,7 +111,7 @@ fn view(id: String, r: &core::Reservation) -> Reservation {
         slot: key.slot.0,
         units: r.units,
         committed: r.committed,
-        state: state_str(r),
+        state: r.state.as_str().to_owned(),
         created_at: ms(r.created_at),
         expires_at: ms(r.expires_at),
     }
@@ -160,19 +155,22 @@ pub struct BatchItem {
     pub units: u32,
 }
 
-/// One independent reservation of `reserveMany`.
-#[napi(object)]
+/// One independent reservation of `reserveMany` (the reservation request
+/// of `uoom::wire`, in camelCase; unknown keys are refused).
+#[napi(object, object_to_js = false)]
+#[allow(dead_code)] // a shape for index.d.ts: requests are read by uoom::wire
 pub struct ReserveRequest {
-    /// Idempotency key.
+    /// Idempotency key: a string or a non-negative integer.
+    #[napi(ts_type = "string | number")]
     pub id: String,
     /// Channel id.
     pub channel: String,
-    /// Slot index.
-    pub slot: u32,
-    /// Units to hold.
+    /// Units to hold (>= 1).
     pub units: u32,
-    /// Time to live in ms.
-    pub ttl_ms: f64,
+    /// Slot index (default 0).
+    pub slot: Option<u32>,
+    /// Time to live in ms (default 30 s).
+    pub ttl_ms: Option<f64>,
 }
 
 /// The outcome of one entry of `reserveMany`: a reservation or an error.
@@ -277,17 +275,21 @@ impl Ledger {
     }
 
     /// Creates an account or changes its capacity (lowering below what is
-    /// held is allowed and reported as `overcommitted`).
+    /// held is allowed and reported as `overcommitted`); `slot` defaults to 0.
     #[napi]
     pub fn set_capacity(
         &self,
         env: Env,
         channel: String,
-        slot: u32,
         capacity: u32,
+        slot: Option<u32>,
     ) -> Result<CapacityChange> {
         self.inner
-            .set_capacity(&ChannelId::from(channel), SlotId(slot), capacity)
+            .set_capacity(
+                &ChannelId::from(channel),
+                SlotId(slot.unwrap_or(0)),
+                capacity,
+            )
             .map(Into::into)
             .or_throw(&env)
     }
@@ -295,24 +297,28 @@ impl Ledger {
     /// Holds `units` until commit, release or `ttlMs`. Repeating with the same
     /// id returns the first result; the same id with other contents is
     /// `UOOM_CONFLICT`; not enough room is `UOOM_CAPACITY`; an unknown
-    /// account is `UOOM_NOT_FOUND`.
+    /// account is `UOOM_NOT_FOUND`. `slot` defaults to 0, `ttlMs` to 30 s
+    /// (the same order as Python's `reserve(id, channel, units, slot=0, ttl_ms=30000)`).
     #[napi]
     pub fn reserve(
         &self,
         env: Env,
         id: String,
         channel: String,
-        slot: u32,
         units: u32,
-        ttl_ms: f64,
+        slot: Option<u32>,
+        ttl_ms: Option<f64>,
     ) -> Result<Reservation> {
-        let ttl = to_ms("ttlMs", ttl_ms).or_throw(&env)?;
+        let ttl = match ttl_ms {
+            Some(t) => to_ms("ttlMs", t).or_throw(&env)?,
+            None => uoom::wire::DEFAULT_TTL_MS,
+        };
         let r = self
             .inner
             .reserve(
                 ReservationId::from(id.as_str()),
                 &ChannelId::from(channel),
-                SlotId(slot),
+                SlotId(slot.unwrap_or(0)),
                 units,
                 ttl,
             )
@@ -320,26 +326,31 @@ impl Ledger {
         Ok(view(id, &r))
     }
 
-    /// Many independent reservations in one call; each entry succeeds or
-    /// fails on its own (no throw).
-    #[napi]
-    pub fn reserve_many(&self, requests: Vec<ReserveRequest>) -> Vec<ReserveResult> {
-        requests
+    /// Many independent reservations in one call. Each request is
+    /// `{id, channel, units, slot?, ttlMs?}` (slot 0 and 30 s by default); a
+    /// malformed request throws `UOOM_VALIDATION` listing every problem of
+    /// every request (`items[2].units`) before anything is reserved. Then each
+    /// entry succeeds or fails on its own (a full channel does not throw).
+    #[napi(ts_args_type = "requests: Array<ReserveRequest>")]
+    pub fn reserve_many(&self, env: Env, requests: JsonInput) -> Result<Vec<ReserveResult>> {
+        let requests = requests
+            .value()
+            .and_then(|v| WireRequest::parse_list(&v, Case::Camel))
+            .or_throw(&env)?;
+        Ok(requests
             .into_iter()
             .map(|q| {
-                let res = to_ms("ttlMs", q.ttl_ms).and_then(|ttl| {
-                    self.inner.reserve(
-                        ReservationId::from(q.id.as_str()),
-                        &ChannelId::from(q.channel),
-                        SlotId(q.slot),
-                        q.units,
-                        ttl,
-                    )
-                });
-                match res {
+                let id = match &q.id {
+                    ReservationKey::Str(s) => s.clone(),
+                    ReservationKey::Int(v) => v.to_string(),
+                };
+                match self
+                    .inner
+                    .reserve(q.id.id(), &q.channel, q.slot, q.units, q.ttl_ms)
+                {
                     Ok(r) => ReserveResult {
                         ok: true,
-                        reservation: Some(view(q.id, &r)),
+                        reservation: Some(view(id, &r)),
                         error: None,
                     },
                     Err(e) => ReserveResult {
@@ -349,7 +360,7 @@ impl Ledger {
                     },
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// Reserves several (channel, slot, units) all-or-nothing under one id;
@@ -413,20 +424,20 @@ impl Ledger {
         on_one(&env, id, |rid| self.inner.get(rid))
     }
 
-    /// The balance of an account (`UOOM_NOT_FOUND` if none).
+    /// The balance of an account (`UOOM_NOT_FOUND` if none); `slot` defaults to 0.
     #[napi]
-    pub fn balance(&self, env: Env, channel: String, slot: u32) -> Result<Balance> {
+    pub fn balance(&self, env: Env, channel: String, slot: Option<u32>) -> Result<Balance> {
         self.inner
-            .balance(&ChannelId::from(channel), SlotId(slot))
+            .balance(&ChannelId::from(channel), SlotId(slot.unwrap_or(0)))
             .map(Into::into)
             .or_throw(&env)
     }
 
-    /// Units available in an account (0 if none).
+    /// Units available in an account (0 if none); `slot` defaults to 0.
     #[napi]
-    pub fn available(&self, channel: String, slot: u32) -> u32 {
+    pub fn available(&self, channel: String, slot: Option<u32>) -> u32 {
         self.inner
-            .available(&ChannelId::from(channel), SlotId(slot))
+            .available(&ChannelId::from(channel), SlotId(slot.unwrap_or(0)))
     }
 
     /// Utilisation of every account.

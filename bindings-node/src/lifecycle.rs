@@ -6,21 +6,8 @@ use crate::clock::{ms, to_ms};
 use crate::errors::OrThrow;
 use crate::order::{Money, NormalizedOrder, RequestInput, parse_request};
 use napi::bindgen_prelude::*;
+use uoom::wire::parse_order_status as parse_status;
 use uoom::{Clock, Millis, OrderId, OrderStatus, SystemClock};
-
-/// An order status from its name (case-insensitive), or `UOOM_VALIDATION`.
-pub fn parse_status(s: &str) -> uoom::Result<OrderStatus> {
-    OrderStatus::ALL
-        .into_iter()
-        .find(|st| st.as_str().eq_ignore_ascii_case(s))
-        .ok_or_else(|| {
-            uoom::Error::invalid(
-                "status",
-                "unknown_status",
-                format!("unknown order status {s:?}"),
-            )
-        })
-}
 
 /// Options of `new Order(request, options)`.
 #[napi(object)]
@@ -122,7 +109,9 @@ impl Order {
     }
 
     /// True when the order may move to `status` now.
-    #[napi]
+    #[napi(
+        ts_args_type = "status: 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'"
+    )]
     pub fn can_transition_to(&self, env: Env, status: String) -> Result<bool> {
         let to = parse_status(&status).or_throw(&env)?;
         Ok(self.inner.status.can_transition_to(to))
@@ -131,6 +120,7 @@ impl Order {
     /// Moves the order to `status` and returns the previous one; an illegal
     /// move throws `UOOM_CONFLICT` and changes nothing.
     #[napi(
+        ts_args_type = "status: 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED', nowMs?: number",
         ts_return_type = "'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'"
     )]
     pub fn transition(

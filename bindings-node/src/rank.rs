@@ -2,9 +2,10 @@
 //! criterion's contribution, explanations of every exclusion, incremental
 //! signal updates with ages and a staleness policy.
 
-use crate::channel::{ChannelInput, camel_path, channels_from_js};
+use crate::channel::channels_from_js;
 use crate::clock::{ClockChoice, ms, to_ms};
 use crate::errors::OrThrow;
+use crate::input::JsonInput;
 use crate::ledger::Ledger;
 use napi::bindgen_prelude::*;
 use uoom::rank::{self as core, RankQuery as CoreQuery, RankWeights as CoreWeights, StalePolicy};
@@ -103,7 +104,7 @@ fn camel(e: uoom::Error) -> uoom::Error {
     match e {
         uoom::Error::Validation(mut v) => {
             for f in &mut v {
-                f.field = camel_path(&f.field);
+                f.field = uoom::wire::Case::Camel.path(&f.field);
             }
             uoom::Error::Validation(v)
         }
@@ -213,16 +214,15 @@ pub struct Ranker {
 #[napi]
 impl Ranker {
     /// A ranker over `channels` (checked; every problem listed).
-    #[napi(constructor)]
-    pub fn new(
-        env: Env,
-        channels: Vec<ChannelInput>,
-        options: Option<RankerOptions>,
-    ) -> Result<Self> {
+    #[napi(
+        constructor,
+        ts_args_type = "channels: Array<ChannelInput>, options?: RankerOptions"
+    )]
+    pub fn new(env: Env, channels: JsonInput, options: Option<RankerOptions>) -> Result<Self> {
         Self::build(&channels, options.unwrap_or_default()).or_throw(&env)
     }
 
-    fn build(channels: &[ChannelInput], o: RankerOptions) -> uoom::Result<Self> {
+    fn build(channels: &JsonInput, o: RankerOptions) -> uoom::Result<Self> {
         let channels = channels_from_js(channels)?;
         let clock = ClockChoice::new(o.manual_clock.unwrap_or(false), o.start_ms);
         let mut inner = core::Ranker::new(channels, clock.shared())?;

@@ -6,26 +6,32 @@
 //! would cost more than the work); a batch can go off the event loop with
 //! `submitManyAsync`.
 
-use crate::channel::{ChannelInput, channels_from_js};
-use crate::clock::{ClockChoice, ms, to_ms};
+use crate::channel::channels_from_js;
+use crate::clock::{ClockChoice, ms};
 use crate::errors::{ErrorInfo, OrThrow, to_js};
-use crate::lifecycle::parse_status;
+use crate::input::{JsonInput, OptionsInput};
 use crate::order::{RequestInput, parse_request};
 use crate::tasks::route::RouteManyTask;
 use napi::bindgen_prelude::*;
 use parking_lot::Mutex;
 use std::sync::Arc;
-use uoom::engine::{Outcome, PartnerProfile, Router as CoreRouter, SimGateway, StatusView};
+use uoom::engine::{Outcome, Router as CoreRouter, SimGateway, StatusView};
+use uoom::wire::{Case, RouterOptions as WireOptions, parse_order_status};
 use uoom::{CreateOrderRequest, OrderId};
 
-/// Options of `new Router(channels, options)`.
-#[napi(object)]
-#[derive(Clone, Copy, Default)]
+/// Options of `new Router(channels, options)`: the router options of
+/// `uoom::wire`, in camelCase. An unknown key is a `UOOM_VALIDATION` error
+/// naming it (`unknown_field`); a `gateway` is refused (`unsupported`):
+/// custom gateways are not supported yet.
+#[napi(object, object_to_js = false)]
+#[allow(dead_code)] // a shape for index.d.ts: options are read by uoom::wire
 pub struct RouterOptions {
-    /// Use a manual clock (advanced with `advanceMs`) instead of wall time.
+    /// Use a manual clock (advanced with `advanceMs`) instead of wall time (default false).
     pub manual_clock: Option<bool>,
     /// Start of the manual clock, ms since the epoch (default 0).
     pub start_ms: Option<f64>,
+    /// Seed of generated ids and simulated partners (default 1).
+    pub seed: Option<u32>,
     /// Ledger slot length in ms (default 15 minutes).
     pub slot_ms: Option<f64>,
     /// How long a reservation holds before it lapses (default 30 s).
@@ -34,13 +40,19 @@ pub struct RouterOptions {
     pub booking_timeout_ms: Option<f64>,
     /// Ranked candidates tried on the real-time path (default 3).
     pub top_k: Option<u32>,
+    /// Extra round-robin candidates when every ranked one failed (default 2).
+    pub fallback_attempts: Option<u32>,
     /// Batch window in ms: orders are queued and routed together by the
     /// solver on `poll()`/`flush()` (default: none, every order at once).
     pub batch_window_ms: Option<f64>,
+    /// `poll()` routes a batch early once it holds this many orders (default 512).
+    pub batch_max: Option<u32>,
     /// Solver budget of a batch in ms (default 20).
     pub solver_budget_ms: Option<f64>,
-    /// Seed of generated ids and simulated partners (deterministic runs).
-    pub seed: Option<u32>,
+    /// Weights of the real-time ranking; keys left out keep their default
+    /// (capacity 0.25, quality 0.30, latency 0.30, cost 0.15).
+    #[napi(ts_type = "Partial<RankWeights>")]
+    pub rank_weights: Option<serde_json::Value>,
     /// Simulated partners: share of bookings that fail, in [0, 1] (default 0).
     pub partner_failure_rate: Option<f64>,
     /// Simulated partners: booking latency in ms (default 5).
@@ -192,70 +204,52 @@ fn parse_order_id(s: &str) -> uoom::Result<OrderId> {
 pub struct Router {
     inner: Arc<Mutex<CoreRouter>>,
     clock: ClockChoice,
+    options: WireOptions,
 }
 
 #[napi]
 impl Router {
     /// A router over `channels` (checked: every problem listed, e.g.
     /// `channels[2].speedKmh`).
-    #[napi(constructor)]
-    pub fn new(
-        env: Env,
-        channels: Vec<ChannelInput>,
-        options: Option<RouterOptions>,
-    ) -> Result<Self> {
-        let o = options.unwrap_or_default();
-        Self::build(&channels, o).or_throw(&env)
+    #[napi(
+        constructor,
+        ts_args_type = "channels: Array<ChannelInput>, options?: RouterOptions"
+    )]
+    pub fn new(env: Env, channels: JsonInput, options: Option<OptionsInput>) -> Result<Self> {
+        Self::build(&channels, options.as_ref()).or_throw(&env)
     }
 
-    fn build(channels: &[ChannelInput], o: RouterOptions) -> uoom::Result<Self> {
-        let channels = channels_from_js(channels)?;
-        let clock = ClockChoice::new(o.manual_clock.unwrap_or(false), o.start_ms);
-        let seed = u64::from(o.seed.unwrap_or(1));
-        let mut profile = PartnerProfile::reliable();
-        if let Some(rate) = o.partner_failure_rate {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(uoom::Error::invalid(
-                    "partnerFailureRate",
-                    "out_of_range",
-                    "must be in [0, 1]",
-                ));
+    fn build(channels: &JsonInput, options: Option<&OptionsInput>) -> uoom::Result<Self> {
+        let o = match options {
+            Some(o) => WireOptions::parse(&o.value()?, Case::Camel),
+            None => Ok(WireOptions::default()),
+        };
+        // Channels and options are both checked before either error is thrown.
+        let (channels, o) = match (channels_from_js(channels), o) {
+            (Ok(c), Ok(o)) => (c, o),
+            (Err(uoom::Error::Validation(mut a)), Err(uoom::Error::Validation(b))) => {
+                a.extend(b);
+                return Err(uoom::Error::Validation(a));
             }
-            profile.failure_rate = rate;
-        }
-        if let Some(l) = o.partner_latency_ms {
-            profile.latency_ms = to_ms("partnerLatencyMs", l)?;
-            profile.slow_latency_ms = profile.latency_ms;
-        }
-        let mut gateway = SimGateway::new(clock.shared(), seed);
+            (Err(e), _) | (_, Err(e)) => return Err(e),
+        };
+        let clock = ClockChoice::new(o.manual_clock, Some(o.start_ms as f64));
+        let mut gateway = SimGateway::new(clock.shared(), o.seed);
         for kind in uoom::ChannelKind::ALL {
-            gateway = gateway.with_kind_profile(kind, profile);
+            gateway = gateway.with_kind_profile(kind, o.partner_profile());
         }
-        let mut b = CoreRouter::builder(channels, Arc::new(gateway))
-            .with_clock(clock.shared())
-            .with_id_seed(seed);
-        if let Some(v) = o.slot_ms {
-            b = b.with_slot_ms(to_ms("slotMs", v)?);
-        }
-        if let Some(v) = o.reservation_ttl_ms {
-            b = b.with_reservation_ttl_ms(to_ms("reservationTtlMs", v)?);
-        }
-        if let Some(v) = o.booking_timeout_ms {
-            b = b.with_booking_timeout_ms(to_ms("bookingTimeoutMs", v)?);
-        }
-        if let Some(k) = o.top_k {
-            b = b.with_top_k(k as usize);
-        }
-        if let Some(v) = o.batch_window_ms {
-            b = b.with_batch_window_ms(Some(to_ms("batchWindowMs", v)?));
-        }
-        if let Some(v) = o.solver_budget_ms {
-            b = b.with_solver_budget_ms(to_ms("solverBudgetMs", v)?);
-        }
+        let b = CoreRouter::builder(channels, Arc::new(gateway)).with_clock(clock.shared());
         Ok(Router {
-            inner: Arc::new(Mutex::new(b.build()?)),
+            inner: Arc::new(Mutex::new(o.configure(b).build()?)),
             clock,
+            options: o,
         })
+    }
+
+    /// The options this router runs with, every default written.
+    #[napi(getter, ts_return_type = "Required<RouterOptions>")]
+    pub fn options(&self) -> serde_json::Value {
+        self.options.to_value(Case::Camel)
     }
 
     /// Routes one order. A request that cannot become an order throws
@@ -335,10 +329,12 @@ impl Router {
     /// Moves an order along its lifecycle (`PREPARING`, `OUT_FOR_DELIVERY`,
     /// `DELIVERED`, `CANCELLED`, `FAILED`); an illegal move is `UOOM_CONFLICT`
     /// and changes nothing.
-    #[napi]
+    #[napi(
+        ts_args_type = "orderId: string, status: 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'"
+    )]
     pub fn advance(&self, env: Env, order_id: String, status: String) -> Result<OrderStatusView> {
         let id = parse_order_id(&order_id).or_throw(&env)?;
-        let to = parse_status(&status).or_throw(&env)?;
+        let to = parse_order_status(&status).or_throw(&env)?;
         let view = self.inner.lock().advance(&id, to).or_throw(&env)?;
         Ok(OrderStatusView::from(&view))
     }

@@ -6,8 +6,8 @@ use crate::errors::OrThrow;
 use crate::input::JsonInput;
 use crate::tasks::solve::SolveTask;
 use napi::bindgen_prelude::*;
-use uoom::bench_format::SolutionFile;
 use uoom::solve::SolveOptions as CoreOptions;
+use uoom::wire::SolutionFile;
 
 /// Options of `solve` / `solveSync`.
 #[napi(object)]
@@ -36,7 +36,7 @@ pub type InstanceInput = JsonInput;
 
 /// Reads, solves and renders: the whole CPU-bound job, runnable on any thread.
 pub fn run(bytes: uoom::Result<Vec<u8>>, opts: SolveOptions) -> uoom::Result<SolutionFile> {
-    let inst = uoom::bench_format::Instance::from_json(&bytes?)?;
+    let inst = uoom::wire::Instance::from_json(&bytes?)?;
     // solve_ms as the spec and `uoom solve` count it: from the instance in
     // memory, model building included.
     let started = std::time::Instant::now();
@@ -220,15 +220,16 @@ pub fn solve_sync(
     .or_throw(&env)
 }
 
-/// An instance of the benchmark spec (snake_case keys). Only a type:
-/// instances are checked in Rust, every problem reported with its path.
+/// An assignment instance (the shape `uoom solve` reads; snake_case keys). Only a
+/// type: instances are checked by `uoom::wire`, every problem reported with
+/// its path.
 #[napi(object, object_to_js = false)]
 #[allow(dead_code)] // a shape for index.d.ts: instances are read by the core
 pub struct Instance {
     /// Instance name.
-    pub name: Option<String>,
-    /// Score weights (default cost 1, time 0.1, quality 10).
-    pub weights: Option<InstanceWeights>,
+    pub name: String,
+    /// Score weights.
+    pub weights: InstanceWeights,
     /// Penalty per unassigned order, times its priority.
     #[napi(js_name = "unassigned_penalty")]
     pub unassigned_penalty: f64,
@@ -263,6 +264,7 @@ pub struct InstanceOrder {
     /// Capacity units it consumes.
     pub units: u32,
     /// `bike` | `car` | `van` | `refrigerated`.
+    #[napi(ts_type = "'bike' | 'car' | 'van' | 'refrigerated'")]
     pub vehicle: String,
     /// Deadline in minutes.
     #[napi(js_name = "deadline_min")]
@@ -271,13 +273,14 @@ pub struct InstanceOrder {
     pub priority: u32,
 }
 
-/// One channel of an instance.
+/// One channel of an instance: the channel spec, in snake_case.
 #[napi(object, object_to_js = false)]
 #[allow(dead_code)] // a shape for index.d.ts: instances are read by the core
 pub struct InstanceChannel {
     /// Channel id.
     pub id: String,
     /// Channel kind.
+    #[napi(ts_type = "'internal_kitchen' | 'dark_store' | 'external_partner' | 'partner_network'")]
     pub kind: String,
     /// Latitude.
     pub lat: f64,
@@ -286,10 +289,11 @@ pub struct InstanceChannel {
     /// Radius in km.
     #[napi(js_name = "radius_km")]
     pub radius_km: f64,
-    /// Units left in the window.
-    pub capacity: u32,
-    /// Vehicles.
-    pub vehicles: Vec<String>,
+    /// Units left in the window (default 0).
+    pub capacity: Option<u32>,
+    /// Vehicles (default `['bike']`).
+    #[napi(ts_type = "Array<'bike' | 'car' | 'van' | 'refrigerated'>")]
+    pub vehicles: Option<Vec<String>>,
     /// Fixed cost.
     #[napi(js_name = "base_cost")]
     pub base_cost: f64,
@@ -304,6 +308,7 @@ pub struct InstanceChannel {
     pub speed_kmh: f64,
     /// Quality in [0, 1].
     pub quality: f64,
-    /// `up` | `down`.
-    pub status: String,
+    /// `up` (default) | `degraded` | `down`.
+    #[napi(ts_type = "'up' | 'degraded' | 'down'")]
+    pub status: Option<String>,
 }

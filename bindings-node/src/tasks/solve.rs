@@ -3,7 +3,7 @@
 use crate::errors::to_js;
 use crate::solve::{Solution, SolveOptions, run};
 use napi::bindgen_prelude::*;
-use uoom::bench_format::SolutionFile;
+use uoom::wire::SolutionFile;
 
 /// One batch solve: owned instance bytes and options.
 pub struct SolveTask {

@@ -27,9 +27,14 @@ export class RoutingService {
     return this.router.status(orderId)
   }
 
-  /** Moves an order along its lifecycle (throws `UOOM_CONFLICT` when illegal). */
+  /**
+   * Moves an order along its lifecycle (throws `UOOM_CONFLICT` when illegal).
+   * `status` comes from an HTTP body, so it is any string here: uoom checks
+   * it (`UOOM_VALIDATION`, code `invalid_value`, for anything but the exact
+   * upper-case names).
+   */
   advance(orderId: string, status: string): OrderStatusView {
-    return this.router.advance(orderId, status)
+    return this.router.advance(orderId, status as Parameters<Router['advance']>[1])
   }
 
   /** Prometheus text. */
