@@ -48,11 +48,16 @@ fmt: ## Format the code
 bench: build ## Benchmarks (see docs/benchmarks.md)
 	$(CARGO) bench -p uoom-benches
 
-FUZZ_SECONDS ?= 60
-fuzz: ## Fuzz the create-order parser for FUZZ_SECONDS (cargo-fuzz on stable via RUSTC_BOOTSTRAP=1)
+# Every parser of untrusted input has a target (docs/fuzzing.md); TARGET=name runs one.
+FUZZ_TARGETS := parse_create_order parse_instance wire_channel wire_router_options wire_order_status wire_reserve_request
+FUZZ_RUNS ?= 1000000
+fuzz: ## Fuzz every untrusted-input parser for FUZZ_RUNS executions each, or TARGET=name (cargo-fuzz via RUSTC_BOOTSTRAP=1)
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	mkdir -p core/fuzz/corpus/parse_create_order
-	cd core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse_create_order corpus/parse_create_order seeds/parse_create_order -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
+	cd core/fuzz && for t in $(or $(TARGET),$(FUZZ_TARGETS)); do \
+	  mkdir -p corpus/$$t && \
+	  RUSTC_BOOTSTRAP=1 nice -n 15 $(CARGO) fuzz run $$t corpus/$$t seeds/$$t -- \
+	    -runs=$(FUZZ_RUNS) -print_final_stats=1 || exit 1; \
+	done
 
 # Test servers for the adapters (scripts/servers/, docs/adapters.md): PostgreSQL,
 # Kafka in KRaft mode and DynamoDB Local, all on 127.0.0.1.
