@@ -37,19 +37,23 @@ export declare class Ledger {
   advanceMs(ms: number): number
   /**
    * Creates an account or changes its capacity (lowering below what is
-   * held is allowed and reported as `overcommitted`).
+   * held is allowed and reported as `overcommitted`); `slot` defaults to 0.
    */
-  setCapacity(channel: string, slot: number, capacity: number): CapacityChange
+  setCapacity(channel: string, capacity: number, slot?: number | undefined | null): CapacityChange
   /**
    * Holds `units` until commit, release or `ttlMs`. Repeating with the same
    * id returns the first result; the same id with other contents is
    * `UOOM_CONFLICT`; not enough room is `UOOM_CAPACITY`; an unknown
-   * account is `UOOM_NOT_FOUND`.
+   * account is `UOOM_NOT_FOUND`. `slot` defaults to 0, `ttlMs` to 30 s
+   * (the same order as Python's `reserve(id, channel, units, slot=0, ttl_ms=30000)`).
    */
-  reserve(id: string, channel: string, slot: number, units: number, ttlMs: number): Reservation
+  reserve(id: string, channel: string, units: number, slot?: number | undefined | null, ttlMs?: number | undefined | null): Reservation
   /**
-   * Many independent reservations in one call; each entry succeeds or
-   * fails on its own (no throw).
+   * Many independent reservations in one call. Each request is
+   * `{id, channel, units, slot?, ttlMs?}` (slot 0 and 30 s by default); a
+   * malformed request throws `UOOM_VALIDATION` listing every problem of
+   * every request (`items[2].units`) before anything is reserved. Then each
+   * entry succeeds or fails on its own (a full channel does not throw).
    */
   reserveMany(requests: Array<ReserveRequest>): Array<ReserveResult>
   /**
@@ -74,10 +78,10 @@ export declare class Ledger {
   refund(id: string): Reservation
   /** A reservation by id. */
   get(id: string): Reservation
-  /** The balance of an account (`UOOM_NOT_FOUND` if none). */
-  balance(channel: string, slot: number): Balance
-  /** Units available in an account (0 if none). */
-  available(channel: string, slot: number): number
+  /** The balance of an account (`UOOM_NOT_FOUND` if none); `slot` defaults to 0. */
+  balance(channel: string, slot?: number | undefined | null): Balance
+  /** Units available in an account (0 if none); `slot` defaults to 0. */
+  available(channel: string, slot?: number | undefined | null): number
   /** Utilisation of every account. */
   utilisation(): Array<Utilisation>
   /** Applies every expiry due now; returns how many reservations expired. */
@@ -114,12 +118,12 @@ export declare class Order {
   /** Last change, ms. */
   get updatedAt(): number
   /** True when the order may move to `status` now. */
-  canTransitionTo(status: string): boolean
+  canTransitionTo(status: 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'): boolean
   /**
    * Moves the order to `status` and returns the previous one; an illegal
    * move throws `UOOM_CONFLICT` and changes nothing.
    */
-  transition(status: string, nowMs?: number | undefined | null): 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'
+  transition(status: 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED', nowMs?: number): 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'
   /** The normalized request this order was made from. */
   request(): NormalizedOrder
 }
@@ -132,7 +136,7 @@ export declare class Order {
  */
 export declare class Ranker {
   /** A ranker over `channels` (checked; every problem listed). */
-  constructor(channels: Array<ChannelInput>, options?: RankerOptions | undefined | null)
+  constructor(channels: Array<ChannelInput>, options?: RankerOptions)
   /** The best `k` (default 5) eligible channels for `query`, best first. */
   rank(query: RankQuery, k?: number | undefined | null): Array<RankedChannel>
   /**
@@ -176,7 +180,9 @@ export declare class Router {
    * A router over `channels` (checked: every problem listed, e.g.
    * `channels[2].speedKmh`).
    */
-  constructor(channels: Array<ChannelInput>, options?: RouterOptions | undefined | null)
+  constructor(channels: Array<ChannelInput>, options?: RouterOptions)
+  /** The options this router runs with, every default written. */
+  get options(): Required<Omit<RouterOptions, 'batchWindowMs' | 'rankWeights'>> & { batchWindowMs: number | null; rankWeights: RankWeights }
   /**
    * Routes one order. A request that cannot become an order throws
    * `UOOM_VALIDATION` (with `fieldErrors`); an order that cannot be routed
@@ -203,7 +209,7 @@ export declare class Router {
    * `DELIVERED`, `CANCELLED`, `FAILED`); an illegal move is `UOOM_CONFLICT`
    * and changes nothing.
    */
-  advance(orderId: string, status: string): OrderStatusView
+  advance(orderId: string, status: 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'): OrderStatusView
   /** Routes the queued batch if its window has passed (batch mode only). */
   poll(): Array<RouteOutcome>
   /** Routes the queued batch now (batch mode only). */
@@ -288,9 +294,11 @@ export interface CapacityChange {
 }
 
 /**
- * A fulfillment channel as JavaScript passes it. Optional fields take the
- * core builder's defaults (5 km, capacity 0, bike, cost 0, 10 min prep,
- * 25 km/h, quality 1, up).
+ * A fulfillment channel as JavaScript passes it (the channel spec). The
+ * fields that decide ranking are required (a missing one is a
+ * `UOOM_VALIDATION` error with code `required`); `capacity` (0), `vehicles`
+ * (`['bike']`) and `status` (`'up'`) have defaults. Unknown keys are
+ * refused (`unknown_field`).
  */
 export interface ChannelInput {
   /** Catalogue id, unique among the channels. */
@@ -302,22 +310,22 @@ export interface ChannelInput {
   /** Longitude of the dispatch point, degrees. */
   lon: number
   /** Maximum delivery distance in km. */
-  radiusKm?: number
-  /** Units the channel can take per planning window (ledger slot). */
+  radiusKm: number
+  /** Units the channel can take per planning window (ledger slot); default 0. */
   capacity?: number
-  /** Vehicles it dispatches: `bike` | `car` | `van` | `refrigerated`. */
+  /** Vehicles it dispatches (default `['bike']`). */
   vehicles?: Array<'bike' | 'car' | 'van' | 'refrigerated'>
   /** Fixed cost per order. */
-  baseCost?: number
+  baseCost: number
   /** Cost per km. */
-  costPerKm?: number
+  costPerKm: number
   /** Preparation minutes before dispatch. */
-  prepMin?: number
-  /** Average travel speed, km/h. */
-  speedKmh?: number
+  prepMin: number
+  /** Average travel speed, km/h (> 0). */
+  speedKmh: number
   /** Quality in [0, 1]. */
-  quality?: number
-  /** `up` | `degraded` | `down`. */
+  quality: number
+  /** `up` (default) | `degraded` | `down`. */
   status?: 'up' | 'degraded' | 'down'
 }
 
@@ -443,14 +451,15 @@ export interface FieldError {
 }
 
 /**
- * An instance of the benchmark spec (snake_case keys). Only a type:
- * instances are checked in Rust, every problem reported with its path.
+ * An assignment instance (the shape `uoom solve` reads; snake_case keys). Only a
+ * type: instances are checked by `uoom::wire`, every problem reported with
+ * its path.
  */
 export interface Instance {
   /** Instance name. */
-  name?: string
-  /** Score weights (default cost 1, time 0.1, quality 10). */
-  weights?: InstanceWeights
+  name: string
+  /** Score weights. */
+  weights: InstanceWeights
   /** Penalty per unassigned order, times its priority. */
   unassigned_penalty: number
   /** The orders. */
@@ -459,22 +468,22 @@ export interface Instance {
   channels: Array<InstanceChannel>
 }
 
-/** One channel of an instance. */
+/** One channel of an instance: the channel spec, in snake_case. */
 export interface InstanceChannel {
   /** Channel id. */
   id: string
   /** Channel kind. */
-  kind: string
+  kind: 'internal_kitchen' | 'dark_store' | 'external_partner' | 'partner_network'
   /** Latitude. */
   lat: number
   /** Longitude. */
   lon: number
   /** Radius in km. */
   radius_km: number
-  /** Units left in the window. */
-  capacity: number
-  /** Vehicles. */
-  vehicles: Array<string>
+  /** Units left in the window (default 0). */
+  capacity?: number
+  /** Vehicles (default `['bike']`). */
+  vehicles?: Array<'bike' | 'car' | 'van' | 'refrigerated'>
   /** Fixed cost. */
   base_cost: number
   /** Cost per km. */
@@ -485,8 +494,8 @@ export interface InstanceChannel {
   speed_kmh: number
   /** Quality in [0, 1]. */
   quality: number
-  /** `up` | `down`. */
-  status: string
+  /** `up` (default) | `degraded` | `down`. */
+  status?: 'up' | 'degraded' | 'down'
 }
 
 /** One order of an instance. */
@@ -500,7 +509,7 @@ export interface InstanceOrder {
   /** Capacity units it consumes. */
   units: number
   /** `bike` | `car` | `van` | `refrigerated`. */
-  vehicle: string
+  vehicle: 'bike' | 'car' | 'van' | 'refrigerated'
   /** Deadline in minutes. */
   deadline_min: number
   /** Priority (multiplies the unassigned penalty). */
@@ -748,18 +757,21 @@ export interface Reservation {
   expiresAt: number
 }
 
-/** One independent reservation of `reserveMany`. */
+/**
+ * One independent reservation of `reserveMany` (the reservation request
+ * of `uoom::wire`, in camelCase; unknown keys are refused).
+ */
 export interface ReserveRequest {
-  /** Idempotency key. */
-  id: string
+  /** Idempotency key: a string or a non-negative integer. */
+  id: string | number
   /** Channel id. */
   channel: string
-  /** Slot index. */
-  slot: number
-  /** Units to hold. */
+  /** Units to hold (>= 1). */
   units: number
-  /** Time to live in ms. */
-  ttlMs: number
+  /** Slot index (default 0). */
+  slot?: number
+  /** Time to live in ms (default 30 s). */
+  ttlMs?: number
 }
 
 /** The outcome of one entry of `reserveMany`: a reservation or an error. */
@@ -792,12 +804,19 @@ export interface RouteOutcome {
   replayed: boolean
 }
 
-/** Options of `new Router(channels, options)`. */
+/**
+ * Options of `new Router(channels, options)`: the router options of
+ * `uoom::wire`, in camelCase. An unknown key is a `UOOM_VALIDATION` error
+ * naming it (`unknown_field`); a `gateway` is refused (`unsupported`):
+ * custom gateways are not supported yet.
+ */
 export interface RouterOptions {
-  /** Use a manual clock (advanced with `advanceMs`) instead of wall time. */
+  /** Use a manual clock (advanced with `advanceMs`) instead of wall time (default false). */
   manualClock?: boolean
   /** Start of the manual clock, ms since the epoch (default 0). */
   startMs?: number
+  /** Seed of generated ids and simulated partners (default 1). */
+  seed?: number
   /** Ledger slot length in ms (default 15 minutes). */
   slotMs?: number
   /** How long a reservation holds before it lapses (default 30 s). */
@@ -806,15 +825,22 @@ export interface RouterOptions {
   bookingTimeoutMs?: number
   /** Ranked candidates tried on the real-time path (default 3). */
   topK?: number
+  /** Extra round-robin candidates when every ranked one failed (default 2). */
+  fallbackAttempts?: number
   /**
    * Batch window in ms: orders are queued and routed together by the
    * solver on `poll()`/`flush()` (default: none, every order at once).
    */
   batchWindowMs?: number
+  /** `poll()` routes a batch early once it holds this many orders (default 512). */
+  batchMax?: number
   /** Solver budget of a batch in ms (default 20). */
   solverBudgetMs?: number
-  /** Seed of generated ids and simulated partners (deterministic runs). */
-  seed?: number
+  /**
+   * Weights of the real-time ranking; keys left out keep their default
+   * (capacity 0.25, quality 0.30, latency 0.30, cost 0.15).
+   */
+  rankWeights?: Partial<RankWeights>
   /** Simulated partners: share of bookings that fail, in [0, 1] (default 0). */
   partnerFailureRate?: number
   /** Simulated partners: booking latency in ms (default 5). */
@@ -931,6 +957,15 @@ export interface Utilisation {
   /** `(pending + committed) / capacity`, in [0, 1]. */
   utilisation: number
 }
+
+/**
+ * Checks `value` against a wire contract (`channel`, `channels`,
+ * `routerOptions`, `orderStatus`, `reserveRequest`, `createOrder`,
+ * `instance`) without building anything, and returns its normalized form
+ * with every default written (camelCase keys; an instance keeps its
+ * snake_case), or throws `UOOM_VALIDATION` listing every problem.
+ */
+export declare function validate(contract: 'channel' | 'channels' | 'routerOptions' | 'orderStatus' | 'reserveRequest' | 'createOrder' | 'instance', value: unknown): any
 
 /**
  * Checks channel definitions without building anything: throws a

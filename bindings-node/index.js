@@ -842,6 +842,7 @@ module.exports.Router = nativeBinding.Router
 module.exports.orderStatuses = nativeBinding.orderStatuses
 module.exports.solve = nativeBinding.solve
 module.exports.solveSync = nativeBinding.solveSync
+module.exports.validate = nativeBinding.validate
 module.exports.validateChannels = nativeBinding.validateChannels
 module.exports.validateOrder = nativeBinding.validateOrder
 module.exports.validateOrders = nativeBinding.validateOrders

@@ -11,6 +11,7 @@ const COVERED = {
   validateOrder: 'order.test.mjs',
   validateOrders: 'order.test.mjs',
   validateChannels: 'channel.test.mjs',
+  validate: 'wire.test.mjs',
   solve: 'solve.test.mjs',
   solveSync: 'solve.test.mjs',
   Order: 'lifecycle.test.mjs',

@@ -247,7 +247,10 @@ impl Router {
     }
 
     /// The options this router runs with, every default written.
-    #[napi(getter, ts_return_type = "Required<RouterOptions>")]
+    #[napi(
+        getter,
+        ts_return_type = "Required<Omit<RouterOptions, 'batchWindowMs' | 'rankWeights'>> & { batchWindowMs: number | null; rankWeights: RankWeights }"
+    )]
     pub fn options(&self) -> serde_json::Value {
         self.options.to_value(Case::Camel)
     }
