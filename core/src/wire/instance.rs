@@ -1,5 +1,5 @@
 //! The assignment instance and its solution: the batch solver's JSON
-//! formats (documented in `docs/bench-format.md`). An instance is read with
+//! formats (described field by field on [`Instance::from_value`] and the channel spec of [`crate::wire`]). An instance is read with
 //! errors that name the culprit (`orders[3].units`, `channels[7].status`); a
 //! solution is written in the shape `uoom solve` prints.
 //!
