@@ -1,5 +1,5 @@
 //! The assignment instance and solution formats, kept under their former
-//! path: the same types as [`crate::wire`]'s (see [`crate::wire`]).
+//! path: the same types as [`crate::wire`]'s.
 //!
 //! ```
 //! let err = uoom::bench_format::Instance::from_json(b"{}").unwrap_err();

@@ -1,7 +1,8 @@
 //! The assignment instance and its solution: the batch solver's JSON
-//! formats (described field by field on [`Instance::from_value`] and the channel spec of [`crate::wire`]). An instance is read with
-//! errors that name the culprit (`orders[3].units`, `channels[7].status`); a
-//! solution is written in the shape `uoom solve` prints.
+//! formats (fields listed on [`Instance::from_value`]). An instance is read
+//! with errors that name the culprit (`orders[3].units`,
+//! `channels[7].status`); a solution is written in the shape `uoom solve`
+//! prints.
 //!
 //! ```
 //! use uoom::wire::{Instance, SolutionFile};
@@ -71,8 +72,16 @@ impl Instance {
     }
 
     /// Validates an instance already parsed into a JSON value. Keys are
-    /// snake_case in every language; unknown top-level keys (`city`, …) are
-    /// ignored, unknown keys of a channel or an order are `unknown_field`.
+    /// snake_case in every language:
+    ///
+    /// - `name` (string), `weights` (`{cost, time, quality}`, numbers),
+    ///   `unassigned_penalty` (number >= 0), all required;
+    /// - `orders`: `{id, lat, lon, units (>= 1), vehicle, deadline_min,
+    ///   priority (>= 1)}`, every field required, ids unique;
+    /// - `channels`: channel specs ([`crate::wire::parse_channel`]), ids unique.
+    ///
+    /// Unknown top-level keys (`city`, …) are ignored; unknown keys of a
+    /// channel, an order or the weights are `unknown_field`.
     ///
     /// ```
     /// let err = uoom::wire::Instance::from_value(&serde_json::json!([])).unwrap_err();
