@@ -177,6 +177,29 @@ export declare class Ranker {
  */
 export declare class Router {
   /**
+   * Starts routing one order for an async gateway: validates and writes
+   * it, reserves on the best channel, and returns the booking to make (or
+   * the outcome when no partner is needed). `route()` drives this for you.
+   */
+  begin(request: CreateOrderRequest | string | Buffer, idempotencyKey?: string): RouteStep
+  /**
+   * Hands a partner's answer (`{reference}`, `{error}` or `{timeout: true}`)
+   * for `ticket` back to its saga; returns the next step.
+   */
+  resume(ticket: number, answer: BookingAnswerInput): RouteStep
+  /**
+   * Gives up on the order waiting under `ticket` (its caller went away):
+   * cancels the booking, releases the hold, fails the order.
+   */
+  abandon(ticket: number): RouteStep
+  /** Bookings out with partners right now. */
+  inFlight(): number
+  /**
+   * Every channel's capacity, held and committed units in the current slot
+   * (a channel the router has not used yet in this slot is left out).
+   */
+  balances(): Array<ChannelBalance>
+  /**
    * A router over `channels` (checked: every problem listed, e.g.
    * `channels[2].speedKmh`).
    */
@@ -277,6 +300,52 @@ export interface BatchItem {
   units: number
 }
 
+/** A partner's answer to a booking: exactly one of the fields. */
+export interface BookingAnswerInput {
+  /** The partner's reference: booked. */
+  reference?: string
+  /** Why the partner refused or failed. */
+  error?: string
+  /** True when no answer came within the timeout. */
+  timeout?: boolean
+}
+
+/** What `gateway.book` receives. */
+export interface BookingRequest {
+  /** The order's id. */
+  orderId: string
+  /** The channel to book it on. */
+  channelId: string
+  /** What kind of channel that is (`internal_kitchen`, `dark_store`, `external_partner`, `partner_network`). */
+  channelKind: string
+  /** Capacity units held for it. */
+  units: number
+  /** The order itself (camelCase, as the create-order request plus its id, status and totals). */
+  order: Record<string, unknown>
+}
+
+/** A booking to make, then answer with `resume(ticket, answer)`. */
+export interface BookingStep {
+  /** Hand it back to `resume`. */
+  ticket: number
+  /** The request for `gateway.book`. */
+  request: BookingRequest
+  /** The engine's booking timeout: answer `{timeout: true}` when it passes. */
+  timeoutMs: number
+}
+
+/** What `gateway.cancel` receives: a booking the engine gave up (its hold is already released). */
+export interface CancelRequest {
+  /** The order whose booking to cancel. */
+  orderId: string
+  /** The channel it was booked on. */
+  channelId: string
+  /** The partner's reference; absent after a timeout (the partner may hold a booking the engine never saw). */
+  reference?: string
+  /** Why (`partner_timeout`, `commit_failed`, `order_cancelled`). */
+  reason: string
+}
+
 /** The result of `setCapacity`. */
 export interface CapacityChange {
   /** Channel id. */
@@ -291,6 +360,18 @@ export interface CapacityChange {
   balance: Balance
   /** Units held beyond the new capacity (a kitchen closing early). */
   overcommitted: number
+}
+
+/** One channel's capacity in the current slot. */
+export interface ChannelBalance {
+  /** The channel. */
+  channelId: string
+  /** Units it may take in the slot. */
+  capacity: number
+  /** Units held by orders still being booked. */
+  pending: number
+  /** Units of confirmed orders. */
+  committed: number
 }
 
 /**
@@ -802,13 +883,16 @@ export interface RouteOutcome {
   compensations: number
   /** True when this is the stored outcome of an earlier submit with the same idempotency key. */
   replayed: boolean
+  /** The partner's reference of the booking that confirmed the order. */
+  bookingReference?: string
 }
 
 /**
  * Options of `new Router(channels, options)`: the router options of
  * `uoom::wire`, in camelCase. An unknown key is a `UOOM_VALIDATION` error
- * naming it (`unknown_field`); a `gateway` is refused (`unsupported`):
- * custom gateways are not supported yet.
+ * naming it (`unknown_field`); the `gateway`
+ * object is taken out by the package's `Router` (uoom.js) before the rest
+ * reaches this reader.
  */
 export interface RouterOptions {
   /** Use a manual clock (advanced with `advanceMs`) instead of wall time (default false). */
@@ -845,6 +929,16 @@ export interface RouterOptions {
   partnerFailureRate?: number
   /** Simulated partners: booking latency in ms (default 5). */
   partnerLatencyMs?: number
+}
+
+/** One step of an order's saga: cancels to send, and a booking to make or the outcome. */
+export interface RouteStep {
+  /** Bookings to cancel (send them and forget them). */
+  cancels: Array<CancelRequest>
+  /** The booking to make next, if any. */
+  book?: BookingStep
+  /** The outcome, when the order is finished. */
+  outcome?: RouteOutcome
 }
 
 /** The best other feasible channel of an assignment. */

@@ -24,3 +24,39 @@ export interface UoomError<C extends ErrorCode = ErrorCode> extends Error {
 
 /** True when `err` is an error thrown by uoom (optionally: with this code). */
 export declare function isUoomError<C extends ErrorCode = ErrorCode>(err: unknown, code?: C): err is UoomError<C>
+
+import {
+  Router as NativeRouter,
+  type BookingRequest,
+  type CancelRequest,
+  type ChannelInput,
+  type CreateOrderRequest,
+  type RouteOutcome,
+  type RouterOptions as NativeRouterOptions,
+} from './index'
+
+/**
+ * A fulfillment partner, for `new Router(channels, { gateway })`: `book`
+ * resolves to the partner's `{reference}` (a rejection or throw is
+ * `partner_failed`, no answer within `bookingTimeoutMs` is `partner_timeout`);
+ * `cancel` takes back a booking uoom gave up (fire and forget).
+ */
+export interface Gateway {
+  book(request: BookingRequest): Promise<{ reference: string }> | { reference: string }
+  cancel?(request: CancelRequest): Promise<void> | void
+}
+
+/** Options of `new Router(channels, options)`, with the partner gateway. */
+export interface RouterOptions extends NativeRouterOptions {
+  /** Book through this partner instead of the simulated ones (use `route()`). */
+  gateway?: Gateway
+}
+
+/** The router: `route()` books through the gateway; the rest is the native router's. */
+export declare class Router extends NativeRouter {
+  constructor(channels: Array<ChannelInput>, options?: RouterOptions | undefined | null)
+  /** Routes one order; always a Promise (with the simulated partners too). */
+  route(request: CreateOrderRequest | string | Buffer, idempotencyKey?: string): Promise<RouteOutcome>
+  /** True when this router books through a gateway object. */
+  readonly hasGateway: boolean
+}

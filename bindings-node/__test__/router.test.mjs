@@ -128,12 +128,15 @@ test('bad router options and channels throw UOOM_VALIDATION', () => {
   assert.deepEqual(unknown.fieldErrors.map((e) => [e.field, e.code]), [['slotMS', 'unknown_field'], ['topK', 'out_of_range']])
 })
 
-test('a gateway is refused until custom gateways are supported', () => {
-  for (const gateway of [{ book() {}, cancel() {} }, () => {}, null]) {
+test('a gateway must be an object with book(); null means the simulated partners', () => {
+  for (const gateway of [() => {}, {}, 5, { book: 1 }]) {
     const err = expectCode(() => new uoom.Router(channels(), { gateway }), 'UOOM_VALIDATION')
-    assert.deepEqual(err.fieldErrors.map((e) => [e.field, e.code]), [['gateway', 'unsupported']])
-    assert.match(err.fieldErrors[0].message, /not supported yet/)
+    assert.deepEqual(err.fieldErrors.map((e) => [e.field, e.code]), [['gateway', 'invalid_type']])
   }
+  const bad = expectCode(() => new uoom.Router(channels(), { gateway: { book() {}, cancel: 1 } }), 'UOOM_VALIDATION')
+  assert.deepEqual(bad.fieldErrors.map((e) => [e.field, e.code]), [['gateway.cancel', 'invalid_type']])
+  assert.equal(new uoom.Router(channels(), { gateway: null }).hasGateway, false)
+  assert.equal(new uoom.Router(channels(), { gateway: { book() {} } }).hasGateway, true)
 })
 
 test('every option of the Python binding is an option here, with the same defaults', () => {

@@ -40,6 +40,11 @@ function throughApi(c, input) {
     case 'channels':
       return outcome(() => uoom.validateChannels(input) && uoom.validate('channels', input))
     case 'router_options':
+      // A gateway is an object with methods that the package's Router takes
+      // apart (gateway.test.mjs); the JSON contract refuses the key.
+      if (input && typeof input === 'object' && 'gateway' in input) {
+        return outcome(() => uoom.validate('routerOptions', input))
+      }
       return outcome(() => new uoom.Router([K1], input).options)
     case 'create_order':
       // validateOrder answers with its own object (money with minor units):

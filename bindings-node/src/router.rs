@@ -19,10 +19,13 @@ use uoom::engine::{Outcome, Router as CoreRouter, SimGateway, StatusView};
 use uoom::wire::{Case, RouterOptions as WireOptions, parse_order_status};
 use uoom::{CreateOrderRequest, OrderId};
 
+mod steps;
+
 /// Options of `new Router(channels, options)`: the router options of
 /// `uoom::wire`, in camelCase. An unknown key is a `UOOM_VALIDATION` error
-/// naming it (`unknown_field`); a `gateway` is refused (`unsupported`):
-/// custom gateways are not supported yet.
+/// naming it (`unknown_field`); the `gateway`
+/// object is taken out by the package's `Router` (uoom.js) before the rest
+/// reaches this reader.
 #[napi(object, object_to_js = false)]
 #[allow(dead_code)] // a shape for index.d.ts: options are read by uoom::wire
 pub struct RouterOptions {
@@ -87,6 +90,8 @@ pub struct RouteOutcome {
     pub compensations: u32,
     /// True when this is the stored outcome of an earlier submit with the same idempotency key.
     pub replayed: bool,
+    /// The partner's reference of the booking that confirmed the order.
+    pub booking_reference: Option<String>,
 }
 
 impl From<&Outcome> for RouteOutcome {
@@ -100,6 +105,7 @@ impl From<&Outcome> for RouteOutcome {
             attempts: o.attempts,
             compensations: o.compensations,
             replayed: o.replayed,
+            booking_reference: o.booking.clone(),
         }
     }
 }

@@ -33,8 +33,10 @@ const WEIGHT_FIELDS: [&str; 4] = ["capacity", "quality", "latency", "cost"];
 /// The largest time in ms an option takes (about 285 years).
 const MAX_MS: u64 = 1 << 53;
 
-/// The error for a `gateway` option: custom booking gateways are not
-/// supported yet, so the key is refused rather than ignored.
+/// The error for a `gateway` key reaching the options reader: a gateway is a
+/// host object (methods, not data), taken apart by a binding's `Router`
+/// where it supports one (Node's `route()`), so the JSON contract refuses it
+/// rather than ignoring it.
 ///
 /// ```
 /// assert_eq!(uoom::wire::unsupported_gateway().code, "unsupported");
@@ -43,7 +45,8 @@ pub fn unsupported_gateway() -> FieldError {
     FieldError::new(
         "gateway",
         "unsupported",
-        "custom gateways are not supported yet: the router books through its simulated partners \
+        "a gateway is an object with book/cancel methods, not an option value: Node's Router \
+         takes it (route()); elsewhere the router books through its simulated partners \
          (partner_failure_rate, partner_latency_ms)",
     )
 }

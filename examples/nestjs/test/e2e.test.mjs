@@ -1,9 +1,38 @@
-// End to end: the NestJS app on 127.0.0.1 (a free port), real HTTP requests.
+// End to end: the NestJS app on 127.0.0.1 (a free port), real HTTP requests,
+// booking each order with a partner's HTTP API that this test runs (20 ms
+// latency, one channel refusing every booking).
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import http from 'node:http'
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
+
+/** The partner: answers `{reference}` after 20 ms; refuses on `REFUSING`. */
+const REFUSING = 'nyc-kitchen-soho'
+const partnerLog = { booked: [], refused: [], cancelled: [] }
+const partner = http.createServer((req, res) => {
+  let body = ''
+  req.on('data', (c) => (body += c))
+  req.on('end', () => {
+    const msg = JSON.parse(body || '{}')
+    setTimeout(() => {
+      if (req.url === '/bookings' && msg.channelId === REFUSING) {
+        partnerLog.refused.push(msg)
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"no courier free"}')
+      } else if (req.url === '/bookings') {
+        partnerLog.booked.push(msg)
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ reference: `BK-${msg.channelId}-${msg.orderId}` }))
+      } else {
+        partnerLog.cancelled.push(msg)
+        res.writeHead(204).end()
+      }
+    }, 20)
+  })
+})
+await new Promise((resolve) => partner.listen(0, '127.0.0.1', resolve))
+process.env.PARTNER_URL = `http://127.0.0.1:${partner.address().port}`
 const { createApp } = require('../dist/app.js')
 
 const SAMPLE = {
@@ -28,6 +57,7 @@ before(async () => {
 
 after(async () => {
   await app.close()
+  partner.close()
 })
 
 async function call(method, path, body, headers = {}) {
@@ -48,6 +78,9 @@ test('POST /orders routes the sample order and GET /orders/:id/status reads it b
   assert.match(created.body.orderId, /^[0-9a-f-]{36}$/)
   assert.ok(created.body.channel.startsWith('nyc-'))
   assert.equal(created.body.decision, 'realtime')
+  // Booked with the partner over HTTP: its reference comes back.
+  assert.equal(created.body.bookingReference, `BK-${created.body.channel}-${created.body.orderId}`)
+  assert.ok(partnerLog.booked.some((b) => b.orderId === created.body.orderId))
 
   const status = await call('GET', `/orders/${created.body.orderId}/status`)
   assert.equal(status.status, 200)
@@ -102,12 +135,29 @@ test('lifecycle moves: a legal one is 200, an illegal one 409 and changes nothin
   assert.equal(legal.body.status, 'PREPARING')
 })
 
-test('an order nobody can serve is routed to FAILED with the reason', async () => {
+test('a refusing partner is passed over; concurrent orders all settle over HTTP', async () => {
+  const results = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => {
+      const o = structuredClone(SAMPLE)
+      o.customerId = `123e4567-e89b-12d3-a456-${String(i).padStart(12, '0')}`
+      return call('POST', '/orders', o)
+    }),
+  )
+  for (const r of results) {
+    assert.equal(r.status, 201, JSON.stringify(r.body))
+    assert.notEqual(r.body.channel, REFUSING, 'the refusing channel never confirms')
+  }
+  assert.ok(partnerLog.refused.length > 0, 'the refusing channel was tried')
+  const retried = results.filter((r) => r.body.attempts > 1)
+  assert.ok(retried.length > 0, 'a refusal moved on to the next channel')
+})
+
+test('an order nobody can serve is 422 with the reason', async () => {
   const far = structuredClone(SAMPLE)
   far.deliveryAddress.latitude = 51.5
   far.deliveryAddress.longitude = -0.12
   const res = await call('POST', '/orders', far)
-  assert.equal(res.status, 201)
+  assert.equal(res.status, 422)
   assert.equal(res.body.status, 'FAILED')
   assert.equal('channel' in res.body, false, 'no channel')
   assert.equal(res.body.failure, 'no_feasible_channel')

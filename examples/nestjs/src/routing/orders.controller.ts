@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Header, Headers, HttpCode, Param, Post } from '@nestjs/common'
+import { Body, Controller, Get, Header, Headers, HttpCode, HttpStatus, Param, Post, Res } from '@nestjs/common'
+import type { Response } from 'express'
 import type { OrderStatusView, RouteOutcome } from 'uoom'
 import { RoutingService } from './routing.service'
 
@@ -7,11 +8,20 @@ import { RoutingService } from './routing.service'
 export class OrdersController {
   constructor(private readonly routing: RoutingService) {}
 
-  /** Creates and routes an order; `Idempotency-Key` makes retries safe. */
+  /**
+   * Creates and routes an order; `Idempotency-Key` makes retries safe.
+   * 201 when confirmed, 422 with the reason when no channel took it.
+   */
   @Post('orders')
   @HttpCode(201)
-  create(@Body() body: unknown, @Headers('idempotency-key') key?: string): RouteOutcome {
-    return this.routing.createOrder(body, key)
+  async create(
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<RouteOutcome> {
+    const outcome = await this.routing.createOrder(body, key)
+    if (outcome.status === 'FAILED') res.status(HttpStatus.UNPROCESSABLE_ENTITY)
+    return outcome
   }
 
   /** The order's current status. */

@@ -6,5 +6,7 @@ export const ROUTING_OPTIONS = Symbol('ROUTING_OPTIONS')
 /** What `RoutingModule.forRoot` takes: the channel catalogue and router knobs. */
 export interface RoutingModuleOptions {
   channels: ChannelInput[]
-  router?: RouterOptions
+  router?: Omit<RouterOptions, 'gateway'>
+  /** The partners' booking API; without it, orders book with simulated partners. */
+  partnerUrl?: string
 }

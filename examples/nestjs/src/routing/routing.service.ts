@@ -1,25 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common'
 import { Router } from 'uoom'
 import type { CreateOrderRequest, OrderStatusView, RouteOutcome } from 'uoom'
+import { httpPartnerGateway } from './partner.gateway'
 import { ROUTING_OPTIONS, RoutingModuleOptions } from './routing.options'
 
 /**
  * The one place the service talks to uoom: an in-process router (validation,
- * ranking, capacity ledger, booking saga, status read model). Routing one
- * order takes microseconds, so the calls are synchronous; uoom's errors
- * (`err.code`) are left to the exception filter to map onto HTTP.
+ * ranking, capacity ledger, booking saga, status read model). Routing awaits
+ * the partner's booking over HTTP without blocking the event loop; uoom's
+ * errors (`err.code`) are left to the exception filter to map onto HTTP.
  */
 @Injectable()
 export class RoutingService {
   private readonly router: Router
 
   constructor(@Inject(ROUTING_OPTIONS) options: RoutingModuleOptions) {
-    this.router = new Router(options.channels, options.router)
+    const gateway = options.partnerUrl ? httpPartnerGateway(options.partnerUrl) : undefined
+    this.router = new Router(options.channels, { ...options.router, gateway })
   }
 
-  /** Validates and routes one create-order request. */
-  createOrder(body: unknown, idempotencyKey?: string): RouteOutcome {
-    return this.router.submit(body as CreateOrderRequest, idempotencyKey)
+  /** Validates and routes one create-order request, booking its partner. */
+  createOrder(body: unknown, idempotencyKey?: string): Promise<RouteOutcome> {
+    return this.router.route(body as CreateOrderRequest, idempotencyKey)
   }
 
   /** Current status of an order (throws `UOOM_NOT_FOUND`). */
