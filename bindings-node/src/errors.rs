@@ -14,12 +14,17 @@ pub fn to_js(env: &Env, err: &uoom::Error) -> napi::Error {
     match build(env, err) {
         Ok(obj) => napi::Error::from(obj.to_unknown()),
         // Creating the object failed (e.g. out of memory): still say what went wrong.
-        Err(_) => napi::Error::new(Status::GenericFailure, err.to_string()),
+        Err(_) => napi::Error::new(Status::GenericFailure, err.chain().to_string()),
     }
 }
 
 fn build<'e>(env: &'e Env, err: &uoom::Error) -> Result<Object<'e>> {
-    let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, err.to_string()))?;
+    // The message carries the error's causes (`io: kafka delivery: …`): an
+    // I/O error's cause would be lost otherwise.
+    let mut obj = env.create_error(napi::Error::new(
+        Status::GenericFailure,
+        err.chain().to_string(),
+    ))?;
     obj.set_named_property("code", err.kind().code())?;
     obj.set_named_property("fieldErrors", field_errors(err))?;
     Ok(obj)
@@ -64,7 +69,7 @@ impl From<&uoom::Error> for ErrorInfo {
     fn from(e: &uoom::Error) -> Self {
         ErrorInfo {
             code: e.kind().code().to_owned(),
-            message: e.to_string(),
+            message: e.chain().to_string(),
             field_errors: field_errors(e),
         }
     }

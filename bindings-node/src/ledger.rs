@@ -244,7 +244,7 @@ impl Ledger {
     #[napi]
     pub fn snapshot(&self, env: Env) -> Result<String> {
         serde_json::to_string(&self.inner.snapshot())
-            .map_err(|e| uoom::Error::Io(e.to_string()))
+            .map_err(|e| uoom::Error::io_with("ledger snapshot to JSON", e))
             .or_throw(&env)
     }
 

@@ -21,9 +21,11 @@ pub use py_exceptions::{
     ValidationError,
 };
 
-/// Converts a core error into the matching Python exception.
+/// Converts a core error into the matching Python exception. The message is
+/// the error with its causes (`io: postgres connect: connection refused`):
+/// an I/O error's cause would be lost otherwise.
 pub fn to_py_err(err: uoom::Error) -> PyErr {
-    let msg = err.to_string();
+    let msg = err.chain().to_string();
     match err {
         uoom::Error::Validation(fields) => {
             Python::attach(|py| match field_errors_list(py, &fields) {
@@ -36,7 +38,7 @@ pub fn to_py_err(err: uoom::Error) -> PyErr {
         uoom::Error::NotFound(_) => NotFoundError::new_err(msg),
         uoom::Error::Conflict(_) => ConflictError::new_err(msg),
         uoom::Error::Timeout(_) => TimeoutError::new_err(msg),
-        uoom::Error::Io(_) => IoError::new_err(msg),
+        uoom::Error::Io { .. } => IoError::new_err(msg),
     }
 }
 

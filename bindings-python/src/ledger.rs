@@ -80,7 +80,7 @@ fn balance_dict<'py>(py: Python<'py>, b: &Balance) -> PyResult<Bound<'py, PyDict
 fn error_dict<'py>(py: Python<'py>, e: &uoom::Error) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("code", e.kind().code())?;
-    d.set_item("message", e.to_string())?;
+    d.set_item("message", e.chain().to_string())?;
     Ok(d)
 }
 

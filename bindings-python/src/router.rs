@@ -179,7 +179,7 @@ impl PyRouter {
                 Err(e) => {
                     let err = PyDict::new(py);
                     err.set_item("code", e.kind().code())?;
-                    err.set_item("message", e.to_string())?;
+                    err.set_item("message", e.chain().to_string())?;
                     let fields = PyList::empty(py);
                     for f in e.field_errors() {
                         let fd = PyDict::new(py);

@@ -131,10 +131,7 @@ fn main() -> Result<()> {
         .collect();
     let mut lat = Vec::with_capacity(orders);
     for t in threads {
-        lat.extend(
-            t.join()
-                .map_err(|_| Error::Io("writer panicked".into()))??,
-        );
+        lat.extend(t.join().map_err(|_| Error::io("writer panicked"))??);
     }
     let write_s = began.elapsed().as_secs_f64();
     let drain_start = Instant::now();

@@ -5,6 +5,11 @@
 //! public contract: add variants, never repurpose one.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The cause of an [`Error::Io`]: the external system's own error, shared so
+/// that [`Error`] stays `Clone`.
+pub type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// One problem found in an input, located by its JSON path.
 ///
@@ -105,7 +110,7 @@ impl ErrorKind {
 /// assert_eq!(err.kind(), uoom::ErrorKind::Validation);
 /// assert!(err.to_string().contains("items"));
 /// ```
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// One or more fields are invalid; every problem is listed.
     #[error("validation failed: {}", join(.0))]
@@ -125,9 +130,47 @@ pub enum Error {
     /// A time budget was exhausted.
     #[error("timeout: {0}")]
     Timeout(String),
-    /// An external system failed.
-    #[error("io: {0}")]
-    Io(String),
+    /// An external system failed. `Display` shows what uoom was doing; the
+    /// external system's error, when there is one, is the
+    /// [`source`](std::error::Error::source): print [`Error::chain`] to see both.
+    #[error("io: {context}")]
+    Io {
+        /// What uoom was doing, e.g. `postgres insert order`.
+        context: String,
+        /// The external system's error, when one caused this.
+        #[source]
+        source: Option<Source>,
+    },
+}
+
+/// Two errors are equal when they have the same category and message; the
+/// causes of [`Error::Io`] compare by their messages (the error types behind
+/// them rarely implement `PartialEq`).
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Error::Validation(a), Error::Validation(b)) => a == b,
+            (Error::Infeasible(a), Error::Infeasible(b))
+            | (Error::Capacity(a), Error::Capacity(b))
+            | (Error::NotFound(a), Error::NotFound(b))
+            | (Error::Conflict(a), Error::Conflict(b))
+            | (Error::Timeout(a), Error::Timeout(b)) => a == b,
+            (
+                Error::Io {
+                    context: a,
+                    source: sa,
+                },
+                Error::Io {
+                    context: b,
+                    source: sb,
+                },
+            ) => {
+                a == b
+                    && sa.as_ref().map(ToString::to_string) == sb.as_ref().map(ToString::to_string)
+            }
+            _ => false,
+        }
+    }
 }
 
 fn join(errors: &[FieldError]) -> String {
@@ -152,8 +195,67 @@ impl Error {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
             Error::Timeout(_) => ErrorKind::Timeout,
-            Error::Io(_) => ErrorKind::Io,
+            Error::Io { .. } => ErrorKind::Io,
         }
+    }
+
+    /// An I/O error without an underlying cause: `context` says what failed.
+    ///
+    /// ```
+    /// let e = uoom::Error::io("postgres writer stopped");
+    /// assert_eq!(e.code(), "UOOM_IO");
+    /// assert_eq!(e.to_string(), "io: postgres writer stopped");
+    /// ```
+    pub fn io(context: impl Into<String>) -> Self {
+        Error::Io {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// An I/O error caused by `source`, the external system's error, while
+    /// doing `context`. The cause stays reachable through
+    /// [`std::error::Error::source`] and is printed by [`Error::chain`].
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// let cause = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+    /// let e = uoom::Error::io_with("kafka producer", cause);
+    /// assert_eq!(e.to_string(), "io: kafka producer");
+    /// assert_eq!(e.source().unwrap().to_string(), "connection refused");
+    /// assert_eq!(e.chain().to_string(), "io: kafka producer: connection refused");
+    /// ```
+    pub fn io_with(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Io {
+            context: context.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// The stable code of this error's category, e.g. `UOOM_IO`.
+    ///
+    /// ```
+    /// assert_eq!(uoom::Error::conflict("x").code(), "UOOM_CONFLICT");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+
+    /// This error followed by each of its causes, `: `-separated — the
+    /// message to show a person. A cause whose text is already part of the
+    /// message so far is left out (some errors repeat their source's text).
+    ///
+    /// ```
+    /// let cause = std::io::Error::other("broker down");
+    /// let e = uoom::Error::io_with("kafka delivery", cause);
+    /// assert_eq!(format!("error: {}", e.chain()), "error: io: kafka delivery: broker down");
+    /// assert_eq!(uoom::Error::not_found("order 7").chain().to_string(), "not found: order 7");
+    /// ```
+    pub fn chain(&self) -> Chain<'_> {
+        Chain(self)
     }
 
     /// A validation error with a single field problem.
@@ -198,6 +300,50 @@ impl Error {
             Error::Validation(v) => v,
             _ => &[],
         }
+    }
+}
+
+/// An error and its causes, displayed as `error: cause: cause`; made by
+/// [`Error::chain`] or, for any error, [`Chain::of`].
+///
+/// ```
+/// let e = std::io::Error::other("disk full");
+/// assert_eq!(uoom::error::Chain::of(&e).to_string(), "disk full");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl<'a> Chain<'a> {
+    /// The chain of any error.
+    ///
+    /// ```
+    /// let e = uoom::Error::io("writer stopped");
+    /// assert_eq!(uoom::error::Chain::of(&e).to_string(), "io: writer stopped");
+    /// ```
+    pub fn of(err: &'a (dyn std::error::Error + 'static)) -> Self {
+        Chain(err)
+    }
+}
+
+impl std::fmt::Debug for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = self.0.to_string();
+        let mut cause = self.0.source();
+        while let Some(err) = cause {
+            let part = err.to_string();
+            if !part.is_empty() && !text.contains(&part) {
+                text.push_str(": ");
+                text.push_str(&part);
+            }
+            cause = err.source();
+        }
+        f.write_str(&text)
     }
 }
 

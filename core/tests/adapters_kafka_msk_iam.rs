@@ -45,7 +45,7 @@ fn publish(
     key_id: &str,
     secret: &str,
     n: u128,
-) -> (Vec<Result<(), String>>, String) {
+) -> (Vec<uoom::Result<()>>, String) {
     let creds = Credentials::new(key_id, secret, None, None, "test");
     let signer = MskIamSigner::from_provider("us-east-1", creds).unwrap();
     let publisher = KafkaPublisher::with_msk_iam_signer(config, signer).unwrap();
@@ -109,7 +109,13 @@ fn msk_iam_tokens_are_accepted_a_wrong_secret_or_key_is_refused_and_admin_calls_
         ("AKIAOTHERKEY", secret.as_str()),
     ] {
         let (outcomes, _) = publish(msk_iam_config(&brokers, &topic), id, s, 12);
-        let err = outcomes.into_iter().next().unwrap().unwrap_err();
+        let err = outcomes
+            .into_iter()
+            .next()
+            .unwrap()
+            .unwrap_err()
+            .chain()
+            .to_string();
         assert!(
             err.contains("SASL authentication error") && err.contains("invalid_token"),
             "{err}"

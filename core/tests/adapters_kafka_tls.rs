@@ -24,7 +24,7 @@ fn scram() -> (String, String) {
 }
 
 /// Publishes one event of order `n` and returns its delivery outcome and key.
-fn publish_one(config: KafkaConfig, n: u128) -> (Result<(), String>, String) {
+fn publish_one(config: KafkaConfig, n: u128) -> (uoom::Result<()>, String) {
     let publisher = KafkaPublisher::new(config).expect("a build with kafka-tls takes TLS settings");
     let o = order(n, n, None, 1_000);
     let events = events_for(&o, n * 100, 1);
@@ -57,7 +57,7 @@ fn tls_delivers_to_a_broker_the_ca_vouches_for_and_refuses_one_it_cannot_verify(
         .with_message_timeout(Duration::from_secs(4))
         .with_setting("security.protocol", "SSL");
     let (outcome, _) = publish_one(unverified, 2);
-    let err = outcome.unwrap_err();
+    let err = outcome.unwrap_err().chain().to_string();
     assert!(err.contains("certificate verify failed"), "{err}");
 }
 
@@ -82,6 +82,6 @@ fn scram_over_tls_authenticates_the_user_and_refuses_a_wrong_password() {
     assert_topic_holds(&topic, 1, &key, "with SCRAM");
 
     let (outcome, _) = publish_one(config("not-the-password"), 4);
-    let err = outcome.unwrap_err();
+    let err = outcome.unwrap_err().chain().to_string();
     assert!(err.contains("Authentication failed"), "{err}");
 }

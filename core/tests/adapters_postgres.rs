@@ -302,6 +302,10 @@ fn saga_state_is_kept_per_order() {
 fn an_unreachable_server_is_an_io_error() {
     let err = PgStore::connect(PgConfig::new("postgres://uoom:uoom@127.0.0.1:1/uoom")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io);
+    // The client's error is kept as the cause, and the chain shows it.
+    let cause = std::error::Error::source(&err).expect("the connect error keeps its cause");
+    let shown = err.chain().to_string();
+    assert!(shown.contains(&cause.to_string()), "{shown}");
 }
 
 #[test]

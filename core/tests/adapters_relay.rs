@@ -166,7 +166,7 @@ struct Poisoned {
 }
 
 impl Publisher for Poisoned {
-    fn publish(&self, events: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
+    fn publish(&self, events: &[&EventRecord]) -> Vec<uoom::Result<()>> {
         let healthy: Vec<&EventRecord> = events
             .iter()
             .copied()
@@ -178,7 +178,7 @@ impl Publisher for Poisoned {
             .map(|e| {
                 if e.id == self.poison {
                     self.attempts.lock().unwrap().push(self.clock.now());
-                    Err("poisoned: serializer rejected the payload".to_string())
+                    Err(uoom::Error::io("poisoned: serializer rejected the payload"))
                 } else {
                     results.next().unwrap()
                 }
@@ -186,12 +186,7 @@ impl Publisher for Poisoned {
             .collect()
     }
 
-    fn publish_dead_letter(
-        &self,
-        e: &EventRecord,
-        error: &str,
-        attempts: u32,
-    ) -> std::result::Result<(), String> {
+    fn publish_dead_letter(&self, e: &EventRecord, error: &str, attempts: u32) -> uoom::Result<()> {
         self.inner.publish_dead_letter(e, error, attempts)
     }
 }

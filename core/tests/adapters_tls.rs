@@ -41,7 +41,7 @@ fn sslmode_require_connects_over_verified_tls_and_refuses_what_it_cannot_verify(
     // The server's certificate is verified: unknown to the system's roots
     // alone, the connection is refused.
     set_roots(None);
-    let refused = connect(&tls_url).unwrap_err().to_string();
+    let refused = connect(&tls_url).unwrap_err().chain().to_string();
     assert!(
         refused.contains("certificate") || refused.contains("UnknownIssuer"),
         "{refused}"
@@ -74,7 +74,7 @@ fn sslmode_require_connects_over_verified_tls_and_refuses_what_it_cannot_verify(
 
     // A root file that is not there is a clear error, not a silent fallback.
     set_roots(Some("/nonexistent/uoom-ca.pem"));
-    let missing = connect(&tls_url).unwrap_err().to_string();
+    let missing = connect(&tls_url).unwrap_err().chain().to_string();
     assert!(missing.contains(ROOT_CERT_ENV), "{missing}");
     set_roots(None);
 }

@@ -67,7 +67,7 @@ mod pg {
                 Some((k, outcome)) => Some((
                     k.to_owned(),
                     serde_json::to_value(outcome)
-                        .map_err(|e| Error::Io(format!("outcome to JSON: {e}")))?,
+                        .map_err(|e| Error::io_with("outcome to JSON", e))?,
                 )),
                 None => None,
             };
@@ -76,7 +76,7 @@ mod pg {
 
         fn order(&self, id: &OrderId) -> Option<Order> {
             PgStore::order(self, id).unwrap_or_else(|e| {
-                tracing::warn!(order = %id, error = %e, "postgres order read failed");
+                tracing::warn!(order = %id, error = %e.chain(), "postgres order read failed");
                 None
             })
         }
@@ -85,7 +85,7 @@ mod pg {
             match PgStore::outcome_for_key(self, key) {
                 Ok(v) => v.and_then(|v| serde_json::from_value(v).ok()),
                 Err(e) => {
-                    tracing::warn!(key, error = %e, "postgres idempotency read failed");
+                    tracing::warn!(key, error = %e.chain(), "postgres idempotency read failed");
                     None
                 }
             }
@@ -109,7 +109,7 @@ mod pg {
                     })
                     .collect(),
                 Err(e) => {
-                    tracing::warn!(error = %e, "postgres outbox read failed");
+                    tracing::warn!(error = %e.chain(), "postgres outbox read failed");
                     Vec::new()
                 }
             }
@@ -121,7 +121,7 @@ mod pg {
 
         fn depth(&self) -> usize {
             self.outbox_depth().map(|n| n as usize).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "postgres outbox depth failed");
+                tracing::warn!(error = %e.chain(), "postgres outbox depth failed");
                 0
             })
         }
@@ -174,14 +174,14 @@ mod ddb {
     impl StatusReadModel for DynamoStatusStore {
         fn upsert(&self, view: StatusView) {
             if let Err(e) = DynamoStatusStore::upsert(self, &to_record(&view)) {
-                tracing::warn!(order = %view.order_id, error = %e, "dynamodb write-through failed");
+                tracing::warn!(order = %view.order_id, error = %e.chain(), "dynamodb write-through failed");
             }
         }
 
         fn get(&self, id: &OrderId) -> Option<StatusView> {
             DynamoStatusStore::get(self, id)
                 .unwrap_or_else(|e| {
-                    tracing::warn!(order = %id, error = %e, "dynamodb read failed");
+                    tracing::warn!(order = %id, error = %e.chain(), "dynamodb read failed");
                     None
                 })
                 .map(to_view)
@@ -190,7 +190,7 @@ mod ddb {
         fn by_customer(&self, customer: &CustomerId, limit: usize) -> Vec<StatusView> {
             DynamoStatusStore::by_customer(self, customer, None, limit)
                 .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "dynamodb query failed");
+                    tracing::warn!(error = %e.chain(), "dynamodb query failed");
                     Vec::new()
                 })
                 .into_iter()
@@ -207,14 +207,14 @@ mod ddb {
     impl StatusReadModel for crate::adapters::dynamodb::StatusWithFallback {
         fn upsert(&self, view: StatusView) {
             if let Err(e) = self.dynamo().upsert(&to_record(&view)) {
-                tracing::warn!(order = %view.order_id, error = %e, "dynamodb write-through failed");
+                tracing::warn!(order = %view.order_id, error = %e.chain(), "dynamodb write-through failed");
             }
         }
 
         fn get(&self, id: &OrderId) -> Option<StatusView> {
             crate::adapters::dynamodb::StatusWithFallback::get(self, id)
                 .unwrap_or_else(|e| {
-                    tracing::warn!(order = %id, error = %e, "status read failed on both stores");
+                    tracing::warn!(order = %id, error = %e.chain(), "status read failed on both stores");
                     None
                 })
                 .map(to_view)
@@ -223,7 +223,7 @@ mod ddb {
         fn by_customer(&self, customer: &CustomerId, limit: usize) -> Vec<StatusView> {
             crate::adapters::dynamodb::StatusWithFallback::by_customer(self, customer, None, limit)
                 .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "status query failed on both stores");
+                    tracing::warn!(error = %e.chain(), "status query failed on both stores");
                     Vec::new()
                 })
                 .into_iter()

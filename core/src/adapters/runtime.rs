@@ -27,7 +27,7 @@ impl AdapterRuntime {
             .thread_name("uoom-adapter")
             .enable_all()
             .build()
-            .map_err(|e| Error::Io(format!("cannot start the adapter runtime: {e}")))?;
+            .map_err(|e| Error::io_with("cannot start the adapter runtime", e))?;
         Ok(Self { rt: Arc::new(rt) })
     }
 
@@ -44,8 +44,8 @@ impl AdapterRuntime {
     /// ```
     pub fn block_on<F: Future>(&self, fut: F) -> Result<F::Output> {
         if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::Io(
-                "a blocking uoom adapter was called from inside a tokio runtime; call it from a plain thread (e.g. tokio::task::spawn_blocking)".into(),
+            return Err(Error::io(
+                "a blocking uoom adapter was called from inside a tokio runtime; call it from a plain thread (e.g. tokio::task::spawn_blocking)",
             ));
         }
         Ok(self.rt.block_on(fut))

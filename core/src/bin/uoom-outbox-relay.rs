@@ -35,14 +35,14 @@ fn num(key: &str, default: u64) -> Result<u64, String> {
 fn run() -> Result<(), String> {
     let pg = var("UOOM_POSTGRES_URL").ok_or("UOOM_POSTGRES_URL is required")?;
     let brokers = var("UOOM_KAFKA_BROKERS").ok_or("UOOM_KAFKA_BROKERS is required")?;
-    let rt = AdapterRuntime::new(2).map_err(|e| e.to_string())?;
+    let rt = AdapterRuntime::new(2).map_err(|e| e.chain().to_string())?;
     // Apply the schema if this relay is the first to start.
     PgStore::connect_with(
         PgConfig::new(&pg).with_writers(1).with_readers(1),
         rt.clone(),
     )
     .and_then(|s| s.migrate())
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.chain().to_string())?;
     let mut kafka = KafkaConfig::new(brokers);
     if let Some(t) = var("UOOM_KAFKA_TOPIC") {
         kafka = kafka.with_topic(t);
@@ -56,14 +56,17 @@ fn run() -> Result<(), String> {
     if let Some(file) = var("UOOM_KAFKA_CONFIG_FILE") {
         kafka = kafka
             .with_properties_file(file)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.chain().to_string())?;
     }
-    let publisher = KafkaPublisher::new(kafka).map_err(|e| e.to_string())?;
+    let publisher = KafkaPublisher::new(kafka).map_err(|e| e.chain().to_string())?;
     // Connected before the first claim, so a backlog is not also queued
     // behind the connection's set-up; a broker that is down now is retried
     // like any failed publish, so this only warns.
     if let Err(e) = publisher.connect(Duration::from_secs(10)) {
-        eprintln!("uoom-outbox-relay: starting without a ready topic: {e}");
+        eprintln!(
+            "uoom-outbox-relay: starting without a ready topic: {}",
+            e.chain()
+        );
     }
     let delivered = match var("UOOM_RELAY_DELIVERED").as_deref() {
         None | Some("delete") => Delivered::Delete,
@@ -75,7 +78,7 @@ fn run() -> Result<(), String> {
         }
     };
     let store = PgOutboxStore::connect(&pg, rt)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| e.chain().to_string())?
         .with_delivered(delivered);
     let id = var("UOOM_RELAY_ID").unwrap_or_else(|| format!("relay-{}", std::process::id()));
     let config = RelayConfig::new(id)
@@ -84,7 +87,7 @@ fn run() -> Result<(), String> {
         .with_poll_interval(Duration::from_millis(num("UOOM_RELAY_POLL_MS", 1_000)?));
     let handle = Relay::new(config, store, publisher, SystemClock)
         .spawn()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.chain().to_string())?;
     loop {
         std::thread::sleep(Duration::from_secs(10));
         let m = handle.metrics().snapshot();

@@ -38,7 +38,7 @@ impl StatusWithFallback {
 
     fn repopulate(&self, rec: &StatusRecord) {
         if let Err(e) = self.dynamo.upsert(rec) {
-            tracing::warn!(order = %rec.order_id, error = %e, "status write-back failed");
+            tracing::warn!(order = %rec.order_id, error = %e.chain(), "status write-back failed");
         }
     }
 
@@ -48,7 +48,7 @@ impl StatusWithFallback {
             Ok(Some(r)) => return Ok(Some(r)),
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(order = %id, error = %e, "dynamodb read failed; using postgres")
+                tracing::warn!(order = %id, error = %e.chain(), "dynamodb read failed; using postgres")
             }
         }
         let Some(order) = self.pg.order(id)? else {
@@ -70,7 +70,7 @@ impl StatusWithFallback {
         match self.dynamo.by_customer(customer, status, limit) {
             Ok(v) if !v.is_empty() => return Ok(v),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "dynamodb query failed; using postgres"),
+            Err(e) => tracing::warn!(error = %e.chain(), "dynamodb query failed; using postgres"),
         }
         let orders = self.pg.orders_by_customer(customer, status, limit)?;
         Ok(orders
@@ -94,7 +94,7 @@ impl StatusWithFallback {
         match self.dynamo.by_restaurant(restaurant, status, limit) {
             Ok(v) if !v.is_empty() => return Ok(v),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "dynamodb query failed; using postgres"),
+            Err(e) => tracing::warn!(error = %e.chain(), "dynamodb query failed; using postgres"),
         }
         let orders = self.pg.orders_by_restaurant(restaurant, status, limit)?;
         Ok(orders

@@ -98,13 +98,10 @@ impl DynamoConfig {
 
 pub(crate) fn sdk_err<E, R>(what: &str, e: aws_sdk_dynamodb::error::SdkError<E, R>) -> Error
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    Error::Io(format!(
-        "dynamodb {what}: {}",
-        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-    ))
+    Error::io_with(format!("dynamodb {what}"), e)
 }
 
 /// The DynamoDB read model.
@@ -233,7 +230,7 @@ impl DynamoStatusStore {
                     KeysAndAttributes::builder()
                         .set_keys(Some(keys))
                         .build()
-                        .map_err(|e| Error::Io(format!("dynamodb batch get: {e}")))?,
+                        .map_err(|e| Error::io_with("dynamodb batch get", e))?,
                 )]);
                 let mut delay = Duration::from_millis(20);
                 for round in 0.. {
@@ -350,8 +347,7 @@ impl DynamoStatusStore {
 
     /// Stores the whole order (JSON) in the details table.
     pub fn put_details(&self, order: &Order) -> Result<()> {
-        let json =
-            serde_json::to_string(order).map_err(|e| Error::Io(format!("order to JSON: {e}")))?;
+        let json = serde_json::to_string(order).map_err(|e| Error::io_with("order to JSON", e))?;
         let expires = order.updated_at.0 / 1000 + self.config.ttl.as_secs();
         let req = self
             .client
@@ -381,8 +377,7 @@ impl DynamoStatusStore {
             .and_then(|i| i.get("order"))
             .and_then(|v| v.as_s().ok())
             .map(|s| {
-                serde_json::from_str(s)
-                    .map_err(|e| Error::Io(format!("dynamodb details item: {e}")))
+                serde_json::from_str(s).map_err(|e| Error::io_with("dynamodb details item", e))
             })
             .transpose()
     }
@@ -394,8 +389,7 @@ impl DynamoStatusStore {
             .iter()
             .filter_map(|i| i.get("order").and_then(|v| v.as_s().ok()))
             .map(|s| {
-                serde_json::from_str(s)
-                    .map_err(|e| Error::Io(format!("dynamodb details item: {e}")))
+                serde_json::from_str(s).map_err(|e| Error::io_with("dynamodb details item", e))
             })
             .collect()
     }

@@ -93,7 +93,7 @@ impl StatusRecord {
     }
 
     pub(crate) fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Self> {
-        let bad = |what: &str| Error::Io(format!("dynamodb status item: bad {what}"));
+        let bad = |what: &str| Error::io(format!("dynamodb status item: bad {what}"));
         let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
         let n = |k: &str| {
             item.get(k)

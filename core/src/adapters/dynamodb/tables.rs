@@ -16,8 +16,12 @@ pub(crate) const TABLES: &[&str] = &[
     include_str!("../../../migrations/dynamodb/order_details.json"),
 ];
 
-fn bad(e: impl std::fmt::Display) -> Error {
-    Error::Io(format!("dynamodb table definition: {e}"))
+fn bad(what: impl std::fmt::Display) -> Error {
+    Error::io(format!("dynamodb table definition: {what}"))
+}
+
+fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> Error {
+    Error::io_with("dynamodb table definition", e)
 }
 
 fn str_of<'a>(v: &'a Value, key: &str) -> Result<&'a str> {
@@ -33,7 +37,7 @@ fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>> {
                 .attribute_name(str_of(k, "AttributeName")?)
                 .key_type(KeyType::from(str_of(k, "KeyType")?))
                 .build()
-                .map_err(bad)
+                .map_err(build_err)
         })
         .collect()
 }
@@ -41,7 +45,8 @@ fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>> {
 /// Creates `name` (renamed from the JSON's table name) unless it exists, and
 /// switches TTL on `expiresAt`.
 pub(crate) async fn create(client: &Client, def: &str, name: &str) -> Result<()> {
-    let v: Value = serde_json::from_str(def).map_err(bad)?;
+    let v: Value =
+        serde_json::from_str(def).map_err(|e| Error::io_with("dynamodb table definition", e))?;
     let mut req = client
         .create_table()
         .table_name(name)
@@ -55,7 +60,7 @@ pub(crate) async fn create(client: &Client, def: &str, name: &str) -> Result<()>
                 .attribute_name(str_of(a, "AttributeName")?)
                 .attribute_type(ScalarAttributeType::from(str_of(a, "AttributeType")?))
                 .build()
-                .map_err(bad)?,
+                .map_err(build_err)?,
         );
     }
     for g in v["GlobalSecondaryIndexes"].as_array().into_iter().flatten() {
@@ -70,7 +75,7 @@ pub(crate) async fn create(client: &Client, def: &str, name: &str) -> Result<()>
                         .build(),
                 )
                 .build()
-                .map_err(bad)?,
+                .map_err(build_err)?,
         );
     }
     match req.send().await {
@@ -99,7 +104,7 @@ pub(crate) async fn create(client: &Client, def: &str, name: &str) -> Result<()>
                     .enabled(true)
                     .attribute_name("expiresAt")
                     .build()
-                    .map_err(bad)?,
+                    .map_err(build_err)?,
             )
             .send()
             .await

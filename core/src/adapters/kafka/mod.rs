@@ -121,14 +121,14 @@ impl KafkaConfig {
                 continue;
             }
             let (key, value) = line.split_once('=').ok_or_else(|| {
-                Error::Io(format!(
+                Error::io(format!(
                     "kafka properties: line {} has no `=`: {line:?}",
                     n + 1
                 ))
             })?;
             let key = key.trim();
             if key.is_empty() {
-                return Err(Error::Io(format!(
+                return Err(Error::io(format!(
                     "kafka properties: line {} has an empty key",
                     n + 1
                 )));
@@ -149,9 +149,9 @@ impl KafkaConfig {
     pub fn with_properties_file(self, path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Io(format!("kafka properties {}: {e}", path.display())))?;
+            .map_err(|e| Error::io_with(format!("kafka properties {}", path.display()), e))?;
         self.with_properties(&text)
-            .map_err(|e| Error::Io(format!("{} ({})", e, path.display())))
+            .map_err(|e| Error::io_with(format!("kafka properties {}", path.display()), e))
     }
 
     /// The last value given for a librdkafka setting among [`settings`](Self::settings).
@@ -235,14 +235,14 @@ impl KafkaConfig {
     /// build has none (feature `kafka-tls`).
     fn checked_client_config(&self, client: &str) -> Result<ClientConfig> {
         if !cfg!(feature = "kafka-msk-iam") && self.is_msk_iam() {
-            return Err(Error::Io(format!(
+            return Err(Error::io(format!(
                 "{client}: sasl.mechanism=AWS_MSK_IAM needs uoom's `kafka-msk-iam` \
                  feature (SigV4 tokens over SASL/OAUTHBEARER)"
             )));
         }
         if !cfg!(feature = "kafka-tls") {
             if let Some(what) = self.needs_openssl() {
-                return Err(Error::Io(format!(
+                return Err(Error::io(format!(
                     "{client}: {what} needs TLS, but uoom was built without its \
                      `kafka-tls` feature (librdkafka with OpenSSL)"
                 )));
@@ -306,7 +306,7 @@ struct Round {
 }
 
 struct RoundState {
-    results: Vec<Option<std::result::Result<(), String>>>,
+    results: Vec<Option<Result<()>>>,
     left: usize,
 }
 
@@ -323,7 +323,7 @@ impl Round {
 
     /// Records message `i`'s outcome (the first one only), waking the caller
     /// once every message has one.
-    fn settle(&self, i: usize, outcome: std::result::Result<(), String>) {
+    fn settle(&self, i: usize, outcome: Result<()>) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if s.results[i].is_none() {
             s.results[i] = Some(outcome);
@@ -336,7 +336,7 @@ impl Round {
 
     /// Every outcome, once all are in or `timeout` has passed (a message
     /// without a report by then counts as failed).
-    fn wait(&self, timeout: Duration) -> Vec<std::result::Result<(), String>> {
+    fn wait(&self, timeout: Duration) -> Vec<Result<()>> {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let (mut s, _) = self
             .done
@@ -346,9 +346,9 @@ impl Round {
             .iter_mut()
             .map(|r| {
                 r.take().unwrap_or_else(|| {
-                    Err(format!(
+                    Err(Error::io(format!(
                         "kafka delivery: no delivery report within {timeout:?}"
-                    ))
+                    )))
                 })
             })
             .collect()
@@ -419,7 +419,7 @@ impl ClientContext for Reports {
             .ok_or("SASL/OAUTHBEARER: uoom signs tokens only for sasl.mechanism=AWS_MSK_IAM")?;
         let token = signer.token().inspect_err(|e| {
             // Said where a failed delivery says why.
-            *self.last_error() = Some(e.to_string());
+            *self.last_error() = Some(e.chain().to_string());
         })?;
         Ok(rdkafka::client::OAuthToken {
             token: token.token,
@@ -451,7 +451,10 @@ impl ProducerContext for Reports {
                 *self.last_error() = None;
                 Ok(())
             }
-            Err((e, _)) => Err(format!("kafka delivery: {e}{}", self.why())),
+            Err((e, _)) => Err(Error::io_with(
+                format!("kafka delivery{}", self.why()),
+                e.clone(),
+            )),
         };
         slot.round.settle(slot.index, outcome);
     }
@@ -501,7 +504,7 @@ impl KafkaPublisher {
         let producer: ThreadedProducer<Reports> = config
             .checked_client_config("kafka producer")?
             .create_with_context(reports)
-            .map_err(|e| Error::Io(format!("kafka producer: {e}")))?;
+            .map_err(|e| Error::io_with("kafka producer", e))?;
         let dlq = config.dlq_topic();
         Ok(Self {
             producer,
@@ -533,7 +536,7 @@ impl KafkaPublisher {
                 return Ok(());
             };
             if left.is_zero() {
-                return Err(Error::Io(format!(
+                return Err(Error::io(format!(
                     "kafka: topic {topic} not ready within {timeout:?}: {why}{}",
                     self.producer.context().why()
                 )));
@@ -577,7 +580,7 @@ impl KafkaPublisher {
         topic: &str,
         events: &[&EventRecord],
         headers: &OwnedHeaders,
-    ) -> Vec<std::result::Result<(), String>> {
+    ) -> Vec<Result<()>> {
         let round = Round::new(events.len());
         for (index, event) in events.iter().enumerate() {
             let body = event.envelope_bytes();
@@ -601,7 +604,7 @@ impl KafkaPublisher {
                 .payload(&body)
                 .headers(headers);
             if let Err((e, _)) = self.producer.send(record) {
-                round.settle(index, Err(format!("kafka enqueue: {e}")));
+                round.settle(index, Err(Error::io_with("kafka enqueue", e)));
             }
         }
         // librdkafka reports every message by message.timeout.ms; the margin
@@ -624,7 +627,7 @@ impl KafkaPublisher {
     /// }
     /// # }
     /// ```
-    pub fn publish_events(&self, events: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
+    pub fn publish_events(&self, events: &[&EventRecord]) -> Vec<Result<()>> {
         self.send_all(&self.config.topic, events, &OwnedHeaders::new())
     }
 
@@ -643,7 +646,7 @@ impl KafkaPublisher {
         event: &EventRecord,
         error: &str,
         attempts: u32,
-    ) -> std::result::Result<(), String> {
+    ) -> Result<()> {
         let attempts = attempts.to_string();
         let headers = OwnedHeaders::new()
             .insert(Header {
@@ -660,7 +663,7 @@ impl KafkaPublisher {
             });
         self.send_all(&self.dlq, &[event], &headers)
             .pop()
-            .unwrap_or_else(|| Err("kafka delivery: no outcome".into()))
+            .unwrap_or_else(|| Err(Error::io("kafka delivery: no outcome")))
     }
 }
 
@@ -681,7 +684,7 @@ pub fn delete_topics(config: &KafkaConfig, topics: &[&str], timeout: Duration) -
     let admin: AdminClient<Reports> = config
         .checked_client_config("kafka admin client")?
         .create_with_context(Reports::for_config(config)?)
-        .map_err(|e| Error::Io(format!("kafka admin client: {e}")))?;
+        .map_err(|e| Error::io_with("kafka admin client", e))?;
     #[cfg(feature = "kafka-msk-iam")]
     if config.is_msk_iam() {
         set_first_token(admin.inner())?;
@@ -692,15 +695,15 @@ pub fn delete_topics(config: &KafkaConfig, topics: &[&str], timeout: Duration) -
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .map_err(|e| Error::Io(format!("kafka admin runtime: {e}")))?;
+        .map_err(|e| Error::io_with("kafka admin runtime", e))?;
     let results = rt
         .block_on(admin.delete_topics(topics, &options))
-        .map_err(|e| Error::Io(format!("kafka delete topics: {e}")))?;
+        .map_err(|e| Error::io_with("kafka delete topics", e))?;
     for r in results {
         match r {
             Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
             Err((topic, code)) => {
-                return Err(Error::Io(format!("kafka delete topic {topic}: {code}")));
+                return Err(Error::io(format!("kafka delete topic {topic}: {code}")));
             }
         }
     }
@@ -714,14 +717,19 @@ pub fn delete_topics(config: &KafkaConfig, topics: &[&str], timeout: Duration) -
 #[cfg(feature = "kafka-msk-iam")]
 fn set_first_token(client: &rdkafka::client::Client<Reports>) -> Result<()> {
     use std::ffi::{CString, c_char};
-    let token = client
-        .context()
-        .generate_oauth_token(None)
-        .map_err(|e| Error::Io(format!("kafka admin client: msk iam: {e}")))?;
+    let token =
+        client
+            .context()
+            .generate_oauth_token(None)
+            .map_err(|e| match e.downcast::<Error>() {
+                // The signer's own error (credentials, region): keep its chain.
+                Ok(e) => Error::io_with("kafka admin client: msk iam", *e),
+                Err(e) => Error::io(format!("kafka admin client: msk iam: {e}")),
+            })?;
     let value = CString::new(token.token)
-        .map_err(|e| Error::Io(format!("kafka admin client: msk iam token: {e}")))?;
+        .map_err(|e| Error::io_with("kafka admin client: msk iam token", e))?;
     let principal = CString::new(token.principal_name)
-        .map_err(|e| Error::Io(format!("kafka admin client: msk iam principal: {e}")))?;
+        .map_err(|e| Error::io_with("kafka admin client: msk iam principal", e))?;
     let mut err = [0 as c_char; 512];
     // SAFETY: the client pointer is live for `client`'s lifetime; the strings
     // outlive the call, which copies them; no extensions (null, 0); `err` is
@@ -741,7 +749,7 @@ fn set_first_token(client: &rdkafka::client::Client<Reports>) -> Result<()> {
     if code != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
         // SAFETY: librdkafka writes a NUL-terminated message into `err`.
         let why = unsafe { std::ffi::CStr::from_ptr(err.as_ptr()) };
-        return Err(Error::Io(format!(
+        return Err(Error::io(format!(
             "kafka admin client: msk iam token refused by librdkafka: {}",
             why.to_string_lossy()
         )));
@@ -751,16 +759,11 @@ fn set_first_token(client: &rdkafka::client::Client<Reports>) -> Result<()> {
 
 #[cfg(feature = "outbox")]
 impl crate::adapters::outbox::Publisher for KafkaPublisher {
-    fn publish(&self, events: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
+    fn publish(&self, events: &[&EventRecord]) -> Vec<Result<()>> {
         self.publish_events(events)
     }
 
-    fn publish_dead_letter(
-        &self,
-        event: &EventRecord,
-        error: &str,
-        attempts: u32,
-    ) -> std::result::Result<(), String> {
+    fn publish_dead_letter(&self, event: &EventRecord, error: &str, attempts: u32) -> Result<()> {
         self.publish_to_dead_letters(event, error, attempts)
     }
 }

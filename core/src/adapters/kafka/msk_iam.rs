@@ -192,7 +192,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Io(format!("msk iam: runtime: {e}")))
+        .map_err(|e| Error::io_with("msk iam: runtime", e))
 }
 
 impl MskIamSigner {
@@ -282,7 +282,7 @@ impl MskIamSigner {
         let credentials = self
             .rt
             .block_on(self.credentials.provide_credentials())
-            .map_err(|e| Error::Io(format!("msk iam: AWS credentials: {e}")))?;
+            .map_err(|e| Error::io_with("msk iam: AWS credentials", e))?;
         sign_token(&self.region, &credentials, SystemTime::now())
     }
 }

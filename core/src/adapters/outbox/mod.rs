@@ -104,13 +104,12 @@ pub trait OutboxStore: Send + Sync {
 /// Sends events to the broker.
 pub trait Publisher: Send + Sync {
     /// Publishes `events` (at most one per aggregate) concurrently; one
-    /// result per event, in order. `Ok` means the broker acknowledged it.
-    fn publish(&self, events: &[&EventRecord]) -> Vec<std::result::Result<(), String>>;
-    /// Writes an event that exhausted its retries to the dead-letter queue.
-    fn publish_dead_letter(
-        &self,
-        event: &EventRecord,
-        error: &str,
-        attempts: u32,
-    ) -> std::result::Result<(), String>;
+    /// result per event, in order. `Ok` means the broker acknowledged it; a
+    /// failure is an [`Error`](crate::Error) (usually [`Error::Io`](crate::Error::Io)
+    /// with the broker client's error as its source), which the relay
+    /// records with its whole [`chain`](crate::Error::chain).
+    fn publish(&self, events: &[&EventRecord]) -> Vec<Result<()>>;
+    /// Writes an event that exhausted its retries to the dead-letter queue;
+    /// `error` is the last failure's message.
+    fn publish_dead_letter(&self, event: &EventRecord, error: &str, attempts: u32) -> Result<()>;
 }

@@ -140,10 +140,10 @@ pub struct BatchReport {
 /// }
 /// struct Down;
 /// impl Publisher for Down {
-///     fn publish(&self, e: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
-///         e.iter().map(|_| Err("broker down".to_string())).collect()
+///     fn publish(&self, e: &[&EventRecord]) -> Vec<Result<()>> {
+///         e.iter().map(|_| Err(uoom::Error::io("broker down"))).collect()
 ///     }
-///     fn publish_dead_letter(&self, _: &EventRecord, _: &str, _: u32) -> std::result::Result<(), String> { Ok(()) }
+///     fn publish_dead_letter(&self, _: &EventRecord, _: &str, _: u32) -> Result<()> { Ok(()) }
 /// }
 /// let ev = EventRecord::new(EventId::from_u128(1), "order", "o1", "OrderCreated", serde_json::json!({}), Millis(0));
 /// let claimed = ClaimedEvent { record: ev, seq: 1, attempts: 0, due_at: Millis(0), stored_at: Millis(0) };
@@ -297,6 +297,7 @@ impl<S: OutboxStore, P: Publisher, C: Clock> Relay<S, P, C> {
                         }
                     }
                     Err(error) => {
+                        let error = error.chain().to_string();
                         self.fail(me, ev, &error, &mut outcome);
                         report.held_back += runs[r].len() - round - 1;
                     }
@@ -332,7 +333,7 @@ impl<S: OutboxStore, P: Publisher, C: Clock> Relay<S, P, C> {
                 }
                 Err(dlq) => {
                     let delay = cfg.backoff.last().copied().unwrap_or(cfg.poll_interval);
-                    let msg = format!("{error}; dead-letter write failed: {dlq}");
+                    let msg = format!("{error}; dead-letter write failed: {}", dlq.chain());
                     outcome.retries.push((
                         ev.record.id,
                         msg,
@@ -381,7 +382,7 @@ impl<S: OutboxStore, P: Publisher, C: Clock> Relay<S, P, C> {
                 }
                 Err(e) => {
                     self.metrics.add_error();
-                    tracing::warn!(error = %e, relay = me, "relay cycle failed");
+                    tracing::warn!(error = %e.chain(), relay = me, "relay cycle failed");
                     std::thread::sleep(self.config.poll_interval);
                 }
             }
@@ -419,9 +420,7 @@ where
                         metrics,
                     }
                     .stop();
-                    return Err(crate::Error::Io(format!(
-                        "cannot start a relay thread: {e}"
-                    )));
+                    return Err(crate::Error::io_with("cannot start a relay thread", e));
                 }
             }
         }
@@ -487,7 +486,7 @@ mod tests {
     }
 
     impl Publisher for Log {
-        fn publish(&self, events: &[&EventRecord]) -> Vec<std::result::Result<(), String>> {
+        fn publish(&self, events: &[&EventRecord]) -> Vec<crate::Result<()>> {
             let keys: std::collections::HashSet<&str> = events.iter().map(|e| e.key()).collect();
             assert_eq!(
                 keys.len(),
@@ -500,7 +499,7 @@ mod tests {
                     let mut fail = self.fail.lock().unwrap();
                     if let Some(i) = fail.iter().position(|f| *f == e.id) {
                         fail.remove(i);
-                        return Err("transient".into());
+                        return Err(crate::Error::io("transient"));
                     }
                     self.sent
                         .lock()
@@ -510,12 +509,7 @@ mod tests {
                 })
                 .collect()
         }
-        fn publish_dead_letter(
-            &self,
-            e: &EventRecord,
-            _: &str,
-            _: u32,
-        ) -> std::result::Result<(), String> {
+        fn publish_dead_letter(&self, e: &EventRecord, _: &str, _: u32) -> crate::Result<()> {
             self.dlq.lock().unwrap().push(e.id);
             Ok(())
         }

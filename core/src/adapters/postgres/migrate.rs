@@ -1,6 +1,6 @@
 //! The schema of `core/migrations/postgres/`, embedded and applied in order.
 
-use crate::{Error, Result};
+use crate::Result;
 use tokio_postgres::Client;
 
 /// Every migration file, in the order it applies.
@@ -51,7 +51,7 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
 /// in its own transaction, under an advisory lock so that two processes
 /// starting together do not both apply a file. Returns the names applied.
 pub(crate) async fn migrate(client: &Client) -> Result<Vec<&'static str>> {
-    let io = |e: tokio_postgres::Error| Error::Io(format!("migration: {}", super::describe(&e)));
+    let io = |e: tokio_postgres::Error| super::pg_error("migration", e);
     client
         .batch_execute(
             "SELECT pg_advisory_lock(72330117); \
@@ -83,10 +83,7 @@ pub(crate) async fn migrate(client: &Client) -> Result<Vec<&'static str>> {
         );
         if let Err(e) = client.batch_execute(&body).await {
             let _ = client.batch_execute("ROLLBACK").await;
-            result = Err(Error::Io(format!(
-                "migration {name} failed: {}",
-                super::describe(&e)
-            )));
+            result = Err(super::pg_error(format!("migration {name} failed"), e));
             break;
         }
         tracing::info!(migration = name, "applied");

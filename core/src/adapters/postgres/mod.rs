@@ -123,25 +123,18 @@ impl PgConfig {
 /// A database error with the server's message, not just "db error"; any
 /// other with its causes ("error performing TLS handshake: invalid peer
 /// certificate: UnknownIssuer", not just the first part).
-pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return format!("{} ({})", db.message(), db.code().code());
-    }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = cause.source();
-    }
-    text
+/// An I/O error of PostgreSQL's: `postgres {context}` (with the SQLSTATE of
+/// a database error), `e` kept as its source.
+pub(crate) fn pg_error(context: impl std::fmt::Display, e: tokio_postgres::Error) -> Error {
+    let context = match e.as_db_error() {
+        Some(db) => format!("postgres {context} (SQLSTATE {})", db.code().code()),
+        None => format!("postgres {context}"),
+    };
+    Error::io_with(context, e)
 }
 
 pub(crate) fn io(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
-    move |e| Error::Io(format!("postgres {context}: {}", describe(&e)))
+    move |e| pg_error(context, e)
 }
 
 /// Opens one connection (TLS when the URL says `sslmode=require`, see
@@ -266,10 +259,10 @@ impl PgStore {
             queue
                 .send(Job { unit, reply })
                 .await
-                .map_err(|_| Error::Io("postgres writer stopped".into()))?;
+                .map_err(|_| Error::io("postgres writer stopped"))?;
             answer
                 .await
-                .map_err(|_| Error::Io("postgres writer stopped".into()))?
+                .map_err(|_| Error::io("postgres writer stopped"))?
         })?
     }
 

@@ -352,7 +352,7 @@ async fn recycle_forever(url: String, alive: Weak<()>) {
             match connect_client(&url).await {
                 Ok(c) => client = Some(c),
                 Err(e) => {
-                    tracing::warn!(error = %e, "outbox recycler cannot connect");
+                    tracing::warn!(error = %crate::error::Chain::of(&e), "outbox recycler cannot connect");
                     continue;
                 }
             }
@@ -366,7 +366,7 @@ async fn recycle_forever(url: String, alive: Weak<()>) {
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "outbox_recycle() failed");
+                tracing::warn!(error = %crate::error::Chain::of(&e), "outbox_recycle() failed");
                 client = None;
             }
         }
@@ -387,7 +387,7 @@ async fn listen_forever(url: String, wake: Arc<Notify>) {
                     tokio::select! {
                         r = &mut listen, if !listening => {
                             if let Err(e) = r {
-                                tracing::warn!(error = %e, "LISTEN uoom_outbox failed");
+                                tracing::warn!(error = %crate::error::Chain::of(&e), "LISTEN uoom_outbox failed");
                                 break;
                             }
                             listening = true;
@@ -403,7 +403,7 @@ async fn listen_forever(url: String, wake: Arc<Notify>) {
                             Some(Ok(AsyncMessage::Notification(_))) => wake.notify_one(),
                             Some(Ok(_)) => {}
                             Some(Err(e)) => {
-                                tracing::warn!(error = %e, "outbox listener connection failed");
+                                tracing::warn!(error = %crate::error::Chain::of(&e), "outbox listener connection failed");
                                 break;
                             }
                             None => break,
@@ -411,7 +411,9 @@ async fn listen_forever(url: String, wake: Arc<Notify>) {
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "outbox listener cannot connect"),
+            Err(e) => {
+                tracing::warn!(error = %crate::error::Chain::of(&e), "outbox listener cannot connect")
+            }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -522,7 +524,7 @@ impl OutboxStore for PgOutboxStore {
                 continue;
             };
             let more = bundle::parse(tail.get()).map_err(|err| {
-                crate::Error::Io(format!("outbox pending: row {row} has a bad tail: {err}"))
+                crate::Error::io_with(format!("outbox pending: row {row} has a bad tail"), err)
             })?;
             let b = Bundle {
                 seq: head.seq,
@@ -578,7 +580,7 @@ impl OutboxStore for PgOutboxStore {
         } = claim;
         let c = &conn.client;
         let foreign = |id: &EventId| {
-            crate::Error::Io(format!(
+            crate::Error::io(format!(
                 "outbox complete: event {} is not one of the claim's",
                 id.0
             ))
@@ -636,7 +638,7 @@ impl OutboxStore for PgOutboxStore {
             if let Some((pos, ..)) = o.failed
                 && pos != p
             {
-                return Err(crate::Error::Io(format!(
+                return Err(crate::Error::io(format!(
                     "outbox complete: row {row} failed at event {pos} after {p} delivered"
                 )));
             }
@@ -646,9 +648,9 @@ impl OutboxStore for PgOutboxStore {
                 continue;
             }
             let elements = bundle::elements(b.tail.get()).map_err(|e| {
-                crate::Error::Io(format!("outbox complete: row {row} has a bad tail: {e}"))
+                crate::Error::io_with(format!("outbox complete: row {row} has a bad tail"), e)
             })?;
-            let io_err = |e: String| crate::Error::Io(format!("outbox complete: row {row}: {e}"));
+            let io_err = |e: String| crate::Error::io(format!("outbox complete: row {row}: {e}"));
             // Where the rest of the row starts, once what went out and the
             // failed event are recorded.
             let after = match (p, o.failed) {

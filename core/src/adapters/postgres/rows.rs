@@ -58,19 +58,19 @@ pub(crate) fn millis(t: SystemTime) -> Millis {
     )
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Io(format!("orders row: bad {what}: {e}"))
+fn corrupt(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::io_with(format!("orders row: bad {what}"), e)
 }
 
 pub(crate) fn parse_status(s: &str) -> Result<OrderStatus> {
     OrderStatus::ALL
         .into_iter()
         .find(|st| st.as_str() == s)
-        .ok_or_else(|| corrupt("status", s))
+        .ok_or_else(|| Error::io(format!("orders row: bad status: {s}")))
 }
 
 pub(crate) fn order_from_row(row: &Row) -> Result<Order> {
-    let get_err = |e: tokio_postgres::Error| Error::Io(format!("orders row: {e}"));
+    let get_err = |e: tokio_postgres::Error| Error::io_with("orders row", e);
     let currency: String = row.try_get(10).map_err(get_err)?;
     let currency = Currency::parse(currency.trim()).map_err(|e| corrupt("currency", e))?;
     let items: Value = row.try_get(3).map_err(get_err)?;

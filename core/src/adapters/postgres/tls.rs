@@ -43,7 +43,7 @@ pub(crate) async fn drive(mut conn: Box<dyn Driven>) {
         match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
             Some(Ok(_)) => {}
             Some(Err(e)) => {
-                tracing::warn!(error = %e, "postgres connection closed");
+                tracing::warn!(error = %crate::error::Chain::of(&e), "postgres connection closed");
                 return;
             }
             None => return,
@@ -81,8 +81,9 @@ where
 #[cfg(feature = "postgres-tls")]
 fn connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
     use tokio_postgres_rustls::MakeRustlsConnect;
-    let tls_err =
-        |what: &str, e: &dyn std::fmt::Display| Error::Io(format!("postgres tls: {what}: {e}"));
+    fn tls_err(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+        Error::io_with(format!("postgres tls: {what}"), e)
+    }
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for cert in native.certs {
@@ -94,21 +95,23 @@ fn connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
         use rustls::pki_types::pem::PemObject;
         let file = format!("{ROOT_CERT_ENV}={}", path.to_string_lossy());
         let system = roots.len();
-        for cert in CertificateDer::pem_file_iter(&path).map_err(|e| tls_err(&file, &e))? {
-            let cert = cert.map_err(|e| tls_err(&file, &e))?;
+        for cert in CertificateDer::pem_file_iter(&path).map_err(|e| tls_err(&file, e))? {
+            let cert = cert.map_err(|e| tls_err(&file, e))?;
             roots
                 .add(cert)
-                .map_err(|e| tls_err("root certificate", &e))?;
+                .map_err(|e| tls_err("root certificate", e))?;
         }
         if roots.len() == system {
-            return Err(tls_err(&file, &"no certificate in the file"));
+            return Err(Error::io(format!(
+                "postgres tls: {file}: no certificate in the file"
+            )));
         }
     }
     if roots.is_empty() {
-        return Err(tls_err(
-            "sslmode=require",
-            &format!("no root certificates (system store empty, {ROOT_CERT_ENV} unset)"),
-        ));
+        return Err(Error::io(format!(
+            "postgres tls: sslmode=require: no root certificates (system store empty, \
+             {ROOT_CERT_ENV} unset)"
+        )));
     }
     let config = rustls::ClientConfig::builder()
         .with_root_certificates(roots)
@@ -118,9 +121,8 @@ fn connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
 
 #[cfg(not(feature = "postgres-tls"))]
 fn connector() -> Result<NoTls> {
-    Err(Error::Io(
+    Err(Error::io(
         "postgres connect: the URL asks for TLS (sslmode=require) but uoom was built \
-         without its `postgres-tls` feature"
-            .into(),
+         without its `postgres-tls` feature",
     ))
 }

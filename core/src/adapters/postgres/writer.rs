@@ -96,7 +96,7 @@ pub(crate) struct OrderRow {
 }
 
 fn json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| Error::Io(format!("to JSON: {e}")))
+    serde_json::to_string(v).map_err(|e| Error::io_with("to JSON", e))
 }
 
 impl OrderRow {
@@ -310,7 +310,7 @@ async fn commit_group(client: &Client, st: &Statements, jobs: Vec<Job>, written:
         match write_tx(client, st, &units).await {
             Ok(()) => Ok(()),
             Err(e) => {
-                tracing::debug!(error = %e, units = units.len(), "group commit failed; retrying unit by unit");
+                tracing::debug!(error = %crate::error::Chain::of(&e), units = units.len(), "group commit failed; retrying unit by unit");
                 for job in jobs {
                     let r = write_tx(client, st, &[&job.unit]).await;
                     count(written, &job.unit, &r);
@@ -335,7 +335,7 @@ fn db_err(context: &str, e: tokio_postgres::Error) -> Error {
             db.message()
         ));
     }
-    Error::Io(format!("postgres {context}: {}", super::describe(&e)))
+    super::pg_error(context, e)
 }
 
 const UPSERT_ORDERS: &str = "WITH up AS (INSERT INTO orders (id, customer_id, restaurant_id, items, \
