@@ -1,5 +1,14 @@
 //! Simulated partners: a [`ChannelGateway`] with configurable latency,
-//! failure rates and outages, for demos and deterministic tests.
+//! failure rates and outages — a test double for the partner APIs a real
+//! deployment books through, for demos and deterministic tests.
+//!
+//! In production, implement [`ChannelGateway`] over your partners' APIs and
+//! hand that to [`Router::builder`](super::Router::builder); use
+//! [`SimGateway`] where those APIs are not wanted: unit and integration tests
+//! of code that drives a [`Router`](super::Router), local runs, demos. Its
+//! profiles, outages and [`with_tracking`](SimGateway::with_tracking) let a
+//! test script failures, timeouts and outages, and check what was booked and
+//! cancelled.
 //!
 //! Latency is virtual: a booking draws how long the partner *would* take and
 //! compares it with the timeout, but nothing sleeps and the clock is not
@@ -78,7 +87,8 @@ pub struct GatewayStats {
     pub cancelled: u64,
 }
 
-/// Simulated partners behind one gateway.
+/// Simulated partners behind one gateway: the test double of a
+/// [`ChannelGateway`] (see the [module docs](self)).
 ///
 /// ```
 /// use std::sync::Arc;

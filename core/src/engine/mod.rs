@@ -17,6 +17,8 @@ pub mod needs;
 pub mod ports;
 pub mod router;
 mod saga;
+#[cfg(feature = "sim")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim;
 pub mod step;
 
@@ -36,5 +38,6 @@ pub use ports::{
     UnitOfWork, WriteModel,
 };
 pub use router::{IntakeWrite, Router, RouterBuilder, RouterConfig};
+#[cfg(feature = "sim")]
 pub use sim::{CITIES, City, CityPlan, Scenario, ScenarioConfig, SimOrder};
 pub use step::{BookingAnswer, BookingCall, CancelCall, Next, Step, Ticket};

@@ -4,6 +4,12 @@
 //!
 //! Everything is a pure function of the seed, so a simulation (and every
 //! test built on one) replays exactly.
+//!
+//! This is the workload generator of the `uoom simulate` command and of the
+//! engine's scale tests, built only with the `sim` feature: its cities,
+//! menus and mixes are a demo's, not part of the library's stable API. To
+//! test code that drives a [`Router`] against simulated partners, the
+//! [`SimGateway`] test double is always available.
 
 use super::gateway_sim::{Outage, PartnerProfile, SimGateway};
 use super::router::{Router, RouterBuilder};

@@ -4,9 +4,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use uoom::engine::{
-    MemoryStore, Outbox, Outcome, Router, Scenario, ScenarioConfig, SimGateway, WriteModel,
-};
+use uoom::engine::{MemoryStore, Outbox, Outcome, Router, SimGateway, WriteModel};
+#[cfg(feature = "sim")]
+use uoom::engine::{Scenario, ScenarioConfig};
 use uoom::events::{DomainEvent, EventPayload, FailureReason};
 use uoom::ledger::{ReservationId, ReservationState};
 use uoom::{
@@ -29,6 +29,7 @@ pub struct Run {
 }
 
 /// Runs `config`'s scenario order by order on a manual clock, real time.
+#[cfg(feature = "sim")]
 pub fn run_scenario(config: &ScenarioConfig) -> Run {
     run_scenario_with(config, None)
 }
@@ -36,6 +37,7 @@ pub fn run_scenario(config: &ScenarioConfig) -> Run {
 /// Runs `config`'s scenario on a manual clock; with `batch_window_ms`, orders
 /// are queued and routed in batches by the solver (`poll` after each
 /// submit, `flush` at the end), and `outcomes` holds the final outcomes.
+#[cfg(feature = "sim")]
 pub fn run_scenario_with(config: &ScenarioConfig, batch_window_ms: Option<u64>) -> Run {
     let scenario = Scenario::generate(config);
     let clock = Arc::new(ManualClock::new(config.start));
