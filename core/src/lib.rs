@@ -18,6 +18,8 @@
 //! assert_eq!(clock.now(), Millis(100));
 //! ```
 #![deny(missing_docs)]
+// docs.rs (`--cfg docsrs`, nightly) marks what each feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(any(
     feature = "postgres",
@@ -25,6 +27,15 @@
     feature = "kafka",
     feature = "dynamodb"
 ))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        feature = "postgres",
+        feature = "outbox",
+        feature = "kafka",
+        feature = "dynamodb"
+    )))
+)]
 pub mod adapters;
 pub mod bench_format;
 pub mod clock;

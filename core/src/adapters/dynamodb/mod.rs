@@ -21,6 +21,7 @@ mod tables;
 #[cfg(feature = "postgres")]
 mod fallback;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use fallback::StatusWithFallback;
 
 pub use aws_sdk_dynamodb;

@@ -13,6 +13,7 @@
 pub use rdkafka;
 
 #[cfg(feature = "kafka-msk-iam")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kafka-msk-iam")))]
 pub mod msk_iam;
 
 use crate::adapters::EventRecord;
@@ -485,6 +486,7 @@ impl KafkaPublisher {
     /// let p = KafkaPublisher::with_msk_iam_signer(config, MskIamSigner::from_provider("us-east-1", creds).unwrap());
     /// ```
     #[cfg(feature = "kafka-msk-iam")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "kafka-msk-iam")))]
     pub fn with_msk_iam_signer(config: KafkaConfig, signer: msk_iam::MskIamSigner) -> Result<Self> {
         if !config.is_msk_iam() {
             return Err(Error::invalid(
@@ -758,6 +760,7 @@ fn set_first_token(client: &rdkafka::client::Client<Reports>) -> Result<()> {
 }
 
 #[cfg(feature = "outbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
 impl crate::adapters::outbox::Publisher for KafkaPublisher {
     fn publish(&self, events: &[&EventRecord]) -> Vec<Result<()>> {
         self.publish_events(events)

@@ -24,6 +24,7 @@ mod writer;
 #[cfg(feature = "outbox")]
 mod outbox_store;
 #[cfg(feature = "outbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "outbox")))]
 pub use outbox_store::{
     Delivered, OUTBOX_PARTITIONS, OUTBOX_SLOTS, PgClaim, PgOutboxStore, RECYCLE_INTERVAL,
 };
