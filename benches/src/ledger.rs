@@ -68,7 +68,10 @@ impl Clock for CoarseClock {
             tv_nsec: 0,
         };
         // SAFETY: clock_gettime only writes into the timespec we own; the clock id is valid on Linux.
-        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
+        #[allow(unsafe_code, reason = "clock_gettime has no safe wrapper in std")]
+        unsafe {
+            libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &raw mut ts)
+        };
         Millis(ts.tv_sec as u64 * 1_000 + ts.tv_nsec as u64 / 1_000_000)
     }
 }
@@ -170,7 +173,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             std::thread::spawn(move || -> anyhow::Result<(u64, f64, f64)> {
                 let h = ledger.account(&channel, slot)?;
                 // One lane per thread, as one router per thread has (IdGen::with_lane).
-                let mut idgen = IdGen::seeded(0x1ed6e7 + t as u64).with_lane(t as u8);
+                let mut idgen = IdGen::seeded(0x001e_d6e7 + t as u64).with_lane(t as u8);
                 barrier.wait();
                 let start = Instant::now();
                 let cpu0 = thread_cpu_ns();

@@ -41,7 +41,10 @@ pub fn thread_cpu_ns() -> u64 {
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime only writes into the timespec we own; the clock id is valid on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    #[allow(unsafe_code, reason = "clock_gettime has no safe wrapper in std")]
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts)
+    };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
@@ -57,7 +60,7 @@ pub fn machine() -> Machine {
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()));
     Machine {
-        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpus: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         loadavg_1m,
     }
 }

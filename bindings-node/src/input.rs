@@ -2,6 +2,8 @@
 //! `Buffer` of JSON text (an HTTP body not yet parsed: the cheapest path, no
 //! JS object to walk). Copied into owned Rust values on the JS thread, so the
 //! work can then move to another thread.
+// napi's FromNapiValue is an unsafe trait over raw N-API handles.
+#![allow(unsafe_code)]
 
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -60,7 +62,7 @@ impl FromNapiValue for JsonInput {
     unsafe fn from_napi_value(env: sys::napi_env, v: sys::napi_value) -> Result<Self> {
         let mut ty = 0;
         // SAFETY: env and v come from napi for this call.
-        check_status!(unsafe { sys::napi_typeof(env, v, &mut ty) })?;
+        check_status!(unsafe { sys::napi_typeof(env, v, &raw mut ty) })?;
         if ValueType::from(ty) == ValueType::String {
             // SAFETY: v is a string.
             return Ok(JsonInput::Text(
@@ -69,7 +71,7 @@ impl FromNapiValue for JsonInput {
         }
         let mut is_buffer = false;
         // SAFETY: as above.
-        check_status!(unsafe { sys::napi_is_buffer(env, v, &mut is_buffer) })?;
+        check_status!(unsafe { sys::napi_is_buffer(env, v, &raw mut is_buffer) })?;
         if is_buffer {
             // SAFETY: v is a Buffer.
             let b = unsafe { BufferSlice::from_napi_value(env, v)? };
@@ -98,29 +100,29 @@ unsafe fn stringify(env: sys::napi_env, v: sys::napi_value) -> Result<Option<Str
     let mut out = std::ptr::null_mut();
     // SAFETY: plain N-API calls on values of this call; every status checked.
     unsafe {
-        check_status!(sys::napi_get_global(env, &mut global))?;
+        check_status!(sys::napi_get_global(env, &raw mut global))?;
         check_status!(sys::napi_get_named_property(
             env,
             global,
             c"JSON".as_ptr(),
-            &mut json
+            &raw mut json
         ))?;
         check_status!(sys::napi_get_named_property(
             env,
             json,
             c"stringify".as_ptr(),
-            &mut func
+            &raw mut func
         ))?;
         let args = [v];
-        let status = sys::napi_call_function(env, json, func, 1, args.as_ptr(), &mut out);
+        let status = sys::napi_call_function(env, json, func, 1, args.as_ptr(), &raw mut out);
         if status != sys::Status::napi_ok {
             // A cycle or a BigInt makes JSON.stringify throw: clear it, report it as data.
             let mut exception = std::ptr::null_mut();
-            sys::napi_get_and_clear_last_exception(env, &mut exception);
+            sys::napi_get_and_clear_last_exception(env, &raw mut exception);
             return Ok(None);
         }
         let mut ty = 0;
-        check_status!(sys::napi_typeof(env, out, &mut ty))?;
+        check_status!(sys::napi_typeof(env, out, &raw mut ty))?;
         if ValueType::from(ty) != ValueType::String {
             return Ok(None);
         }

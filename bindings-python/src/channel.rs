@@ -167,8 +167,7 @@ impl PyChannel {
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other
             .cast::<PyChannel>()
-            .map(|o| o.get().inner == self.inner)
-            .unwrap_or(false)
+            .is_ok_and(|o| o.get().inner == self.inner)
     }
 
     fn __getnewargs_ex__<'py>(&self, py: Python<'py>) -> PyResult<(NewArgs, Bound<'py, PyDict>)> {

@@ -122,7 +122,7 @@ impl PyOrder {
     }
     #[getter]
     fn vehicle(&self) -> Option<&'static str> {
-        self.inner.hints.vehicle.map(|v| v.as_str())
+        self.inner.hints.vehicle.map(uoom::Vehicle::as_str)
     }
     #[getter]
     fn deadline_min(&self) -> Option<f64> {
@@ -171,8 +171,7 @@ impl PyOrder {
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other
             .cast::<PyOrder>()
-            .map(|o| o.borrow().inner == self.inner)
-            .unwrap_or(false)
+            .is_ok_and(|o| o.borrow().inner == self.inner)
     }
 
     fn __reduce__<'py>(

@@ -68,10 +68,7 @@ fn query(
 
 fn ranked_dict<'py>(py: Python<'py>, ranker: &Ranker, r: &Ranked) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    let id = ranker
-        .channel(r.channel)
-        .map(|c| c.id.as_str())
-        .unwrap_or("");
+    let id = ranker.channel(r.channel).map_or("", |c| c.id.as_str());
     d.set_item("channel", id)?;
     d.set_item("score", r.score)?;
     d.set_item("distance_km", r.distance_km)?;

@@ -201,7 +201,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         return over_adapters(&args, scenario, orders);
     }
 
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let threads = args
         .threads
         .unwrap_or(cores)
@@ -313,7 +313,7 @@ fn worker(
     // worker: their memory is then freed and reused here, not handed back to
     // the generating thread's heap.
     let stream: Vec<SimOrder> = {
-        let local = stream.to_vec();
+        let local = stream.clone();
         drop(stream);
         local
     };
@@ -449,7 +449,7 @@ pub(crate) fn pace_until(due: Instant) {
         }
         let left = due - now;
         if left > Duration::from_micros(300) {
-            std::thread::sleep(left - Duration::from_micros(200));
+            std::thread::sleep(left.saturating_sub(Duration::from_micros(200)));
         } else {
             std::hint::spin_loop();
         }

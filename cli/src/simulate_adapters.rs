@@ -318,6 +318,7 @@ fn small_pages_only() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and only changes how
     // the kernel backs this process's future page faults.
+    #[allow(unsafe_code, reason = "prctl has no safe wrapper")]
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }

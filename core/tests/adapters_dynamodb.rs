@@ -217,7 +217,10 @@ fn the_engine_writes_status_through_the_fallback_read_model() {
 
     let view = read.get(&out.order_id).unwrap();
     assert_eq!(view.restaurant_id, Some(restaurant));
-    assert_eq!(view.channel.as_ref().map(|c| c.as_str()), Some("k1"));
+    assert_eq!(
+        view.channel.as_ref().map(uoom::ChannelId::as_str),
+        Some("k1")
+    );
     let by_restaurant = dynamo.by_restaurant(&restaurant, None, 10).unwrap();
     assert_eq!(
         by_restaurant.iter().map(|r| r.order_id).collect::<Vec<_>>(),

@@ -86,7 +86,9 @@ fn kafka_script(action: &str) {
 
 #[test]
 fn kafka_stopped_mid_batch_and_restarted_loses_nothing() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (url, rt, store) = migrated_schema();
     let store = Arc::new(store);
     let topic = unique("kafka_down");
@@ -154,7 +156,9 @@ fn kafka_stopped_mid_batch_and_restarted_loses_nothing() {
 
 #[test]
 fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_stay_within_its_batch() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (url, rt, store) = migrated_schema();
     let topic = unique("sigkill");
     write_orders(&store, 0, 2_000);
@@ -186,8 +190,7 @@ fn a_relay_killed_mid_batch_loses_nothing_and_duplicates_stay_within_its_batch()
         let ok = Command::new("kill")
             .args([sig, pid.as_str()])
             .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
+            .is_ok_and(|s| s.success());
         assert!(ok, "kill {sig} failed");
     };
     let mut acked_at_kill = None;

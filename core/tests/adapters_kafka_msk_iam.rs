@@ -75,6 +75,10 @@ fn msk_iam_tokens_are_accepted_a_wrong_secret_or_key_is_refused_and_admin_calls_
     )
     .unwrap();
     // SAFETY: the only test of this binary, before it starts any thread.
+    #[allow(
+        unsafe_code,
+        reason = "set_var: the AWS SDK reads its files from the environment"
+    )]
     unsafe {
         std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", &creds_file);
         std::env::set_var("AWS_CONFIG_FILE", dir.join("config"));

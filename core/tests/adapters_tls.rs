@@ -18,6 +18,10 @@ fn connect(url: &str) -> uoom::Result<PgStore> {
 fn set_roots(path: Option<&str>) {
     // SAFETY: this test binary has one test, so no other thread reads the
     // environment while it changes.
+    #[allow(
+        unsafe_code,
+        reason = "set_var: the adapter reads its roots from the environment"
+    )]
     unsafe {
         match path {
             Some(p) => std::env::set_var(ROOT_CERT_ENV, p),
@@ -70,7 +74,9 @@ fn sslmode_require_connects_over_verified_tls_and_refuses_what_it_cannot_verify(
     writer.save(&o, &events_for(&o, 10, 2)).unwrap();
     let (claim, events) = relay_store.claim(32, 16, uoom::Millis(0)).unwrap();
     assert_eq!(events.len(), 2);
-    relay_store.complete(claim, &Default::default()).unwrap();
+    relay_store
+        .complete(claim, &uoom::adapters::outbox::BatchOutcome::default())
+        .unwrap();
 
     // A root file that is not there is a clear error, not a silent fallback.
     set_roots(Some("/nonexistent/uoom-ca.pem"));

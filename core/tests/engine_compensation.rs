@@ -309,7 +309,7 @@ fn a_hold_that_lapses_before_commit_cancels_the_booking_and_fails_the_order() {
     assert_eq!(gw.cancelled.load(std::sync::atomic::Ordering::SeqCst), 1);
     let statuses: Vec<_> = events_of(&store)
         .iter()
-        .filter_map(|e| e.status_change())
+        .filter_map(uoom::events::EventPayload::status_change)
         .map(|c| c.1)
         .collect();
     assert_eq!(

@@ -17,7 +17,7 @@ fn a_realistic_run_routes_most_orders_and_keeps_every_invariant() {
     for shard in &run.shards {
         check_invariants(shard);
     }
-    let routed = count(&run.outcomes, |o| o.is_confirmed());
+    let routed = count(&run.outcomes, uoom::engine::Outcome::is_confirmed);
     assert!(routed > 2_500, "only {routed} of 3000 routed");
     // The scenario's partner failures, timeouts and outages all happened
     // and were compensated.

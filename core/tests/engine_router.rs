@@ -291,7 +291,10 @@ impl WriteModel for Recording {
     fn save(&self, unit: uoom::engine::UnitOfWork<'_>) -> uoom::Result<()> {
         self.units.lock().unwrap().push((
             unit.order.status,
-            unit.events.iter().map(|e| e.event_type()).collect(),
+            unit.events
+                .iter()
+                .map(uoom::events::DomainEvent::event_type)
+                .collect(),
             unit.idempotency.map(|(_, o)| o.status),
         ));
         self.inner.save(unit)

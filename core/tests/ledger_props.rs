@@ -74,7 +74,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn kind<T>(r: &uoom::Result<T>) -> Result<(), uoom::ErrorKind> {
-    r.as_ref().map(|_| ()).map_err(|e| e.kind())
+    r.as_ref().map(|_| ()).map_err(uoom::Error::kind)
 }
 
 fn unit<T, E: Copy>(r: &Result<T, E>) -> Result<(), E> {

@@ -177,7 +177,7 @@ fn build(chans: &[Channel], sigs: &[Sig], max_age: Option<u64>, policy: StalePol
             updates.push((NOW - age, i, k));
         }
     }
-    updates.sort();
+    updates.sort_unstable();
     for (t, i, k) in updates {
         clock.set(Millis(t));
         let s = &sigs[i];

@@ -120,10 +120,13 @@ mod pg {
         }
 
         fn depth(&self) -> usize {
-            self.outbox_depth().map(|n| n as usize).unwrap_or_else(|e| {
-                tracing::warn!(error = %e.chain(), "postgres outbox depth failed");
-                0
-            })
+            self.outbox_depth().map_or_else(
+                |e| {
+                    tracing::warn!(error = %e.chain(), "postgres outbox depth failed");
+                    0
+                },
+                |n| n as usize,
+            )
         }
     }
 }
@@ -141,7 +144,7 @@ mod ddb {
             customer_id: v.customer_id,
             restaurant_id: v.restaurant_id,
             status: v.status,
-            channel: v.channel.as_ref().map(|c| c.to_string()),
+            channel: v.channel.as_ref().map(std::string::ToString::to_string),
             decision: v
                 .decision
                 .and_then(|d| serde_json::to_value(d).ok())

@@ -179,7 +179,7 @@ impl DynamoStatusStore {
             Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                    .is_some_and(aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception) =>
             {
                 Ok(false)
             }
@@ -213,7 +213,7 @@ impl DynamoStatusStore {
         table: &str,
         ids: &[OrderId],
     ) -> Result<Vec<HashMap<String, AttributeValue>>> {
-        let mut unique: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        let mut unique: Vec<String> = ids.iter().map(std::string::ToString::to_string).collect();
         unique.sort();
         unique.dedup();
         let client = &self.client;

@@ -82,7 +82,7 @@ pub(crate) async fn create(client: &Client, def: &str, name: &str) -> Result<()>
         Ok(_) => {}
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) => {}
+                .is_some_and(aws_sdk_dynamodb::operation::create_table::CreateTableError::is_resource_in_use_exception) => {}
         Err(e) => return Err(sdk_err("create table", e)),
     }
     let ttl = client

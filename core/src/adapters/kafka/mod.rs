@@ -325,7 +325,10 @@ impl Round {
     /// Records message `i`'s outcome (the first one only), waking the caller
     /// once every message has one.
     fn settle(&self, i: usize, outcome: Result<()>) {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if s.results[i].is_none() {
             s.results[i] = Some(outcome);
             s.left -= 1;
@@ -338,11 +341,14 @@ impl Round {
     /// Every outcome, once all are in or `timeout` has passed (a message
     /// without a report by then counts as failed).
     fn wait(&self, timeout: Duration) -> Vec<Result<()>> {
-        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let s = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (mut s, _) = self
             .done
             .wait_timeout_while(s, timeout, |s| s.left > 0)
-            .unwrap_or_else(|e| e.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         s.results
             .iter_mut()
             .map(|r| {
@@ -393,7 +399,9 @@ impl Reports {
     }
 
     fn last_error(&self) -> std::sync::MutexGuard<'_, Option<String>> {
-        self.last_error.lock().unwrap_or_else(|e| e.into_inner())
+        self.last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The client's last error as " (last client error: …)", or nothing: what
@@ -717,6 +725,10 @@ pub fn delete_topics(config: &KafkaConfig, topics: &[&str], timeout: Duration) -
 /// without this it would wait for a token forever; one token (900 s) outlasts
 /// any admin call of ours.
 #[cfg(feature = "kafka-msk-iam")]
+#[allow(
+    unsafe_code,
+    reason = "rdkafka has no safe call to set an admin client's token: librdkafka's C API"
+)]
 fn set_first_token(client: &rdkafka::client::Client<Reports>) -> Result<()> {
     use std::ffi::{CString, c_char};
     let token =
@@ -985,7 +997,10 @@ mod tests {
         fn written_properties_read_back(
             kv in prop::collection::vec(("[a-z][a-z.]{0,20}", "[ -~]{0,30}"), 0..8)
         ) {
-            let text: String = kv.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+            let text: String = kv
+                .iter()
+                .flat_map(|(k, v)| [k.as_str(), "=", v.as_str(), "\n"])
+                .collect();
             let c = KafkaConfig::new("b:9092").with_properties(&text).unwrap();
             let want: Vec<(String, String)> =
                 kv.iter().map(|(k, v)| (k.clone(), v.trim().to_owned())).collect();

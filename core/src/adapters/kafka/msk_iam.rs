@@ -215,7 +215,7 @@ impl MskIamSigner {
         }
         let config = rt.block_on(loader.load());
         let region = region
-            .or_else(|| config.region().map(|r| r.to_string()))
+            .or_else(|| config.region().map(std::string::ToString::to_string))
             .ok_or_else(|| {
                 Error::invalid(
                     "region",

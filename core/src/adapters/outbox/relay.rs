@@ -459,7 +459,7 @@ mod tests {
             let pending = rows.iter().filter(|r| !r.published && !r.dead);
             Ok(((), pending.take(max).map(|r| r.ev.clone()).collect()))
         }
-        fn complete(&self, _: (), o: &BatchOutcome) -> Result<()> {
+        fn complete(&self, (): (), o: &BatchOutcome) -> Result<()> {
             for r in self.0.lock().unwrap().iter_mut() {
                 let id = r.ev.record.id;
                 if o.published.contains(&id) {

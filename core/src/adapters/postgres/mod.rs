@@ -389,7 +389,7 @@ impl PgStore {
             "SELECT {ORDER_COLUMNS} FROM orders WHERE {column} = $1 \
              AND ($2::text IS NULL OR status = $2) ORDER BY created_at DESC, id LIMIT $3"
         );
-        let status = status.map(|s| s.as_str());
+        let status = status.map(super::super::model::order::OrderStatus::as_str);
         let rows = self
             .rt
             .block_on(client.query(&sql, &[&key, &status, &limit]))?

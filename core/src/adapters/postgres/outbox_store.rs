@@ -245,7 +245,12 @@ impl PgOutboxStore {
     }
 
     fn take_conn(&self) -> Result<Conn> {
-        if let Some(c) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+        if let Some(c) = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+        {
             return Ok(c);
         }
         let url = self.url.clone();
@@ -765,7 +770,7 @@ impl OutboxStore for PgOutboxStore {
         if result.is_ok() {
             self.idle
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push(conn);
         }
         result

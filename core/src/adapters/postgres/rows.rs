@@ -53,8 +53,7 @@ pub(crate) fn at(t: Millis) -> SystemTime {
 pub(crate) fn millis(t: SystemTime) -> Millis {
     Millis(
         t.duration_since(UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-            .unwrap_or(0),
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
     )
 }
 

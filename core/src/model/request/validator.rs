@@ -237,7 +237,7 @@ impl Validator {
                 None
             }
             Ok(Ok(m)) if m <= MAX_UNIT_PRICE_MINOR => Some(Money::from_minor(m, currency)),
-            Ok(Ok(_)) | Ok(Err(DecimalError::Overflow)) => {
+            Ok(Ok(_) | Err(DecimalError::Overflow)) => {
                 self.push(
                     field,
                     "out_of_range",
