@@ -235,3 +235,21 @@ fn a_run_publishes_over_msk_iam_with_credentials_from_the_environment() {
         ],
     );
 }
+
+#[test]
+fn an_unreachable_database_is_reported_with_its_cause() {
+    // Nothing listens on port 1: the message says what failed, and why.
+    let out = Command::new(env!("CARGO_BIN_EXE_uoom"))
+        .args(["simulate", "--orders", "10"])
+        .args(["--postgres", "postgres://uoom:uoom@127.0.0.1:1/uoom"])
+        .args(["--kafka", "127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: connecting to PostgreSQL: io: postgres connect: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+}

@@ -349,3 +349,58 @@ impl std::fmt::Display for Chain<'_> {
 
 /// Result alias used throughout uoom.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// An error whose message repeats its source's, as some clients' do.
+    #[derive(Debug)]
+    struct Wrapper(std::io::Error);
+
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "request failed: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn the_chain_shows_every_cause_once() {
+        let e = Error::io_with(
+            "kafka producer",
+            Wrapper(std::io::Error::other("timed out")),
+        );
+        assert_eq!(
+            e.chain().to_string(),
+            "io: kafka producer: request failed: timed out"
+        );
+        assert_eq!(e.source().unwrap().to_string(), "request failed: timed out");
+        assert_eq!(e.code(), "UOOM_IO");
+    }
+
+    #[test]
+    fn a_clone_keeps_the_cause_and_equality_compares_the_messages() {
+        let e = Error::io_with("postgres connect", std::io::Error::other("refused"));
+        let copy = e.clone();
+        assert_eq!(copy.source().unwrap().to_string(), "refused");
+        assert_eq!(e, copy);
+        assert_eq!(
+            e,
+            Error::io_with("postgres connect", std::io::Error::other("refused"))
+        );
+        assert_ne!(
+            e,
+            Error::io_with("postgres connect", std::io::Error::other("reset"))
+        );
+        assert_ne!(e, Error::io("postgres connect"));
+        assert_ne!(Error::io("x"), Error::conflict("x"));
+        assert!(Error::io("postgres writer stopped").source().is_none());
+    }
+}
