@@ -1,7 +1,8 @@
 //! `sslmode=require` against the test server, which offers TLS with a
 //! certificate from a throwaway CA (`scripts/servers/postgres.sh ca`).
-//! One test, so that setting PGSSLROOTCERT races nothing.
-#![cfg(feature = "postgres-tls")]
+//! One test, so that setting PGSSLROOTCERT races nothing. It claims from the
+//! outbox over TLS too, so it needs the `outbox` feature beside `postgres-tls`.
+#![cfg(all(feature = "postgres-tls", feature = "outbox"))]
 
 mod adapters_common;
 
