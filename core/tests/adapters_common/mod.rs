@@ -78,6 +78,7 @@ pub fn fresh_schema() -> String {
 }
 
 /// A fresh schema, migrated: its URL, the runtime and the store over it.
+#[cfg(feature = "postgres")]
 pub fn migrated_schema() -> (
     String,
     uoom::adapters::AdapterRuntime,
@@ -93,7 +94,7 @@ pub fn migrated_schema() -> (
 
 /// A running relay named `name` publishing `url`'s outbox to Kafka topic
 /// `topic` on the wall clock, with the default settings.
-#[cfg(all(feature = "outbox", feature = "kafka"))]
+#[cfg(all(feature = "postgres", feature = "outbox", feature = "kafka"))]
 pub fn spawn_kafka_relay(
     name: &str,
     url: &str,
@@ -114,6 +115,7 @@ pub fn spawn_kafka_relay(
 }
 
 /// Whether `store`'s outbox drains (no pending event) within `timeout`.
+#[cfg(feature = "postgres")]
 pub fn drained(store: &uoom::adapters::postgres::PgStore, timeout: std::time::Duration) -> bool {
     wait_until(timeout, || store.outbox_depth().unwrap() == 0)
 }
