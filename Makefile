@@ -44,7 +44,7 @@ bench-python: setup-rust ## uoom.solve beside OR-Tools CP-SAT from Python, and p
 # the Python and Node bindings); each adapter feature of uoom alone; then
 # everything together (uoom's features, the CLI's adapters). The order keeps
 # the dependencies' feature sets growing, so most are checked once.
-LINT_ALONE := postgres postgres-tls outbox kafka kafka-tls kafka-msk-iam dynamodb
+LINT_ALONE := postgres postgres-tls outbox kafka kafka-tls kafka-msk-iam dynamodb tokio sim
 LINT_CLIPPY := $(CARGO) clippy --all-targets
 
 lint: setup-rust ## cargo fmt --check, license files, clippy -D warnings over every shipped feature combination

@@ -177,7 +177,7 @@ impl FromNapiValue for OptionsInput {
     unsafe fn from_napi_value(env: sys::napi_env, v: sys::napi_value) -> Result<Self> {
         let mut ty = 0;
         // SAFETY: env and v come from napi for this call.
-        check_status!(unsafe { sys::napi_typeof(env, v, &mut ty) })?;
+        check_status!(unsafe { sys::napi_typeof(env, v, &raw mut ty) })?;
         match ValueType::from(ty) {
             ValueType::Undefined | ValueType::Null => {
                 return Ok(OptionsInput {
@@ -202,9 +202,9 @@ impl FromNapiValue for OptionsInput {
                 env,
                 v,
                 c"gateway".as_ptr(),
-                &mut gateway
+                &raw mut gateway
             ))?;
-            check_status!(sys::napi_typeof(env, gateway, &mut gateway_ty))?;
+            check_status!(sys::napi_typeof(env, gateway, &raw mut gateway_ty))?;
         }
         Ok(OptionsInput {
             gateway: ValueType::from(gateway_ty) != ValueType::Undefined,

@@ -8,8 +8,8 @@ use super::{RouteOutcome, Router};
 use crate::errors::OrThrow;
 use crate::order::{RequestInput, parse_request};
 use napi::bindgen_prelude::*;
-use uoom::engine::{BookingAnswer, BookingCall, BookingRef, CancelCall, GatewayError, Next, Step};
 use uoom::engine::Ticket;
+use uoom::engine::{BookingAnswer, BookingCall, BookingRef, CancelCall, GatewayError, Next, Step};
 
 /// What `gateway.book` receives.
 #[napi(object)]
@@ -118,7 +118,11 @@ fn ticket_arg(t: f64) -> uoom::Result<Ticket> {
     if t.is_finite() && t >= 0.0 && t.fract() == 0.0 {
         Ok(Ticket(t as u64))
     } else {
-        Err(uoom::Error::invalid("ticket", "invalid_value", "a ticket is a whole number from begin/resume"))
+        Err(uoom::Error::invalid(
+            "ticket",
+            "invalid_value",
+            "a ticket is a whole number from begin/resume",
+        ))
     }
 }
 

@@ -195,6 +195,7 @@ impl Reader {
     }
 
     /// An optional integer in `[min, max]`; `Some(None)` when absent.
+    #[allow(clippy::option_option)] // None: an error was recorded; Some(None): absent
     pub fn opt_int(
         &mut self,
         obj: &Map<String, Value>,
@@ -213,6 +214,7 @@ impl Reader {
     }
 
     /// An optional boolean; `Some(None)` when absent.
+    #[allow(clippy::option_option)] // None: an error was recorded; Some(None): absent
     pub fn opt_bool(
         &mut self,
         obj: &Map<String, Value>,
@@ -258,6 +260,7 @@ impl Reader {
     }
 
     /// An optional string; `Some(None)` when absent.
+    #[allow(clippy::option_option)] // None: an error was recorded; Some(None): absent
     pub fn opt_string<'a>(
         &mut self,
         obj: &'a Map<String, Value>,

@@ -181,7 +181,7 @@ async fn order_status(State(router): State<Arc<AsyncRouter>>, Path(id): Path<Str
             "orderId": v.order_id.to_string(),
             "status": v.status.as_str(),
             "channelId": v.channel.map(|c| c.0),
-            "reason": v.failure.map(|f| f.as_str()),
+            "reason": v.failure.map(uoom::events::FailureReason::as_str),
         }))
         .into_response(),
         None => error_response(&Error::not_found(format!("order {id}"))),
