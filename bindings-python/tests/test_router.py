@@ -140,7 +140,7 @@ def test_a_gateway_is_refused_until_custom_gateways_are_supported() -> None:
     with pytest.raises(uoom.ValidationError) as e:
         uoom.Router(channels(), gateway=Gateway())  # type: ignore[call-arg]
     assert [(f["field"], f["code"]) for f in e.value.errors] == [("gateway", "unsupported")]
-    assert "not supported yet" in e.value.errors[0]["message"]
+    assert "simulated partners" in e.value.errors[0]["message"]
 
 
 def test_every_bad_channel_is_reported() -> None:
