@@ -31,7 +31,7 @@
 //! `duplicate` (an id repeated in a list), `unknown_field` (a key the contract
 //! does not have: option objects, channel specs, reservation requests and the
 //! records of an instance reject them, so a typo is never silently ignored),
-//! `unsupported` (a `gateway` option: custom gateways are not supported yet),
+//! `unsupported` (a `gateway` key: a host object, not an option value),
 //! `invalid_value` (an order status that is not one of the names),
 //! `unknown_kind`, `unknown_vehicle`, `unknown_status` (a channel's `status`),
 //! `all_zero` (ranking weights that are all 0).
