@@ -753,11 +753,15 @@ impl Router {
     /// assert!(router.resume(call.ticket, Err(GatewayError::Failed("late".into()))).is_err());
     /// ```
     pub fn resume(&mut self, ticket: Ticket, answer: BookingAnswer) -> Result<Step> {
-        let s = self
-            .in_flight
-            .remove(&ticket.0)
-            .ok_or_else(|| Error::not_found(format!("booking ticket {}", ticket.0)))?;
+        let s = self.take_saga(ticket)?;
         self.drive(s, Some(answer))
+    }
+
+    /// The saga waiting under `ticket`, out of the table.
+    fn take_saga(&mut self, ticket: Ticket) -> Result<Saga> {
+        self.in_flight
+            .remove(&ticket.0)
+            .ok_or_else(|| Error::not_found(format!("booking ticket {}", ticket.0)))
     }
 
     /// Gives up on the order waiting under `ticket` (its caller went away):
@@ -787,10 +791,7 @@ impl Router {
     /// assert_eq!((done.cancels.len(), router.in_flight()), (1, 0));
     /// ```
     pub fn abandon(&mut self, ticket: Ticket) -> Result<Step> {
-        let mut s = self
-            .in_flight
-            .remove(&ticket.0)
-            .ok_or_else(|| Error::not_found(format!("booking ticket {}", ticket.0)))?;
+        let mut s = self.take_saga(ticket)?;
         s.phase = Phase::Over;
         let after_ms = self.config.booking_timeout_ms;
         self.drive(s, Some(Err(super::GatewayError::Timeout { after_ms })))
