@@ -114,9 +114,9 @@ export declare class Order {
   /** Sum of the quantities. */
   get totalQuantity(): number
   /** Creation time, ms. */
-  get createdAt(): number
+  get createdAtMs(): number
   /** Last change, ms. */
-  get updatedAt(): number
+  get updatedAtMs(): number
   /** True when the order may move to `status` now. */
   canTransitionTo(status: 'PENDING' | 'VALIDATED' | 'ROUTED' | 'CONFIRMED' | 'PREPARING' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED' | 'FAILED'): boolean
   /**
@@ -609,7 +609,7 @@ export interface InstanceWeights {
 
 /**
  * Something that happened to an account. Fields beyond `type`, `channel`,
- * `slot` and `at` depend on the type.
+ * `slot` and `atMs` depend on the type.
  */
 export interface LedgerEvent {
   /**
@@ -622,7 +622,7 @@ export interface LedgerEvent {
   /** Slot of the account. */
   slot: number
   /** When it happened, ms. */
-  at: number
+  atMs: number
   /** The ledger's id of the reservation (a hash of the id you gave). */
   reservation?: string
   /** The batch of a reserved leg. */
@@ -630,7 +630,7 @@ export interface LedgerEvent {
   /** Units reserved, committed or released. */
   units?: number
   /** Expiry of a reservation, ms. */
-  expiresAt?: number
+  expiresAtMs?: number
   /** Why units were released: `released` | `expired` | `partial_commit` | `refunded`. */
   reason?: string
   /** Capacity before an update. */
@@ -737,9 +737,9 @@ export interface OrderStatusView {
   /** Why it failed, if it did. */
   failure?: 'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'internal'
   /** Creation time, ms since the epoch. */
-  createdAt: number
+  createdAtMs: number
   /** Last change, ms since the epoch. */
-  updatedAt: number
+  updatedAtMs: number
 }
 
 /** One ranked channel. */
@@ -822,6 +822,10 @@ export interface RankWeights {
 export interface Reservation {
   /** The id it was made with (`id#leg` for a leg of a batch). */
   id: string
+  /** The ledger's id (a hash of the id it was made with), as text. */
+  ledgerId: string
+  /** The batch of a leg, as the ledger's id. */
+  batch?: string
   /** Channel id. */
   channel: string
   /** Slot index. */
@@ -833,9 +837,9 @@ export interface Reservation {
   /** `pending` | `committed` | `released` | `expired` | `refunded`. */
   state: 'pending' | 'committed' | 'released' | 'expired' | 'refunded'
   /** When it was made, ms. */
-  createdAt: number
+  createdAtMs: number
   /** When it lapses if not committed, ms. */
-  expiresAt: number
+  expiresAtMs: number
 }
 
 /**

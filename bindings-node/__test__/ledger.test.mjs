@@ -12,7 +12,7 @@ test('reserve → commit moves units from pending to committed', () => {
   const r = l.reserve('r1', 'c1', 4, 0, 1_000)
   assert.equal(r.id, 'r1')
   assert.equal(r.state, 'pending')
-  assert.equal(r.expiresAt, 1_000)
+  assert.equal(r.expiresAtMs, 1_000)
   assert.deepEqual(l.balance('c1', 0), { capacity: 10, pending: 4, committed: 0, available: 6, overcommitted: 0 })
   const c = l.commit('r1', 3)
   assert.equal(c.state, 'committed')
@@ -83,6 +83,12 @@ test('reserveBatch is all-or-nothing and names the failing item', () => {
   assert.equal(l.available('a', 0), 5, 'nothing held after a failed batch')
   const legs = l.reserveBatch('ok', [{ channel: 'a', slot: 0, units: 2 }, { channel: 'b', slot: 0, units: 1 }], 1_000)
   assert.deepEqual(legs.map((r) => [r.id, r.channel, r.units]), [['ok#0', 'a', 2], ['ok#1', 'b', 1]])
+  // The view of uoom::wire::ReservationView, camelCased: the same fields as Python's.
+  assert.deepEqual(Object.keys(legs[0]).sort(), [
+    'batch', 'channel', 'committed', 'createdAtMs', 'expiresAtMs', 'id', 'ledgerId', 'slot', 'state', 'units',
+  ])
+  assert.equal(legs[0].batch, legs[1].batch)
+  assert.notEqual(legs[0].ledgerId, legs[1].ledgerId)
   assert.ok(l.commitBatch('ok').every((r) => r.state === 'committed'))
   l.reserveBatch('rel', [{ channel: 'a', slot: 0, units: 1 }], 1_000)
   assert.ok(l.releaseBatch('rel').every((r) => r.state === 'released'))
@@ -114,7 +120,7 @@ test('reserveMany reports each entry without throwing', () => {
 test('setCapacity, reserve, balance: the same argument order as Python, slot and ttl optional', () => {
   const l = manual()
   assert.equal(l.setCapacity('c9', 4).slot, 0)
-  assert.equal(l.reserve('q', 'c9', 3).expiresAt, 30_000)
+  assert.equal(l.reserve('q', 'c9', 3).expiresAtMs, 30_000)
   assert.equal(l.balance('c9').pending, 3)
   assert.equal(l.available('c9'), 1)
   assert.equal(l.setCapacity('c9', 2, 5).slot, 5)

@@ -5,9 +5,9 @@ use crate::clock::{ClockChoice, ClockOptions, ms, to_ms};
 use crate::errors::{ErrorInfo, OrThrow};
 use crate::input::JsonInput;
 use napi::bindgen_prelude::*;
-use uoom::ChannelId;
+use uoom::{ChannelId, Millis};
 use uoom::ledger::{self as core, Ledger as CoreLedger, ReservationId, SlotId};
-use uoom::wire::{Case, ReservationKey, ReserveRequest as WireRequest};
+use uoom::wire::{Case, ReservationKey, ReservationView, ReserveRequest as WireRequest};
 
 /// Options of `new Ledger(...)`.
 #[napi(object)]
@@ -86,6 +86,10 @@ impl From<core::CapacityChange> for CapacityChange {
 pub struct Reservation {
     /// The id it was made with (`id#leg` for a leg of a batch).
     pub id: String,
+    /// The ledger's id (a hash of the id it was made with), as text.
+    pub ledger_id: String,
+    /// The batch of a leg, as the ledger's id.
+    pub batch: Option<String>,
     /// Channel id.
     pub channel: String,
     /// Slot index.
@@ -98,22 +102,24 @@ pub struct Reservation {
     #[napi(ts_type = "'pending' | 'committed' | 'released' | 'expired' | 'refunded'")]
     pub state: String,
     /// When it was made, ms.
-    pub created_at: f64,
+    pub created_at_ms: f64,
     /// When it lapses if not committed, ms.
-    pub expires_at: f64,
+    pub expires_at_ms: f64,
 }
 
 fn view(id: String, r: &core::Reservation) -> Reservation {
-    let key = r.account.key();
+    let v = ReservationView::new(None, r);
     Reservation {
         id,
-        channel: key.channel.0.clone(),
-        slot: key.slot.0,
-        units: r.units,
-        committed: r.committed,
-        state: r.state.as_str().to_owned(),
-        created_at: ms(r.created_at),
-        expires_at: ms(r.expires_at),
+        ledger_id: v.ledger_id,
+        batch: v.batch,
+        channel: v.channel,
+        slot: v.slot,
+        units: v.units,
+        committed: v.committed,
+        state: v.state.to_owned(),
+        created_at_ms: ms(Millis(v.created_at_ms)),
+        expires_at_ms: ms(Millis(v.expires_at_ms)),
     }
 }
 
@@ -481,7 +487,7 @@ impl Ledger {
 }
 
 /// Something that happened to an account. Fields beyond `type`, `channel`,
-/// `slot` and `at` depend on the type.
+/// `slot` and `atMs` depend on the type.
 #[napi(object)]
 #[derive(Default)]
 pub struct LedgerEvent {
@@ -494,7 +500,7 @@ pub struct LedgerEvent {
     /// Slot of the account.
     pub slot: u32,
     /// When it happened, ms.
-    pub at: f64,
+    pub at_ms: f64,
     /// The ledger's id of the reservation (a hash of the id you gave).
     pub reservation: Option<String>,
     /// The batch of a reserved leg.
@@ -502,7 +508,7 @@ pub struct LedgerEvent {
     /// Units reserved, committed or released.
     pub units: Option<u32>,
     /// Expiry of a reservation, ms.
-    pub expires_at: Option<f64>,
+    pub expires_at_ms: Option<f64>,
     /// Why units were released: `released` | `expired` | `partial_commit` | `refunded`.
     pub reason: Option<String>,
     /// Capacity before an update.
@@ -525,7 +531,7 @@ impl From<&core::LedgerEvent> for LedgerEvent {
             kind: e.name().to_owned(),
             channel: key.channel.0.clone(),
             slot: key.slot.0,
-            at: ms(e.at()),
+            at_ms: ms(e.at()),
             ..Default::default()
         };
         match e {
@@ -539,7 +545,7 @@ impl From<&core::LedgerEvent> for LedgerEvent {
                 out.reservation = Some(id.to_string());
                 out.batch = batch.map(|b| b.to_string());
                 out.units = Some(*units);
-                out.expires_at = Some(ms(*expires_at));
+                out.expires_at_ms = Some(ms(*expires_at));
             }
             E::CapacityCommitted { id, units, .. } => {
                 out.reservation = Some(id.to_string());

@@ -98,13 +98,13 @@ impl Order {
 
     /// Creation time, ms.
     #[napi(getter)]
-    pub fn created_at(&self) -> f64 {
+    pub fn created_at_ms(&self) -> f64 {
         ms(self.inner.created_at)
     }
 
     /// Last change, ms.
     #[napi(getter)]
-    pub fn updated_at(&self) -> f64 {
+    pub fn updated_at_ms(&self) -> f64 {
         ms(self.inner.updated_at)
     }
 

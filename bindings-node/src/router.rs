@@ -16,8 +16,11 @@ use napi::bindgen_prelude::*;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use uoom::engine::{Outcome, Router as CoreRouter, SimGateway, StatusView};
-use uoom::wire::{Case, RouterOptions as WireOptions, parse_order_status};
-use uoom::{CreateOrderRequest, OrderId};
+use uoom::wire::{
+    Case, OrderStatusView as WireStatusView, OutcomeView, RouterOptions as WireOptions,
+    parse_order_status,
+};
+use uoom::{CreateOrderRequest, Millis, OrderId};
 
 mod steps;
 
@@ -96,16 +99,17 @@ pub struct RouteOutcome {
 
 impl From<&Outcome> for RouteOutcome {
     fn from(o: &Outcome) -> Self {
+        let v = OutcomeView::from(o);
         RouteOutcome {
-            order_id: o.order_id.to_string(),
-            status: o.status.as_str().to_owned(),
-            channel: o.channel.as_ref().map(|c| c.0.clone()),
-            decision: o.decision.map(|d| d.as_str().to_owned()),
-            failure: o.failure.map(|f| f.as_str().to_owned()),
-            attempts: o.attempts,
-            compensations: o.compensations,
-            replayed: o.replayed,
-            booking_reference: o.booking.clone(),
+            order_id: v.order_id,
+            status: v.status.to_owned(),
+            channel: v.channel,
+            decision: v.decision.map(str::to_owned),
+            failure: v.failure.map(str::to_owned),
+            attempts: v.attempts,
+            compensations: v.compensations,
+            replayed: v.replayed,
+            booking_reference: v.booking_reference,
         }
     }
 }
@@ -137,23 +141,24 @@ pub struct OrderStatusView {
     )]
     pub failure: Option<String>,
     /// Creation time, ms since the epoch.
-    pub created_at: f64,
+    pub created_at_ms: f64,
     /// Last change, ms since the epoch.
-    pub updated_at: f64,
+    pub updated_at_ms: f64,
 }
 
 impl From<&StatusView> for OrderStatusView {
     fn from(v: &StatusView) -> Self {
+        let v = WireStatusView::from(v);
         OrderStatusView {
-            order_id: v.order_id.to_string(),
-            customer_id: v.customer_id.to_string(),
-            restaurant_id: v.restaurant_id.map(|r| r.to_string()),
-            status: v.status.as_str().to_owned(),
-            channel: v.channel.as_ref().map(|c| c.0.clone()),
-            decision: v.decision.map(|d| d.as_str().to_owned()),
-            failure: v.failure.map(|f| f.as_str().to_owned()),
-            created_at: ms(v.created_at),
-            updated_at: ms(v.updated_at),
+            order_id: v.order_id,
+            customer_id: v.customer_id,
+            restaurant_id: v.restaurant_id,
+            status: v.status.to_owned(),
+            channel: v.channel,
+            decision: v.decision.map(str::to_owned),
+            failure: v.failure.map(str::to_owned),
+            created_at_ms: ms(Millis(v.created_at_ms)),
+            updated_at_ms: ms(Millis(v.updated_at_ms)),
         }
     }
 }

@@ -7,8 +7,9 @@ use serde::Serialize;
 ///
 /// ```
 /// use uoom::wire::OutcomeView;
-/// let fields = ["order_id", "status", "channel", "decision", "failure", "attempts", "compensations", "replayed"];
-/// assert_eq!(fields.len(), 8);
+/// let fields = ["order_id", "status", "channel", "decision", "failure", "attempts",
+///     "compensations", "replayed", "booking_reference"];
+/// assert_eq!(fields.len(), 9);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutcomeView {
@@ -28,6 +29,8 @@ pub struct OutcomeView {
     pub compensations: u32,
     /// True when this is the stored outcome of an earlier submit with the same key.
     pub replayed: bool,
+    /// The partner's reference of the booking that confirmed the order.
+    pub booking_reference: Option<String>,
 }
 
 impl From<&Outcome> for OutcomeView {
@@ -41,6 +44,7 @@ impl From<&Outcome> for OutcomeView {
             attempts: o.attempts,
             compensations: o.compensations,
             replayed: o.replayed,
+            booking_reference: o.booking.clone(),
         }
     }
 }
