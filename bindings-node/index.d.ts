@@ -310,7 +310,10 @@ export interface BookingAnswerInput {
   timeout?: boolean
 }
 
-/** What `gateway.book` receives. */
+/**
+ * What `gateway.book` receives: `route()` builds it from a [`BookingStep`],
+ * parsing `order` from the step's `orderJson` only when the gateway reads it.
+ */
 export interface BookingRequest {
   /** The order's id. */
   orderId: string
@@ -328,8 +331,21 @@ export interface BookingRequest {
 export interface BookingStep {
   /** Hand it back to `resume`. */
   ticket: number
-  /** The request for `gateway.book`. */
-  request: BookingRequest
+  /** The order's id. */
+  orderId: string
+  /** The channel to book it on. */
+  channelId: string
+  /** What kind of channel that is (`internal_kitchen`, `dark_store`, `external_partner`, `partner_network`). */
+  channelKind: string
+  /** Capacity units held for it. */
+  units: number
+  /**
+   * The order as JSON text (camelCase, as the create-order request plus
+   * its id, status and totals): text, because building it as a JS object
+   * here would cost more than the rest of the step, and most partners
+   * need only the ids.
+   */
+  orderJson: string
   /** The engine's booking timeout: answer `{timeout: true}` when it passes. */
   timeoutMs: number
 }

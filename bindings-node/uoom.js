@@ -47,6 +47,25 @@ function reasonOf(err) {
  * with the engine's `bookingTimeoutMs`. Every other method is the native
  * router's.
  */
+/**
+ * What `gateway.book` receives, from a native booking step: `order` is parsed
+ * from the step's JSON text the first time the gateway reads it.
+ */
+function bookingRequest(step) {
+  const json = step.orderJson
+  let order
+  return {
+    orderId: step.orderId,
+    channelId: step.channelId,
+    channelKind: step.channelKind,
+    units: step.units,
+    get order() {
+      if (order === undefined) order = JSON.parse(json)
+      return order
+    },
+  }
+}
+
 class Router extends native.Router {
   #gateway
 
@@ -82,7 +101,8 @@ class Router extends native.Router {
     for (;;) {
       this.#sendCancels(step.cancels)
       if (step.outcome) return step.outcome
-      const { ticket, request: booking, timeoutMs } = step.book
+      const { ticket, timeoutMs } = step.book
+      const booking = bookingRequest(step.book)
       let answer
       try {
         answer = await this.#book(gateway, booking, timeoutMs)

@@ -161,3 +161,25 @@ test('a gateway router refuses the synchronous façade and bad gateways', () => 
   const r = router(partner(() => ({ reference: 'x' })))
   expectCode(() => r.submit(sample()), 'UOOM_CONFLICT')
 })
+
+test('begin/resume: the step protocol under route(), driven by hand', () => {
+  const r = new uoom.Router(channels(), { seed: 3, bookingTimeoutMs: 100, gateway: partner(() => ({ reference: 'x' })) })
+  const step = r.begin(sample(), 'k-by-hand')
+  assert.deepEqual(step.cancels, [])
+  assert.equal(step.outcome, undefined)
+  const { ticket, orderId, channelId, units, orderJson, timeoutMs } = step.book
+  assert.equal(timeoutMs, 100)
+  assert.ok(units >= 1)
+  assert.equal(JSON.parse(orderJson).id, orderId)
+  assert.equal(r.inFlight(), 1)
+  // A refusal moves the saga on to the next candidate; a reference confirms.
+  const next = r.resume(ticket, { error: 'no drivers' })
+  assert.ok(next.book, 'the next candidate is booked')
+  assert.notEqual(next.book.channelId, channelId)
+  const done = r.resume(next.book.ticket, { reference: 'P-7' })
+  assert.equal(done.outcome.status, 'CONFIRMED')
+  assert.equal(done.outcome.bookingReference, 'P-7')
+  expectCode(() => r.resume(next.book.ticket, { reference: 'again' }), 'UOOM_NOT_FOUND')
+  expectCode(() => r.resume(1.5, { reference: 'x' }), 'UOOM_VALIDATION')
+  assertNothingHeld(r)
+})

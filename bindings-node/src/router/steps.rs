@@ -11,8 +11,10 @@ use napi::bindgen_prelude::*;
 use uoom::engine::Ticket;
 use uoom::engine::{BookingAnswer, BookingCall, BookingRef, CancelCall, GatewayError, Next, Step};
 
-/// What `gateway.book` receives.
-#[napi(object)]
+/// What `gateway.book` receives: `route()` builds it from a [`BookingStep`],
+/// parsing `order` from the step's `orderJson` only when the gateway reads it.
+#[napi(object, object_to_js = false)]
+#[allow(dead_code)] // a shape for index.d.ts: route() (uoom.js) builds it
 pub struct BookingRequest {
     /// The order's id.
     pub order_id: String,
@@ -45,8 +47,19 @@ pub struct CancelRequest {
 pub struct BookingStep {
     /// Hand it back to `resume`.
     pub ticket: f64,
-    /// The request for `gateway.book`.
-    pub request: BookingRequest,
+    /// The order's id.
+    pub order_id: String,
+    /// The channel to book it on.
+    pub channel_id: String,
+    /// What kind of channel that is (`internal_kitchen`, `dark_store`, `external_partner`, `partner_network`).
+    pub channel_kind: String,
+    /// Capacity units held for it.
+    pub units: u32,
+    /// The order as JSON text (camelCase, as the create-order request plus
+    /// its id, status and totals): text, because building it as a JS object
+    /// here would cost more than the rest of the step, and most partners
+    /// need only the ids.
+    pub order_json: String,
     /// The engine's booking timeout: answer `{timeout: true}` when it passes.
     pub timeout_ms: f64,
 }
@@ -83,17 +96,15 @@ fn cancel_request(c: CancelCall) -> CancelRequest {
 }
 
 fn booking_step(call: BookingCall) -> uoom::Result<BookingStep> {
-    let order = serde_json::to_value(&call.order)
+    let order_json = serde_json::to_string(&call.order)
         .map_err(|e| uoom::Error::invalid("order", "invalid_value", e.to_string()))?;
     Ok(BookingStep {
         ticket: call.ticket.0 as f64,
-        request: BookingRequest {
-            order_id: call.order.id.to_string(),
-            channel_id: call.channel_id.0,
-            channel_kind: call.channel_kind.as_str().to_owned(),
-            units: call.units,
-            order,
-        },
+        order_id: call.order.id.to_string(),
+        channel_id: call.channel_id.0,
+        channel_kind: call.channel_kind.as_str().to_owned(),
+        units: call.units,
+        order_json,
         timeout_ms: call.timeout_ms as f64,
     })
 }
