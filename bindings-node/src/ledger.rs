@@ -5,9 +5,9 @@ use crate::clock::{ClockChoice, ClockOptions, ms, to_ms};
 use crate::errors::{ErrorInfo, OrThrow};
 use crate::input::JsonInput;
 use napi::bindgen_prelude::*;
-use uoom::{ChannelId, Millis};
 use uoom::ledger::{self as core, Ledger as CoreLedger, ReservationId, SlotId};
 use uoom::wire::{Case, ReservationKey, ReservationView, ReserveRequest as WireRequest};
+use uoom::{ChannelId, Millis};
 
 /// Options of `new Ledger(...)`.
 #[napi(object)]

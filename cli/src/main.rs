@@ -5,6 +5,8 @@ use std::process::ExitCode;
 mod solve;
 mod validate;
 
+#[cfg(feature = "adapters")]
+mod replicas;
 mod simulate;
 #[cfg(feature = "adapters")]
 mod simulate_adapters;
@@ -30,6 +32,10 @@ enum Command {
     ValidateOrder(validate::Args),
     /// Drive the routing engine with a generated order stream and report throughput and latency.
     Simulate(Box<simulate::SimulateArgs>),
+    /// One replica process of `uoom simulate --replicas` (started by it).
+    #[cfg(feature = "adapters")]
+    #[command(hide = true)]
+    Replica(replicas::ReplicaArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +43,14 @@ fn main() -> ExitCode {
     match cli.command {
         Command::ValidateOrder(args) => validate::run(&args),
         Command::Solve(args) => ExitCode::from(u8::try_from(solve::run(&args)).unwrap_or(1)),
+        #[cfg(feature = "adapters")]
+        Command::Replica(args) => match replicas::run_replica(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("replica {}: {e:#}", args.replica_id);
+                ExitCode::from(3)
+            }
+        },
         Command::Simulate(args) => match simulate::run(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

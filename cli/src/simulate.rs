@@ -59,8 +59,25 @@ pub struct SimulateArgs {
     /// Run over the PostgreSQL write model and outbox at this URL (a fresh
     /// schema per run) instead of in memory; needs `--kafka` and a `uoom`
     /// built with `--features adapters`.
-    #[arg(long, requires = "kafka", help_heading = "Adapters")]
+    #[arg(long, help_heading = "Adapters")]
     pub postgres: Option<String>,
+    /// Run this many replica processes against `--postgres` (no Kafka), fed
+    /// round-robin as a load balancer would, and audit the orders table for
+    /// overbooked slots and lost confirmations afterwards.
+    #[arg(long, requires = "postgres", value_parser = clap::value_parser!(u64).range(1..=16), help_heading = "Replicas")]
+    pub replicas: Option<u64>,
+    /// Faults injected during a `--replicas` run, comma-separated: `kill`
+    /// (SIGKILL of a replica, then restarted), `pause` (SIGSTOP for
+    /// `--pause-ms`, then SIGCONT), `pg-restart` (`--pg-restart-cmd`).
+    #[arg(long, requires = "replicas", help_heading = "Replicas")]
+    pub faults: Option<String>,
+    /// How long the `pause` fault stops a replica, ms.
+    #[arg(long, default_value_t = 3_000, help_heading = "Replicas")]
+    pub pause_ms: u64,
+    /// Shell command of the `pg-restart` fault: an immediate restart of the
+    /// PostgreSQL server (default: `$UOOM_PG_RESTART_CMD`).
+    #[arg(long, help_heading = "Replicas")]
+    pub pg_restart_cmd: Option<String>,
     /// Kafka bootstrap brokers the outbox relay publishes to (a fresh topic per run).
     #[arg(long, requires = "postgres", help_heading = "Adapters")]
     pub kafka: Option<String>,
@@ -197,7 +214,13 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     config.capacity_headroom = args.capacity_headroom.max(0.0);
     let mut scenario = Scenario::generate(&config);
     let orders = std::mem::take(&mut scenario.orders);
+    if args.replicas.is_some() {
+        return over_replicas(args);
+    }
     if args.postgres.is_some() {
+        if args.kafka.is_none() {
+            bail!("--postgres needs --kafka (or --replicas)");
+        }
         return over_adapters(&args, scenario, orders);
     }
 
@@ -271,6 +294,21 @@ pub fn run(args: SimulateArgs) -> Result<()> {
 #[cfg(feature = "adapters")]
 fn over_adapters(args: &SimulateArgs, scenario: Scenario, orders: Vec<SimOrder>) -> Result<()> {
     crate::simulate_adapters::run(args, scenario, orders)
+}
+
+#[cfg(feature = "adapters")]
+fn over_replicas(mut args: SimulateArgs) -> Result<()> {
+    if args.pg_restart_cmd.is_none() {
+        args.pg_restart_cmd = std::env::var("UOOM_PG_RESTART_CMD").ok();
+    }
+    crate::replicas::run(&args)
+}
+
+#[cfg(not(feature = "adapters"))]
+fn over_replicas(_: SimulateArgs) -> Result<()> {
+    bail!(
+        "this uoom was built without the adapters: rebuild with `cargo build --release -p uoom-cli --features adapters`"
+    )
 }
 
 #[cfg(not(feature = "adapters"))]

@@ -12,6 +12,9 @@
 #   url     print the connection URL (postgres://uoom:uoom@127.0.0.1:25432/uoom)
 #   ca      print the path of the test CA's certificate (for PGSSLROOTCERT)
 #   psql    run psql against the uoom database
+#   restart-immediate  pg_ctl restart -m immediate: the server dies without a
+#           checkpoint (as on a crash) and comes back after crash recovery;
+#           the `pg-restart` fault of `uoom simulate --replicas`
 #   reset   stop and delete the data directory
 #   prealloc-wal [N]  write the cluster's WAL segments now (N, by default
 #           max_wal_size's worth), as a server that has run for a while has
@@ -220,7 +223,13 @@ case "${1:-}" in
   psql)
     shift; BIN=$(pg_bin) || die "postgres not installed"
     PGPASSWORD=$PASSWORD "$BIN/psql" -X -h 127.0.0.1 -p "$PORT" -U "$USER_NAME" -d "$DB" "$@" ;;
+  restart-immediate)
+    BIN=$(pg_bin) || die "postgres not installed"
+    setup_paths
+    as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOGF" -m immediate -w -t "$START_TIMEOUT" -o "-p $PORT" restart >/dev/null \
+      || die "the immediate restart failed (see $LOGF)"
+    log "postgres: restarted (immediate)" ;;
   reset) stop; [ -n "${DATA:-}" ] && rm -rf "$DATA"; log "data removed" ;;
   prealloc-wal) prealloc_wal "${2:-}" ;;
-  *) echo "usage: $0 start|stop|status|url|ca|psql [ARGS...]|reset|prealloc-wal [N]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|url|ca|psql [ARGS...]|restart-immediate|reset|prealloc-wal [N]" >&2; exit 2 ;;
 esac
