@@ -191,4 +191,21 @@ function fieldError(field, code, message) {
   return err
 }
 
-module.exports = { ...native, Router, ErrorCode, isUoomError }
+// One assignment per name, not a spread: Node's ESM loader finds a CommonJS
+// module's named exports by reading such assignments, so that
+// `import { Router } from 'uoom'` works as well as `require('uoom').Router`.
+module.exports = { ...native }
+module.exports.Ledger = native.Ledger
+module.exports.Order = native.Order
+module.exports.Ranker = native.Ranker
+module.exports.Router = Router
+module.exports.ErrorCode = ErrorCode
+module.exports.isUoomError = isUoomError
+module.exports.orderStatuses = native.orderStatuses
+module.exports.solve = native.solve
+module.exports.solveSync = native.solveSync
+module.exports.validate = native.validate
+module.exports.validateChannels = native.validateChannels
+module.exports.validateOrder = native.validateOrder
+module.exports.validateOrders = native.validateOrders
+module.exports.version = native.version
