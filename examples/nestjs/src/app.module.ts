@@ -1,14 +1,17 @@
 import { Module } from '@nestjs/common'
-import { CHANNELS } from './channels'
+import { loadChannels } from './channels'
+import { HealthModule } from './health/health.module'
 import { RoutingModule } from './routing/routing.module'
 
 @Module({
   imports: [
     RoutingModule.forRoot({
-      channels: CHANNELS,
+      channels: loadChannels(process.env.CHANNELS_FILE),
       router: { seed: 7 },
       partnerUrl: process.env.PARTNER_URL,
+      drainTimeoutMs: Number(process.env.DRAIN_TIMEOUT_MS ?? 10_000),
     }),
+    HealthModule,
   ],
 })
 export class AppModule {}

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { ChannelInput } from 'uoom'
 
 /** A small New York catalogue: two own kitchens, a dark store, a partner. */
@@ -23,3 +24,16 @@ export const CHANNELS: ChannelInput[] = [
     costPerKm: 0.8, prepMin: 15, speedKmh: 25, quality: 0.8,
   },
 ]
+
+/**
+ * The channel catalogue: the JSON array in `file` (`CHANNELS_FILE`, the
+ * same channel objects as above; uoom validates them when the router is
+ * built, so a bad file stops the service at start with every field error),
+ * or the built-in sample when no file is named.
+ */
+export function loadChannels(file: string | undefined): ChannelInput[] {
+  if (!file) return CHANNELS
+  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'))
+  if (!Array.isArray(parsed)) throw new Error(`${file}: expected a JSON array of channels`)
+  return parsed as ChannelInput[]
+}

@@ -171,3 +171,64 @@ test('metrics are Prometheus text; other errors keep Nest defaults', async () =>
   assert.equal(unknownRoute.status, 404)
   assert.equal(unknownRoute.body.message, 'Cannot GET /nowhere')
 })
+
+test('/health is up; /ready is up while the router takes orders', async () => {
+  const live = await call('GET', '/health')
+  assert.equal(live.status, 200)
+  assert.equal(live.body.status, 'ok')
+  const ready = await call('GET', '/ready')
+  assert.equal(ready.status, 200)
+  assert.equal(ready.body.info.routing.status, 'up')
+})
+
+test('SIGTERM drains: /ready turns 503, new orders are refused, the one booking finishes, then the process exits', async () => {
+  const { spawn } = await import('node:child_process')
+  // A partner that takes 600 ms, so the order is mid-booking at SIGTERM.
+  const slow = http.createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => setTimeout(() => {
+      const msg = JSON.parse(body || '{}')
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ reference: `SLOW-${msg.orderId}` }))
+    }, 600))
+  })
+  await new Promise((resolve) => slow.listen(0, '127.0.0.1', resolve))
+  const child = spawn(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], {
+    env: { ...process.env, PORT: '0', PARTNER_URL: `http://127.0.0.1:${slow.address().port}`, DRAIN_TIMEOUT_MS: '5000' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (c) => {
+        out += c
+        const m = out.match(/listening on (http:\/\/\S+)/)
+        if (m) resolve(m[1])
+      })
+      child.on('exit', (code) => reject(new Error(`exited early: ${code}`)))
+    })
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })))
+    const post = (body) => fetch(`${url}/orders`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    })
+    const inFlight = post(SAMPLE).then(async (r) => ({ status: r.status, body: await r.json(), at: Date.now() }))
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    child.kill('SIGTERM')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const ready = await fetch(`${url}/ready`)
+    assert.equal(ready.status, 503, 'not ready while draining')
+    const refused = await post(SAMPLE)
+    assert.equal(refused.status, 503, 'a new order goes to another instance')
+    const done = await inFlight
+    assert.equal(done.status, 201)
+    assert.equal(done.body.status, 'CONFIRMED')
+    assert.match(done.body.bookingReference, /^SLOW-/)
+    const end = await exited
+    assert.ok(end.at >= done.at, 'the process outlived its last order')
+    assert.ok(end.code === 0 || end.signal === 'SIGTERM', `clean exit: ${JSON.stringify(end)}`)
+  } finally {
+    child.kill('SIGKILL')
+    slow.close()
+  }
+})

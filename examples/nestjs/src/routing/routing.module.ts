@@ -11,6 +11,8 @@ export class RoutingModule {
   static forRoot(options: RoutingModuleOptions): DynamicModule {
     return {
       module: RoutingModule,
+      // Global: other modules (the health probes) inject RoutingService.
+      global: true,
       controllers: [OrdersController],
       providers: [
         { provide: ROUTING_OPTIONS, useValue: options },

@@ -9,4 +9,6 @@ export interface RoutingModuleOptions {
   router?: Omit<RouterOptions, 'gateway'>
   /** The partners' booking API; without it, orders book with simulated partners. */
   partnerUrl?: string
+  /** On shutdown, how long to wait for orders still booking (default 10 s). */
+  drainTimeoutMs?: number
 }
