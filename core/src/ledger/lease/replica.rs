@@ -634,6 +634,42 @@ impl LeasedLedger {
     /// ```
     pub fn complete_commit(&self, call: CommitCall) -> Result<Committed, LeaseError> {
         let answer = self.authority.commit(call.lease, call.epoch, call.units);
+        self.settle_commit(call, answer)
+    }
+
+    /// Second half of a commit the caller sent to the authority itself —
+    /// typically inside the order's own database transaction, so the order
+    /// and its capacity are written together — applied as
+    /// [`LeasedLedger::complete_commit`] applies the authority's answer.
+    /// Hand it the outcome once the transaction's fate is known: the reply
+    /// if it committed, the [`LeaseError::Stale`] refusal if the fence
+    /// refused, any other error if nothing was written (the hold then stays,
+    /// for a retry or a release).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::ledger::SlotId;
+    /// use uoom::ledger::lease::{LeaseAuthority, LeaseSettings, LeasedLedger, MemoryAuthority};
+    /// use uoom::{ChannelId, Error, ErrorKind, ManualClock, Millis};
+    /// let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// let auth = Arc::new(MemoryAuthority::new(clock.clone()));
+    /// let c = ChannelId::from("c1");
+    /// auth.set_capacity(&c, SlotId(0), 3).unwrap();
+    /// let r = LeasedLedger::new("r1", auth.clone(), clock, LeaseSettings::default()).unwrap();
+    /// r.reserve(1u128.into(), &c, SlotId(0), 2, 60_000).unwrap();
+    /// let call = r.prepare_commit(1u128.into(), None).unwrap();
+    /// // The write failed before anything was committed: the hold stays.
+    /// let failed = r.settle_commit(call, Err(Error::io("connection lost").into()));
+    /// assert_eq!(failed.unwrap_err().kind(), ErrorKind::Io);
+    /// let call = r.prepare_commit(1u128.into(), None).unwrap();
+    /// let answer = auth.commit(call.lease, call.epoch, call.units); // e.g. in the order's transaction
+    /// assert_eq!(r.settle_commit(call, answer).unwrap().reply.account.committed, 2);
+    /// ```
+    pub fn settle_commit(
+        &self,
+        call: CommitCall,
+        answer: Result<LeaseReply, LeaseError>,
+    ) -> Result<Committed, LeaseError> {
         let mut inner = self.inner.lock();
         let inner = &mut *inner;
         let key = inner
