@@ -34,7 +34,8 @@ fn migrations_apply_once_and_record_themselves() {
             "0007_outbox_payload_json.sql",
             "0008_outbox_slots.sql",
             "0009_orders_statistics.sql",
-            "0010_outbox_bundles.sql"
+            "0010_outbox_bundles.sql",
+            "0011_capacity_leases.sql"
         ]
     );
     assert!(s.migrate().unwrap().is_empty());

@@ -45,6 +45,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0010_outbox_bundles.sql",
         include_str!("../../../migrations/postgres/0010_outbox_bundles.sql"),
     ),
+    (
+        "0011_capacity_leases.sql",
+        include_str!("../../../migrations/postgres/0011_capacity_leases.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `uoom_schema_migrations`, each

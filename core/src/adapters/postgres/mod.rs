@@ -1,6 +1,6 @@
 //! The write model in PostgreSQL: orders, their outbox events in the same
-//! transaction (group commit), idempotency records, saga state, and the
-//! status fallback queries.
+//! transaction (group commit), idempotency records, saga state, the status
+//! fallback queries, and the capacity lease authority ([`PgLeaseAuthority`]).
 //!
 //! Built on tokio-postgres over an owned [`AdapterRuntime`]; every method
 //! blocks the caller. No pool crate: the store holds a fixed set of
@@ -15,6 +15,7 @@
 //! ```
 
 mod bundle;
+mod lease;
 mod migrate;
 mod rows;
 mod saga;
@@ -29,6 +30,7 @@ pub use outbox_store::{
     Delivered, OUTBOX_PARTITIONS, OUTBOX_SLOTS, PgClaim, PgOutboxStore, RECYCLE_INTERVAL,
 };
 
+pub use lease::{AsyncPgLeaseAuthority, PgLeaseAuthority, PgLeaseConfig};
 pub use saga::SagaState;
 pub use tls::ROOT_CERT_ENV;
 

@@ -381,7 +381,7 @@ impl From<LeaseError> for Error {
 }
 
 /// Checks a TTL given to a lease operation.
-fn check_ttl(ttl_ms: u64) -> Result<(), Error> {
+pub(crate) fn check_ttl(ttl_ms: u64) -> Result<(), Error> {
     if ttl_ms == 0 || ttl_ms > MAX_LEASE_TTL_MS {
         return Err(Error::invalid(
             "ttl_ms",
