@@ -9,6 +9,9 @@
 -- Every statement of the authority locks the account row first (the account
 -- is the mutex of its lease rows) and judges expiry on this server's clock
 -- (`clock_timestamp()`), never a replica's.
+--
+-- Both tables are small and their rows are updated in place by every commit:
+-- half-empty pages keep those updates HOT (no index entry, no page split).
 
 -- Fencing tokens: every grant takes the next value, so epochs increase
 -- strictly across all grants.
@@ -29,7 +32,7 @@ CREATE TABLE capacity_accounts (
     -- committed > capacity (reported as overcommitted), and then nothing is
     -- granted until the capacity is raised again.
     CHECK (granted = 0 OR committed + granted <= capacity)
-);
+) WITH (fillfactor = 50);
 
 -- One row per replica, channel and slot, reused by every grant on that
 -- account: each grant is a new incarnation with a new epoch.
@@ -54,7 +57,7 @@ CREATE TABLE capacity_leases (
     UNIQUE (replica_id, channel_id, slot_start),
     FOREIGN KEY (channel_id, slot_start) REFERENCES capacity_accounts (channel_id, slot_start),
     CHECK (NOT revoked OR released)
-);
+) WITH (fillfactor = 50);
 -- The rows whose units an account still counts: what a statement scans to
 -- release expired leases or pick the ones a capacity cut revokes.
 CREATE INDEX capacity_leases_unreleased_idx ON capacity_leases (channel_id, slot_start)
