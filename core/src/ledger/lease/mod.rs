@@ -25,8 +25,10 @@
 //! breaks `committed ≤ capacity`, which is reported as overcommitted).
 //!
 //! [`MemoryAuthority`] is the in-process authority (the default for one
-//! process and the reference model for tests); a durable authority behind
-//! the same port is future work (see `docs/ledger.md`).
+//! process and the reference model for tests); the durable authority behind
+//! the same port is `uoom::adapters::postgres::PgLeaseAuthority` (feature
+//! `postgres`: PostgreSQL's tables and clock, the commit written in the
+//! order's transaction; see `docs/ledger.md`).
 //!
 //! ```
 //! use std::sync::Arc;
