@@ -10,7 +10,7 @@ from the instance dict in memory to the assignment, each objective recomputed by
 benches/compare/assignment.py (the verifier's formulas), gap to the best known
 objective of benches/instances/reference.json. For one order: the wall time per
 call of routing a single order from Python (`Ranker.rank` top-1 on the rt-1000-0
-channels, `Router.route` when the engine is built in, and `uoom.solve` on
+channels, `Router.submit` when the engine is built in, and `uoom.solve` on
 rt-50-0), median of many calls.
 """
 
@@ -149,7 +149,7 @@ def main() -> int:
 
 
 def bench_router(iters: int) -> Dict[str, Any]:
-    """Router.route for one order: the per-call cost from Python, with the
+    """Router.submit for one order: the per-call cost from Python, with the
     Rust-side time the router reports, so the boundary overhead is visible."""
     import uoom as u
 
@@ -161,10 +161,10 @@ def bench_router(iters: int) -> Dict[str, Any]:
            "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
            "deliveryAddress": {"street": "1 A St", "city": "Riyadh", "postalCode": "12211",
                                "latitude": 24.71, "longitude": 46.67}}
-    stats = per_call_us(lambda: router.route(req), iters)
+    stats = per_call_us(lambda: router.submit(req), iters)
     batch = [req] * 1000
     per_batch = per_call_us(lambda: router.route_many(batch), 20)
-    return {"router_route_50_channels": stats,
+    return {"router_submit_50_channels": stats,
             "router_route_many_per_order_us": round(per_batch["p50_us"] / len(batch), 2)}
 
 

@@ -1,13 +1,15 @@
-//! `uoom.Router`: the routing engine (validate → rank → reserve → book →
-//! confirm, with compensation, breakers and an optional batch window) over
-//! in-memory stores and simulated partners, driven from Python one order or
-//! one batch per call.
+//! `uoom._uoom.Router`: the routing engine (validate → rank → reserve → book
+//! → confirm, with compensation, breakers and an optional batch window) over
+//! in-memory stores, driven from Python one order or one batch per call.
+//! `submit` books through simulated partners; `begin`/`resume`/`abandon`
+//! expose the saga's steps so that the package's `uoom.Router` (a Python
+//! subclass) books through a caller's gateway object instead.
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::sync::Arc;
-use uoom::engine::{Outcome, Router, SimGateway, StatusView};
+use uoom::engine::{Outcome, Router, SimGateway, StatusView, Ticket};
 use uoom::wire::{
     Case, OrderStatusView, OutcomeView, RouterOptions, parse_order_status, unsupported_gateway,
 };
@@ -17,6 +19,8 @@ use crate::channel::channels_arg;
 use crate::clock::PyClock;
 use crate::convert::{serialize_to_py, to_py, to_value};
 use crate::errors::{IntoPyResult, invalid, to_py_err};
+
+mod steps;
 
 fn outcome_dict<'py>(py: Python<'py>, o: &Outcome) -> PyResult<Bound<'py, PyAny>> {
     serialize_to_py(py, &OutcomeView::from(o))
@@ -35,8 +39,8 @@ fn status_dict<'py>(py: Python<'py>, v: &StatusView) -> PyResult<Bound<'py, PyAn
 }
 
 /// The router options from `Router(channels, **options)`. A `gateway` is a
-/// host object, not data: it is taken out here, before the rest goes to the
-/// options reader, and refused until custom gateways are supported.
+/// host object, not data: the package's `uoom.Router` takes it out before
+/// the options reach this class, which refuses one that gets here.
 fn options_arg(options: Option<&Bound<'_, PyDict>>) -> PyResult<RouterOptions> {
     let Some(options) = options else {
         return Ok(RouterOptions::default());
@@ -77,7 +81,8 @@ fn order_id_arg(s: &str) -> PyResult<OrderId> {
 
 /// Routes orders to channels: ranking, capacity reservation, partner
 /// booking with compensation, and batch optimisation when a window is set.
-#[pyclass(module = "uoom._uoom", name = "Router", frozen)]
+/// Subclassable: `uoom.Router` adds `route()` and a gateway on top.
+#[pyclass(module = "uoom._uoom", name = "Router", frozen, subclass)]
 pub struct PyRouter {
     inner: Mutex<Router>,
     clock: PyClock,
@@ -116,21 +121,108 @@ impl PyRouter {
         to_py(py, &self.options.to_value(Case::Snake))
     }
 
-    /// Routes one create-order request (the camelCase dict); with a `key`
-    /// seen before, returns the first outcome marked `replayed`. An order
-    /// that cannot be routed is an outcome with status `FAILED` and its
-    /// `failure` reason; only an invalid request raises (`ValidationError`).
-    #[pyo3(signature = (request, *, key=None))]
-    fn route<'py>(
+    /// Routes one create-order request (the camelCase dict) through the
+    /// simulated partners, blocking; with an `idempotency_key` seen before,
+    /// returns the first outcome marked `replayed`. An order that cannot be
+    /// routed is an outcome with status `FAILED` and its `failure` reason;
+    /// only an invalid request raises (`ValidationError`).
+    #[pyo3(signature = (request, idempotency_key=None))]
+    fn submit<'py>(
         &self,
         py: Python<'py>,
         request: &Bound<'py, PyAny>,
-        key: Option<String>,
+        idempotency_key: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let req = request_arg(request, "")?;
         let lock = &self.inner;
-        let out = py.detach(|| lock.lock().submit(req, key.as_deref())).py()?;
+        let out = py
+            .detach(|| lock.lock().submit(req, idempotency_key.as_deref()))
+            .py()?;
         outcome_dict(py, &out)
+    }
+
+    /// Starts routing one order for a gateway: validates and writes it,
+    /// reserves on the best channel and returns the step `{cancels, book,
+    /// outcome}`: the booking to make (`book`: `{ticket, timeout_ms,
+    /// request}`) or, when no partner is needed, the outcome. `route()` and
+    /// `submit()` of `uoom.Router` drive this; the GIL is released while
+    /// the engine works.
+    #[pyo3(signature = (request, idempotency_key=None))]
+    fn begin<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        idempotency_key: Option<String>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let req = request_arg(request, "")?;
+        let lock = &self.inner;
+        let step = py
+            .detach(|| lock.lock().begin(req, idempotency_key.as_deref()))
+            .py()?;
+        steps::step_dict(py, &step)
+    }
+
+    /// Hands the partner's answer for `ticket` back to its saga: exactly one
+    /// of `reference` (booked), `error` (refused or failed, the message) or
+    /// `timeout=True`; returns the next step (another booking after a
+    /// failure, or the outcome). An answer after the booking's deadline
+    /// counts as a timeout and its booking is among the step's cancels. An
+    /// unknown or already answered ticket is a `NotFoundError`.
+    #[pyo3(signature = (ticket, *, reference=None, error=None, timeout=false))]
+    fn resume<'py>(
+        &self,
+        py: Python<'py>,
+        ticket: u64,
+        reference: Option<String>,
+        error: Option<String>,
+        timeout: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let answer = steps::answer_arg(reference, error, timeout)?;
+        let lock = &self.inner;
+        let step = py
+            .detach(|| lock.lock().resume(Ticket(ticket), answer))
+            .py()?;
+        steps::step_dict(py, &step)
+    }
+
+    /// Gives up on the order waiting under `ticket` (its caller went away):
+    /// the order fails, its hold is released, and the step's cancels name
+    /// the booking to take back.
+    fn abandon<'py>(&self, py: Python<'py>, ticket: u64) -> PyResult<Bound<'py, PyDict>> {
+        let lock = &self.inner;
+        let step = py.detach(|| lock.lock().abandon(Ticket(ticket))).py()?;
+        steps::step_dict(py, &step)
+    }
+
+    /// Bookings out with partners right now (begun or resumed, not yet answered).
+    fn in_flight(&self) -> usize {
+        self.inner.lock().in_flight()
+    }
+
+    /// Every channel's `{channel_id, capacity, pending, committed}` in the
+    /// current slot (a channel the router has not used in this slot is left
+    /// out). `pending` is what orders still being booked hold.
+    fn balances<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let rows: Vec<(String, uoom::ledger::Balance)> = {
+            let router = self.inner.lock();
+            let ledger = router.ledger();
+            let slot = ledger.slot_of(uoom::Millis(self.clock.now_ms()));
+            router
+                .channels()
+                .iter()
+                .filter_map(|c| Some((c.id.0.clone(), ledger.balance(&c.id, slot).ok()?)))
+                .collect()
+        };
+        let out = PyList::empty(py);
+        for (id, b) in rows {
+            let d = PyDict::new(py);
+            d.set_item("channel_id", id)?;
+            d.set_item("capacity", b.capacity)?;
+            d.set_item("pending", b.pending)?;
+            d.set_item("committed", b.committed)?;
+            out.append(d)?;
+        }
+        Ok(out)
     }
 
     /// Routes many requests in one call (the GIL released for the whole

@@ -38,6 +38,10 @@ def through_api(case: Dict[str, Any]) -> Tuple[str, Any]:
     if contract == "channels":
         return errors_of(lambda: [c.to_dict() for c in uoom.Ranker(value).channels])
     if contract == "router_options":
+        # A gateway is an object with methods that the package's Router takes
+        # apart (test_gateway.py); the JSON contract refuses the key.
+        if isinstance(value, dict) and "gateway" in value:
+            return errors_of(lambda: uoom.validate(contract, value))
         return errors_of(lambda: uoom.Router([K1], **value).options)
     if contract == "create_order":
         return errors_of(lambda: uoom.validate_order(value))

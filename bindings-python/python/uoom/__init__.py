@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from uoom._uoom import Channel, Ledger, Order, Ranker, Router, __version__, solve, validate, validate_order
+from uoom._uoom import Channel, Ledger, Order, Ranker, __version__, solve, validate, validate_order
+from uoom._router import Gateway, Router
 from uoom.exceptions import (
     CapacityError,
     ConflictError,
@@ -28,6 +29,7 @@ __all__ = [
     "Ledger",
     "Ranker",
     "Router",
+    "Gateway",
     "validate",
     "validate_order",
     "solve",

@@ -2,7 +2,7 @@
 
 from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, TypedDict, Union, final
 
-from typing_extensions import Unpack
+from typing_extensions import Self, Unpack, disjoint_base
 
 __all__ = ["Channel", "Ledger", "Order", "Ranker", "Router", "__version__", "solve", "validate", "validate_order"]
 
@@ -30,6 +30,26 @@ class _RouterOptions(TypedDict, total=False):
     rank_weights: Dict[str, float]
     partner_failure_rate: float
     partner_latency_ms: int
+
+class _Booking(TypedDict):
+    """A booking to make: hand ``ticket`` back to ``resume`` with the partner's answer."""
+
+    ticket: int
+    timeout_ms: int
+    request: Dict[str, Any]
+
+class _Step(TypedDict):
+    """One step of a saga: cancels to send, then a booking to make or the outcome."""
+
+    cancels: List[Dict[str, Any]]
+    book: Optional[_Booking]
+    outcome: Optional[Dict[str, Any]]
+
+class _Balance(TypedDict):
+    channel_id: str
+    capacity: int
+    pending: int
+    committed: int
 
 def validate(contract: _Contract, value: Any) -> Any:
     """Checks ``value`` against a wire contract; returns its normalized form or raises ``ValidationError``."""
@@ -226,16 +246,23 @@ def solve(
 ) -> Dict[str, Any]:
     """Solves a batch assignment instance (``docs/bench-format.md``; the shape ``uoom solve`` reads) with the GIL released."""
 
-@final
+@disjoint_base
 class Router:
-    """The routing engine over in-memory stores and simulated partners."""
+    """The routing engine over in-memory stores; ``uoom.Router`` adds a gateway and ``route()``."""
 
     def __new__(
         cls, channels: Iterable[Union[Channel, Dict[str, Any]]], **options: Unpack[_RouterOptions]
-    ) -> Router: ...
+    ) -> Self: ...
     @property
     def options(self) -> Dict[str, Any]: ...
-    def route(self, request: Dict[str, Any], *, key: Optional[str] = None) -> Dict[str, Any]: ...
+    def submit(self, request: Dict[str, Any], idempotency_key: Optional[str] = None) -> Dict[str, Any]: ...
+    def begin(self, request: Dict[str, Any], idempotency_key: Optional[str] = None) -> _Step: ...
+    def resume(
+        self, ticket: int, *, reference: Optional[str] = None, error: Optional[str] = None, timeout: bool = False
+    ) -> _Step: ...
+    def abandon(self, ticket: int) -> _Step: ...
+    def in_flight(self) -> int: ...
+    def balances(self) -> List[_Balance]: ...
     def route_many(
         self, requests: Iterable[Dict[str, Any]], *, keys: Optional[Sequence[Optional[str]]] = None
     ) -> List[Dict[str, Any]]: ...

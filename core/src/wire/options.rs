@@ -34,9 +34,9 @@ const WEIGHT_FIELDS: [&str; 4] = ["capacity", "quality", "latency", "cost"];
 const MAX_MS: u64 = 1 << 53;
 
 /// The error for a `gateway` key reaching the options reader: a gateway is a
-/// host object (methods, not data), taken apart by a binding's `Router`
-/// where it supports one (Node's `route()`), so the JSON contract refuses it
-/// rather than ignoring it.
+/// host object (methods, not data), taken out by the package's `Router` in
+/// Node and in Python before the rest is read, so the JSON contract refuses
+/// it rather than ignoring it.
 ///
 /// ```
 /// assert_eq!(uoom::wire::unsupported_gateway().code, "unsupported");
@@ -45,9 +45,9 @@ pub fn unsupported_gateway() -> FieldError {
     FieldError::new(
         "gateway",
         "unsupported",
-        "a gateway is an object with book/cancel methods, not an option value: Node's Router \
-         takes it (route()); elsewhere the router books through its simulated partners \
-         (partner_failure_rate, partner_latency_ms)",
+        "a gateway is an object with book/cancel methods, not an option value: the package's \
+         Router takes it (Node's and Python's route()); without one the router books through \
+         its simulated partners (partner_failure_rate, partner_latency_ms)",
     )
 }
 

@@ -7,9 +7,24 @@ use serde::Serialize;
 ///
 /// ```
 /// use uoom::wire::OutcomeView;
-/// let fields = ["order_id", "status", "channel", "decision", "failure", "attempts",
-///     "compensations", "replayed", "booking_reference"];
-/// assert_eq!(fields.len(), 9);
+/// # use std::sync::Arc;
+/// # use uoom::engine::{Router, SimGateway};
+/// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis};
+/// # let clock = Arc::new(ManualClock::new(Millis(0)));
+/// # let k = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+/// #     .with_capacity(10).build().unwrap();
+/// # let mut router = Router::builder(vec![k], Arc::new(SimGateway::new(clock.clone(), 1)))
+/// #     .with_clock(clock).build().unwrap();
+/// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+/// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+/// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+/// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+/// let outcome = router.submit_json(body, None).unwrap();
+/// let view = serde_json::to_value(OutcomeView::from(&outcome)).unwrap();
+/// assert_eq!(view["status"], "CONFIRMED");
+/// // The partner's reference of the booking that confirmed the order.
+/// assert_eq!(view["booking_reference"].as_str(), outcome.booking.as_deref());
+/// assert!(view["booking_reference"].is_string());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutcomeView {
