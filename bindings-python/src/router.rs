@@ -325,6 +325,22 @@ impl PyRouter {
         status_dict(py, &v)
     }
 
+    /// `advance` for a router that books through a gateway: returns the
+    /// status view and the cancels to send (`CANCELLED` on a confirmed order
+    /// takes its booking back) instead of sending them to the simulated
+    /// partners. `uoom.Router.advance` sends them through the gateway.
+    fn advance_deferred<'py>(
+        &self,
+        py: Python<'py>,
+        order_id: &str,
+        status: &str,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
+        let id = order_id_arg(order_id)?;
+        let to = parse_order_status(status).py()?;
+        let (v, cancels) = self.inner.lock().advance_deferred(&id, to).py()?;
+        Ok((status_dict(py, &v)?, steps::cancel_list(py, &cancels)?))
+    }
+
     /// The read model's view of an order, or None if it is unknown.
     fn status<'py>(&self, py: Python<'py>, order_id: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
         let id = order_id_arg(order_id)?;

@@ -421,3 +421,34 @@ def test_gateways_type_check_as_the_protocol() -> None:
     also: uoom.Gateway = Partner(lambda req, n: "x")
     assert callable(gw.book) and callable(also.cancel)
 
+
+
+def test_cancelling_a_confirmed_order_cancels_its_booking_through_the_gateway() -> None:
+    p = Partner(lambda req, n: f"REF-{n}")
+    r = router(p)
+
+    async def main() -> str:
+        out = await r.route(REQ)
+        assert out["status"] == "CONFIRMED"
+        view = r.advance(out["order_id"], "CANCELLED")  # on the loop: sent in the background
+        assert view["status"] == "CANCELLED"
+        await settle()
+        return str(out["order_id"])
+
+    oid = asyncio.run(main())
+    assert [(c["order_id"], c["reference"], c["reason"]) for c in p.cancelled] == [(oid, "REF-1", "order_cancelled")]
+    assert committed(r) == 0, "the committed unit is refunded"
+    # Off the loop, a plain-def gateway's cancel runs before advance returns.
+    sp = SyncPartner(lambda req, n: "S-1")
+    rs = router(sp)
+    out = rs.submit(REQ)
+    rs.advance(out["order_id"], "CANCELLED")
+    assert [c["reference"] for c in sp.cancelled] == ["S-1"]
+    # An async gateway off the loop: advance runs the cancel to completion.
+    ap = Partner(lambda req, n: "A-1")
+    ra = router(ap)
+    out = asyncio.run(ra.route(REQ))
+    ra.advance(out["order_id"], "CANCELLED")
+    assert [c["reference"] for c in ap.cancelled] == ["A-1"]
+    assert_nothing_held(rs)
+    assert_nothing_held(ra)

@@ -56,7 +56,7 @@ from uoom.exceptions import ConflictError, ValidationError
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from uoom._uoom import Channel, _RouterOptions
+    from uoom._uoom import Channel, _OrderStatus, _RouterOptions
 
 __all__ = ["Gateway", "Router"]
 
@@ -335,6 +335,31 @@ class Router(_uoom.Router):
         if self._gateway is not None:
             raise self._needs_route("route_many", "books through the simulated partners")
         return super().route_many(requests, keys=keys)
+
+    def advance(self, order_id: str, status: _OrderStatus) -> Dict[str, Any]:
+        """Moves a routed order along its lifecycle; returns its status view.
+
+        With a gateway, cancelling a confirmed order takes its booking back
+        through ``gateway.cancel``: in the background when called on a
+        running event loop, before returning otherwise.
+        """
+        if self._gateway is None:
+            return super().advance(order_id, status)
+        view, cancels = self.advance_deferred(order_id, status)
+        if cancels:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                if self._cancel_async:
+                    asyncio.run(self._cancel_all(cancels))
+                else:
+                    self._cancel_now(cancels)
+            else:
+                self._cancel_later(cancels)
+        return view
+
+    async def _cancel_all(self, cancels: List[Dict[str, Any]]) -> None:
+        await asyncio.gather(*(self._cancel_one(c) for c in cancels))
 
     # -- reporting -------------------------------------------------------------
 

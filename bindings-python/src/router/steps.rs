@@ -42,15 +42,20 @@ fn booking_dict<'py>(py: Python<'py>, call: &BookingCall) -> PyResult<Bound<'py,
     Ok(d)
 }
 
+/// The cancels to send, as `gateway.cancel` receives them.
+pub fn cancel_list<'py>(py: Python<'py>, cancels: &[CancelCall]) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for c in cancels {
+        out.append(cancel_dict(py, c)?)?;
+    }
+    Ok(out)
+}
+
 /// One step as `{cancels, book, outcome}`: the cancels to send, and either
 /// the booking to make or the outcome (the other one None).
 pub fn step_dict<'py>(py: Python<'py>, step: &Step) -> PyResult<Bound<'py, PyDict>> {
-    let cancels = PyList::empty(py);
-    for c in &step.cancels {
-        cancels.append(cancel_dict(py, c)?)?;
-    }
     let d = PyDict::new(py);
-    d.set_item("cancels", cancels)?;
+    d.set_item("cancels", cancel_list(py, &step.cancels)?)?;
     match &step.next {
         Next::Book(call) => {
             d.set_item("book", booking_dict(py, call)?)?;
