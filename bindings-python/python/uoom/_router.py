@@ -239,21 +239,24 @@ class Router(_uoom.Router):
             elif inspect.iscoroutine(value):
                 value.close()
 
-        if self._book_async:
+        if isinstance(pending, asyncio.Task):  # a thread cannot be stopped: its answer is awaited by `late`
             pending.cancel()
         pending.add_done_callback(late)
 
     def _cancel_later(self, cancels: List[Dict[str, Any]]) -> None:
-        """Sends cancels in the background (fire and forget)."""
+        """Sends cancels in the background of the running loop (fire and forget)."""
         if not cancels or getattr(self._gateway, "cancel", None) is None:
             return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on a loop (advance() from plain code): send them before returning
+            if self._cancel_async:
+                asyncio.run(self._cancel_all(cancels))
+            else:
+                self._cancel_now(cancels)
+            return
         for c in cancels:
-            try:
-                task = asyncio.ensure_future(self._cancel_one(c))
-            except RuntimeError:  # no loop any more (a late answer after shutdown)
-                logger.warning("uoom: cannot cancel the booking of order %s on %s: the event loop is gone",
-                               c["order_id"], c["channel_id"])
-                continue
+            task = loop.create_task(self._cancel_one(c))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
@@ -346,16 +349,7 @@ class Router(_uoom.Router):
         if self._gateway is None:
             return super().advance(order_id, status)
         view, cancels = self.advance_deferred(order_id, status)
-        if cancels:
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                if self._cancel_async:
-                    asyncio.run(self._cancel_all(cancels))
-                else:
-                    self._cancel_now(cancels)
-            else:
-                self._cancel_later(cancels)
+        self._cancel_later(cancels)
         return view
 
     async def _cancel_all(self, cancels: List[Dict[str, Any]]) -> None:
