@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test test-rust test-python bench-python lint fmt bench build setup-rust fuzz bench-solve bench-compare
+.PHONY: help demo test test-rust test-python bench-python bench-python-route lint fmt bench build setup-rust fuzz bench-solve bench-compare
 .PHONY: test-node bench-node
 
 help: ## List the targets
@@ -37,6 +37,9 @@ test-python: setup-rust ## Build the Python wheel in a fresh venv; pytest, stubt
 
 bench-python: setup-rust ## uoom.solve beside OR-Tools CP-SAT from Python, and per-order routing cost (release wheel)
 	@./scripts/python-bench.sh
+
+bench-python-route: setup-rust ## Python await router.route(), 2,000 orders/s for 10 s, 50 ms async partner (release wheel)
+	@./scripts/python-bench.sh route-async
 
 # Clippy over every feature combination that ships, each with --all-targets
 # so that its tests, examples and benches compile too: the pure core; the
