@@ -128,6 +128,10 @@ pub enum FailureReason {
     /// The order was cancelled after confirmation: its booking and capacity
     /// were given back (a compensation reason, never an outcome's failure).
     OrderCancelled,
+    /// The write model refused or failed the unit of work that confirmed
+    /// the order (a router with deferred writes): its booking was cancelled,
+    /// its capacity given back, and the order failed.
+    PersistFailed,
 }
 
 impl FailureReason {
@@ -142,6 +146,7 @@ impl FailureReason {
             FailureReason::CommitFailed => "commit_failed",
             FailureReason::Internal => "internal",
             FailureReason::OrderCancelled => "order_cancelled",
+            FailureReason::PersistFailed => "persist_failed",
         }
     }
 }

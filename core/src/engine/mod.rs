@@ -4,6 +4,7 @@
 //!
 //! See `docs/engine.md` for the flow of one order through the router.
 
+pub mod async_ports;
 mod batch;
 pub mod breaker;
 pub mod decision;
@@ -21,7 +22,9 @@ mod saga;
 #[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim;
 pub mod step;
+mod turns;
 
+pub use async_ports::{AsyncOutbox, AsyncStatusReadModel, AsyncWriteModel, ReadyStore};
 pub use breaker::{Breaker, BreakerConfig, BreakerState, Transition};
 pub use decision::{DecisionKind, Outcome};
 pub use fallback::RoundRobin;
@@ -34,10 +37,13 @@ pub use memory::{MemoryReadModel, MemoryStore};
 pub use metrics::{DURATION_BUCKETS_S, DurationHistogram, Gauges, Metrics};
 pub use needs::DEFAULT_DEADLINE_MIN;
 pub use ports::{
-    BookingRef, ChannelGateway, GatewayError, Outbox, OutboxEntry, StatusReadModel, StatusView,
-    UnitOfWork, WriteModel,
+    BookingRef, ChannelGateway, GatewayError, Outbox, OutboxEntry, OwnedUnitOfWork,
+    StatusReadModel, StatusView, UnitOfWork, WriteModel,
 };
 pub use router::{IntakeWrite, Router, RouterBuilder, RouterConfig};
 #[cfg(feature = "sim")]
 pub use sim::{CITIES, City, CityPlan, Scenario, ScenarioConfig, SimOrder};
-pub use step::{BookingAnswer, BookingCall, CancelCall, Next, Step, Ticket};
+pub use step::{
+    Action, Advance, BookingAnswer, BookingCall, CancelCall, LookupCall, Next, SaveCall, Step,
+    Ticket, Turn,
+};

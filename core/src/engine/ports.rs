@@ -1,9 +1,11 @@
 //! The engine's ports: what storage, messaging and partner adapters implement.
 //!
-//! Every port is synchronous and object-safe, so the pure core needs no async
-//! runtime and an adapter (Postgres, Kafka relay, DynamoDB, a partner's HTTP
-//! API) plugs in as an `Arc<dyn …>`. The in-memory implementations in
-//! [`crate::engine::memory`] are the embedded default.
+//! These ports are synchronous and object-safe: the blocking façade
+//! ([`super::Router::submit`], batches) calls them directly, and an adapter
+//! (Postgres, Kafka relay, DynamoDB, a partner's HTTP API) plugs in as an
+//! `Arc<dyn …>`. The in-memory implementations in [`crate::engine::memory`]
+//! are the embedded default. Their asynchronous twins, for hosts on an
+//! event loop, are in [`super::async_ports`].
 
 use super::decision::{DecisionKind, Outcome};
 use crate::events::{DomainEvent, FailureReason};
@@ -24,6 +26,46 @@ pub struct UnitOfWork<'a> {
     pub events: &'a [DomainEvent],
     /// Idempotency key and the outcome to return for it from now on.
     pub idempotency: Option<(&'a str, &'a Outcome)>,
+}
+
+/// A [`UnitOfWork`] that owns its parts: what a router with deferred writes
+/// hands its host to write ([`super::SaveCall`]), and what the asynchronous
+/// write model ([`super::AsyncWriteModel`]) takes.
+///
+/// ```
+/// use uoom::engine::{MemoryStore, OwnedUnitOfWork, Outcome, WriteModel};
+/// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+/// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+/// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+/// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+/// let req = uoom::parse_create_order(body).unwrap();
+/// let order = uoom::Order::from_request(uoom::OrderId::from_u128(1), req, uoom::Millis(0)).unwrap();
+/// let outcome = Outcome::new(order.id, order.status);
+/// let unit = OwnedUnitOfWork { order, events: vec![], idempotency: Some(("k1".into(), outcome)) };
+/// let store = MemoryStore::default();
+/// store.save(unit.as_unit()).unwrap();
+/// assert_eq!(store.outcome_for_key("k1").unwrap().order_id, unit.order.id);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedUnitOfWork {
+    /// The order as it is now.
+    pub order: Order,
+    /// Events produced by this change, in order (they may belong to other
+    /// aggregates too: the channels whose capacity the change moved).
+    pub events: Vec<DomainEvent>,
+    /// Idempotency key and the outcome to return for it from now on.
+    pub idempotency: Option<(String, Outcome)>,
+}
+
+impl OwnedUnitOfWork {
+    /// The unit borrowed, for a synchronous [`WriteModel`].
+    pub fn as_unit(&self) -> UnitOfWork<'_> {
+        UnitOfWork {
+            order: &self.order,
+            events: &self.events,
+            idempotency: self.idempotency.as_ref().map(|(k, o)| (k.as_str(), o)),
+        }
+    }
 }
 
 /// The write side: orders, their events (the outbox) and idempotency records.

@@ -16,9 +16,12 @@ use super::idgen::IdGen;
 use super::memory::{MemoryReadModel, MemoryStore};
 use super::metrics::{Gauges, Metrics};
 use super::needs::DEFAULT_DEADLINE_MIN;
-use super::ports::{ChannelGateway, Outbox, StatusReadModel, StatusView, UnitOfWork, WriteModel};
-use super::saga::{Phase, Saga, SagaStep};
-use super::step::{BookingAnswer, BookingCall, CancelCall, Next, Step, Ticket};
+use super::ports::{
+    ChannelGateway, Outbox, OwnedUnitOfWork, StatusReadModel, StatusView, UnitOfWork, WriteModel,
+};
+use super::saga::Saga;
+use super::step::{Advance, CancelCall};
+use super::turns::Lookup;
 use crate::events::{Aggregate, DomainEvent, EventPayload};
 use crate::ledger::{AccountHandle, Ledger, SlotId};
 use crate::rank::{RankWeights, Ranked, Ranker};
@@ -27,7 +30,7 @@ use crate::{
     Channel, Clock, CreateOrderRequest, Error, Millis, Order, OrderId, OrderStatus, Result,
     SystemClock,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -114,6 +117,10 @@ pub struct RouterConfig {
     pub capacity_from_channels: bool,
     /// When the real-time path first writes an accepted order.
     pub intake_write: IntakeWrite,
+    /// Hand every write and idempotency lookup of the real-time path to
+    /// the host as steps ([`Router::start`]) instead of calling the
+    /// synchronous ports (see [`super::step`]).
+    pub deferred_writes: bool,
 }
 
 impl Default for RouterConfig {
@@ -132,6 +139,7 @@ impl Default for RouterConfig {
             unassigned_penalty: 100.0,
             capacity_from_channels: true,
             intake_write: IntakeWrite::BeforeRouting,
+            deferred_writes: false,
         }
     }
 }
@@ -260,12 +268,46 @@ impl RouterBuilder {
         self.config.intake_write = w;
         self
     }
+    /// Hands the real-time path's storage I/O to the host as steps
+    /// (default off): [`Router::start`] and its [`super::Turn`]s then ask
+    /// for each unit of work ([`super::SaveCall`]) and idempotency lookup
+    /// ([`super::LookupCall`]) instead of calling the synchronous write
+    /// model, so a host can await an asynchronous store. Such a router is
+    /// driven only through `start`, `booked`, `saved`, `looked_up` and
+    /// `abandoned` ([`super::AsyncRouter::with_stores`] does it); `submit`,
+    /// `begin`, `advance` and a batch window are refused.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let k = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// let router = Router::builder(vec![k.clone()], Arc::new(SimGateway::new(clock.clone(), 1)))
+    ///     .with_deferred_writes(true).build().unwrap();
+    /// assert!(router.config().deferred_writes);
+    /// let batched = Router::builder(vec![k], Arc::new(SimGateway::new(clock, 1)))
+    ///     .with_deferred_writes(true).with_batch_window_ms(Some(100)).build();
+    /// assert_eq!(batched.unwrap_err().kind(), uoom::ErrorKind::Validation);
+    /// ```
+    pub fn with_deferred_writes(mut self, on: bool) -> Self {
+        self.config.deferred_writes = on;
+        self
+    }
 
     /// Checks the channels and builds the router.
     pub fn build(self) -> Result<Router> {
         let mut errs = Vec::new();
         for (i, c) in self.channels.iter().enumerate() {
             errs.extend(c.check(&format!("channels[{i}]")));
+        }
+        if self.config.deferred_writes && self.config.batch_window_ms.is_some() {
+            errs.push(crate::FieldError::new(
+                "deferred_writes",
+                "batch_window",
+                "a router with a batch window writes its batches itself; deferred writes are for the real-time path",
+            ));
         }
         if !errs.is_empty() {
             return Err(Error::Validation(errs));
@@ -301,6 +343,9 @@ impl RouterBuilder {
             events: Vec::with_capacity(16),
             cancels: Vec::new(),
             in_flight: HashMap::new(),
+            lookups: HashMap::new(),
+            keys: HashSet::new(),
+            slot_events: Vec::new(),
             next_ticket: 0,
             channels: self.channels,
             gateway: self.gateway,
@@ -328,7 +373,7 @@ pub(super) struct Queued {
 // Made once per order and matched at once: boxing the order would cost an
 // allocation on the hot path to save a move.
 #[allow(clippy::large_enum_variant)]
-enum Intake {
+pub(super) enum Intake {
     /// The idempotency key was seen: the first submit's outcome.
     Replayed(Outcome),
     /// A new order, its routing needs and its first events.
@@ -362,8 +407,17 @@ pub struct Router {
     pub(super) events: Vec<DomainEvent>,
     /// Compensations queued for the host or the synchronous gateway.
     pub(super) cancels: Vec<CancelCall>,
-    /// Sagas waiting for a partner's answer, by ticket.
+    /// Sagas waiting for the host (a partner's answer, or a write's), by ticket.
     pub(super) in_flight: HashMap<u64, Saga>,
+    /// Keyed requests waiting for the host's lookup of their key (deferred
+    /// writes), by ticket.
+    pub(super) lookups: HashMap<u64, Lookup>,
+    /// Idempotency keys of the orders in flight (deferred writes): a second
+    /// request with one of them is refused until the first is written.
+    pub(super) keys: HashSet<String>,
+    /// `CapacityUpdated` events of a new slot, waiting for the next order's
+    /// unit of work (deferred writes: the router makes no write of its own).
+    pub(super) slot_events: Vec<DomainEvent>,
     pub(super) next_ticket: u64,
 }
 
@@ -603,6 +657,9 @@ impl Router {
     /// assert_eq!(again.order_id, first.order_id);
     /// ```
     pub fn submit(&mut self, req: CreateOrderRequest, key: Option<&str>) -> Result<Outcome> {
+        if self.config.deferred_writes {
+            return Err(Self::deferred_refusal("submit"));
+        }
         let started = Instant::now();
         let (order, needs, events) = match self.intake(req, key)? {
             Intake::Replayed(first) => return Ok(first),
@@ -632,27 +689,14 @@ impl Router {
 
     /// Validates a request into an order, records its first events and,
     /// on a batch router or with [`IntakeWrite::BeforeRouting`], writes it.
-    fn intake(&mut self, req: CreateOrderRequest, key: Option<&str>) -> Result<Intake> {
+    pub(super) fn intake(&mut self, req: CreateOrderRequest, key: Option<&str>) -> Result<Intake> {
         if let Some(k) = key
             && let Some(mut first) = self.write.outcome_for_key(k)
         {
             first.replayed = true;
             return Ok(Intake::Replayed(first));
         }
-        let now = self.clock.now();
-        let mut order = Order::from_request(self.ids.order_id_v7(now), req, now)?;
-        let needs = Self::needs_of(&order);
-        let mut events = std::mem::take(&mut self.events);
-        events.clear();
-        let created = EventPayload::OrderCreated {
-            order_id: order.id,
-            customer_id: order.customer_id,
-            total: order.total,
-            units: needs.units,
-            status: order.status,
-        };
-        self.push_event(&mut events, Aggregate::Order(order.id), created);
-        self.set_status(&mut order, OrderStatus::Validated, &mut events)?;
+        let (order, needs, mut events) = self.accept(req)?;
         let batched = self.config.batch_window_ms.is_some();
         // With the outcome, the intake's events stay in `events` and go out
         // with the saga's in the final unit.
@@ -666,175 +710,30 @@ impl Router {
         Ok(Intake::Accepted(order, needs, events))
     }
 
-    /// Starts routing one order for an asynchronous host: validates and
-    /// writes it like [`Router::submit`], ranks, reserves on the best
-    /// candidate, and returns the [`BookingCall`] to make (or the outcome
-    /// when nothing needs a partner: a replay, no feasible channel, no
-    /// capacity). Feed the partner's answer to [`Router::resume`]. See
-    /// [`super::step`] for the protocol; no thread or lock is held while
-    /// the booking is out.
-    ///
-    /// Not for routers with a batch window (their orders are routed by
-    /// [`Router::poll`]): that is a [`Error::Conflict`].
-    ///
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use uoom::engine::{BookingRef, Next, Router, SimGateway};
-    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
-    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
-    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
-    /// #     .with_capacity(10).build().unwrap();
-    /// # let mut router = Router::builder(vec![kitchen], Arc::new(SimGateway::new(clock.clone(), 1)))
-    /// #     .with_clock(clock.clone()).build().unwrap();
-    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
-    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
-    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
-    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
-    /// let step = router.begin(uoom::parse_create_order(body).unwrap(), Some("checkout-1")).unwrap();
-    /// let Next::Book(call) = step.next else { panic!("a booking was expected") };
-    /// assert_eq!(router.in_flight(), 1);
-    /// // ... the host books with the partner, without holding the router ...
-    /// let done = router.resume(call.ticket, Ok(BookingRef("P-42".into()))).unwrap();
-    /// let outcome = done.outcome().unwrap();
-    /// assert_eq!(outcome.status, OrderStatus::Confirmed);
-    /// assert_eq!(outcome.booking.as_deref(), Some("P-42"));
-    /// assert_eq!(router.in_flight(), 0);
-    /// ```
-    pub fn begin(&mut self, req: CreateOrderRequest, key: Option<&str>) -> Result<Step> {
-        if self.config.batch_window_ms.is_some() {
-            return Err(Error::conflict(
-                "a router with a batch window routes its orders in poll/flush, not begin",
-            ));
-        }
-        let started = Instant::now();
-        let (order, needs, events) = match self.intake(req, key)? {
-            Intake::Replayed(first) => {
-                return Ok(Step {
-                    cancels: Vec::new(),
-                    next: Next::Done(first),
-                });
-            }
-            Intake::Accepted(order, needs, events) => (order, needs, events),
+    /// Validates a request into a `VALIDATED` order with its routing needs
+    /// and first events (`OrderCreated`, `OrderValidated`); writes nothing.
+    pub(super) fn accept(
+        &mut self,
+        req: CreateOrderRequest,
+    ) -> Result<(Order, Demand, Vec<DomainEvent>)> {
+        let now = self.clock.now();
+        let mut order = Order::from_request(self.ids.order_id_v7(now), req, now)?;
+        let needs = Self::needs_of(&order);
+        let mut events = std::mem::take(&mut self.events);
+        events.clear();
+        let created = EventPayload::OrderCreated {
+            order_id: order.id,
+            customer_id: order.customer_id,
+            total: order.total,
+            units: needs.units,
+            status: order.status,
         };
-        let s = self.saga_realtime(order, needs, key.map(str::to_owned), started, events);
-        self.drive(s, None)
-    }
-
-    /// Hands the partner's answer for `ticket` to its saga and returns the
-    /// next step: the outcome, or another booking (the next candidate after
-    /// a failure or timeout). Answer [`super::GatewayError::Timeout`] when
-    /// the host's timer fires first; an answer after the call's deadline
-    /// counts as a timeout whatever it says (its booking is cancelled). An
-    /// unknown or already answered ticket is [`Error::NotFound`] and
-    /// changes nothing.
-    ///
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use uoom::engine::{GatewayError, Next, Router, SimGateway};
-    /// # use uoom::events::FailureReason;
-    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
-    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
-    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
-    /// #     .with_capacity(10).build().unwrap();
-    /// # let mut router = Router::builder(vec![kitchen], Arc::new(SimGateway::new(clock.clone(), 1)))
-    /// #     .with_clock(clock.clone()).with_fallback_attempts(0).build().unwrap();
-    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
-    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
-    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
-    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
-    /// let step = router.begin(uoom::parse_create_order(body).unwrap(), None).unwrap();
-    /// let Next::Book(call) = step.next else { panic!() };
-    /// clock.advance_ms(call.timeout_ms);
-    /// let done = router.resume(call.ticket, Err(GatewayError::Timeout { after_ms: call.timeout_ms })).unwrap();
-    /// assert_eq!(done.outcome().unwrap().failure, Some(FailureReason::PartnerTimeout));
-    /// // The partner may have booked anyway: the engine asks for a cancel.
-    /// assert_eq!(done.cancels.len(), 1);
-    /// assert!(done.cancels[0].booking.is_none());
-    /// assert!(router.resume(call.ticket, Err(GatewayError::Failed("late".into()))).is_err());
-    /// ```
-    pub fn resume(&mut self, ticket: Ticket, answer: BookingAnswer) -> Result<Step> {
-        let s = self.take_saga(ticket)?;
-        self.drive(s, Some(answer))
-    }
-
-    /// The saga waiting under `ticket`, out of the table.
-    fn take_saga(&mut self, ticket: Ticket) -> Result<Saga> {
-        self.in_flight
-            .remove(&ticket.0)
-            .ok_or_else(|| Error::not_found(format!("booking ticket {}", ticket.0)))
-    }
-
-    /// Gives up on the order waiting under `ticket` (its caller went away):
-    /// the booking counts as timed out and is cancelled, the hold released,
-    /// and the order fails without trying another channel. The returned step
-    /// is the outcome, with the cancel to send.
-    ///
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use uoom::engine::{Next, Router, SimGateway};
-    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
-    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
-    /// # let a = Channel::builder("a", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
-    /// #     .with_capacity(10).build().unwrap();
-    /// # let b = Channel::builder("b", ChannelKind::InternalKitchen, GeoPoint::new(40.72, -74.0))
-    /// #     .with_capacity(10).build().unwrap();
-    /// # let mut router = Router::builder(vec![a, b], Arc::new(SimGateway::new(clock.clone(), 1)))
-    /// #     .with_clock(clock.clone()).build().unwrap();
-    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
-    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
-    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
-    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
-    /// let Next::Book(call) = router.begin(uoom::parse_create_order(body).unwrap(), None).unwrap().next
-    /// # else { panic!() };
-    /// let done = router.abandon(call.ticket).unwrap();
-    /// assert_eq!(done.outcome().unwrap().status, OrderStatus::Failed);
-    /// assert_eq!((done.cancels.len(), router.in_flight()), (1, 0));
-    /// ```
-    pub fn abandon(&mut self, ticket: Ticket) -> Result<Step> {
-        let mut s = self.take_saga(ticket)?;
-        s.phase = Phase::Over;
-        let after_ms = self.config.booking_timeout_ms;
-        self.drive(s, Some(Err(super::GatewayError::Timeout { after_ms })))
-    }
-
-    /// Sagas waiting for a partner's answer.
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.len()
-    }
-
-    /// Steps `s` and turns where it stopped into a [`Step`] for the host.
-    fn drive(&mut self, mut s: Saga, answer: Option<BookingAnswer>) -> Result<Step> {
-        match self.step_saga(&mut s, answer) {
-            SagaStep::Book(c) => {
-                let ticket = self.next_ticket;
-                self.next_ticket += 1;
-                let ch = &self.channels[c];
-                let call = BookingCall {
-                    ticket: Ticket(ticket),
-                    order: s.order.clone(),
-                    channel_id: ch.id.clone(),
-                    channel_kind: ch.kind,
-                    units: s.needs.units,
-                    timeout_ms: self.config.booking_timeout_ms,
-                    deadline: s.waiting.map_or(Millis(0), |w| w.deadline),
-                };
-                self.in_flight.insert(ticket, s);
-                Ok(Step {
-                    cancels: std::mem::take(&mut self.cancels),
-                    next: Next::Book(call),
-                })
-            }
-            SagaStep::Done(outcome) => {
-                let cancels = std::mem::take(&mut self.cancels);
-                let key = s.key.take();
-                self.finish(&s.order, &mut s.events, key.as_deref(), &outcome, s.started)?;
-                self.give_back_candidates(s.candidates);
-                Ok(Step {
-                    cancels,
-                    next: Next::Done(outcome),
-                })
-            }
+        self.push_event(&mut events, Aggregate::Order(order.id), created);
+        if let Err(e) = self.set_status(&mut order, OrderStatus::Validated, &mut events) {
+            self.events = events;
+            return Err(e);
         }
+        Ok((order, needs, events))
     }
 
     /// Moves a routed order along its lifecycle (`PREPARING`,
@@ -863,6 +762,9 @@ impl Router {
     /// assert_eq!(illegal.kind(), uoom::ErrorKind::Conflict);
     /// ```
     pub fn advance(&mut self, order_id: &OrderId, to: OrderStatus) -> Result<StatusView> {
+        if self.config.deferred_writes {
+            return Err(Self::deferred_refusal("advance"));
+        }
         let (view, order) = self.transition(order_id, to)?;
         self.send_cancels(&order);
         Ok(view)
@@ -898,15 +800,78 @@ impl Router {
         order_id: &OrderId,
         to: OrderStatus,
     ) -> Result<(StatusView, Vec<CancelCall>)> {
+        if self.config.deferred_writes {
+            return Err(Self::deferred_refusal("advance_deferred"));
+        }
         let (view, _) = self.transition(order_id, to)?;
         Ok((view, std::mem::take(&mut self.cancels)))
     }
 
+    /// [`Router::advance`] without I/O, for a host that owns its stores
+    /// (a router with deferred writes): given the stored `order` and its
+    /// `prior` status view, makes the change and returns the unit of work
+    /// and view to write, and the partner cancellations to send once it is
+    /// written. The ledger is refunded at once for a cancelled order, as
+    /// [`Router::advance`] does. An illegal transition is a
+    /// [`Error::Conflict`] and changes nothing.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use uoom::engine::{Router, SimGateway, StatusReadModel, WriteModel};
+    /// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+    /// # let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// # let kitchen = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    /// #     .with_capacity(10).build().unwrap();
+    /// # let mut router = Router::builder(vec![kitchen], Arc::new(SimGateway::new(clock.clone(), 1)))
+    /// #     .with_clock(clock.clone()).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// let id = router.submit_json(body, None).unwrap().order_id;
+    /// let order = router.write_model().order(&id).unwrap();
+    /// let prior = router.read_model().get(&id);
+    /// let change = router.advance_unit(order, prior, OrderStatus::Cancelled).unwrap();
+    /// assert_eq!(change.view.status, OrderStatus::Cancelled);
+    /// assert_eq!(change.unit.order.status, OrderStatus::Cancelled);
+    /// assert_eq!(change.cancels.len(), 1); // the partner booking
+    /// ```
+    pub fn advance_unit(
+        &mut self,
+        order: Order,
+        prior: Option<StatusView>,
+        to: OrderStatus,
+    ) -> Result<Advance> {
+        let (order, events, outcome) = self.transition_of(order, prior, to)?;
+        Ok(Advance {
+            view: StatusView::of(&order, &outcome),
+            unit: OwnedUnitOfWork {
+                order,
+                events,
+                idempotency: None,
+            },
+            cancels: std::mem::take(&mut self.cancels),
+        })
+    }
+
     fn transition(&mut self, order_id: &OrderId, to: OrderStatus) -> Result<(StatusView, Order)> {
-        let mut order = self
+        let order = self
             .write
             .order(order_id)
             .ok_or_else(|| Error::not_found(format!("order {order_id}")))?;
+        let prior = self.read.get(order_id);
+        let (order, mut events, outcome) = self.transition_of(order, prior, to)?;
+        self.save(&order, &mut events, None, &outcome)?;
+        Ok((StatusView::of(&order, &outcome), order))
+    }
+
+    /// The order after the change, its events, and the outcome its view shows.
+    fn transition_of(
+        &mut self,
+        mut order: Order,
+        prior: Option<StatusView>,
+        to: OrderStatus,
+    ) -> Result<(Order, Vec<DomainEvent>, Outcome)> {
         let mut events = Vec::with_capacity(1);
         self.set_status(&mut order, to, &mut events)?;
         if to == OrderStatus::Cancelled
@@ -914,15 +879,13 @@ impl Router {
         {
             self.undo_placement(&order, &placement, &mut events);
         }
-        let prior = self.read.get(order_id);
         let mut outcome = Outcome::new(order.id, order.status);
         if let Some(p) = prior {
             outcome.channel = p.channel;
             outcome.decision = p.decision;
             outcome.failure = p.failure;
         }
-        self.save(&order, &mut events, None, &outcome)?;
-        Ok((StatusView::of(&order, &outcome), order))
+        Ok((order, events, outcome))
     }
 
     /// Appends an event with a fresh time-ordered id, stamped now. Ordered
@@ -997,6 +960,12 @@ impl Router {
         started: Instant,
     ) -> Result<()> {
         self.save(order, events, key, outcome)?;
+        self.count(outcome, started);
+        Ok(())
+    }
+
+    /// Counts a finished order in the metrics.
+    pub(super) fn count(&mut self, outcome: &Outcome, started: Instant) {
         let m = &mut self.metrics;
         if outcome.is_confirmed() {
             m.routed += 1;
@@ -1008,7 +977,6 @@ impl Router {
         }
         m.compensations += u64::from(outcome.compensations);
         m.record_duration(started.elapsed());
-        Ok(())
     }
 
     /// Makes sure the ledger accounts of the slot of `now` exist and are
@@ -1041,7 +1009,12 @@ impl Router {
             };
             self.accounts.push(handle);
         }
-        self.outbox.append(&events)?;
+        if self.config.deferred_writes {
+            // They go out with the next order's unit of work.
+            self.slot_events.append(&mut events);
+        } else {
+            self.outbox.append(&events)?;
+        }
         self.ranker.sync_headroom(&self.ledger, slot);
         self.slot = Some(slot);
         Ok(())

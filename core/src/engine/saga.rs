@@ -65,6 +65,17 @@ pub(super) struct Waiting {
     pub(super) deadline: Millis,
 }
 
+/// The write a saga waits for (deferred writes).
+#[derive(Debug)]
+pub(super) enum Saving {
+    /// The validated order, before routing.
+    Intake,
+    /// The order's final state, with this outcome.
+    Final(Outcome),
+    /// The failed state after the final write failed, with this outcome.
+    Compensation(Outcome),
+}
+
 /// One order's saga between steps.
 #[derive(Debug)]
 pub(super) struct Saga {
@@ -80,6 +91,7 @@ pub(super) struct Saga {
     pub(super) next: usize,
     pub(super) phase: Phase,
     pub(super) waiting: Option<Waiting>,
+    pub(super) saving: Option<Saving>,
 }
 
 /// Where [`Router::step_saga`] stopped.
@@ -200,6 +212,7 @@ impl Router {
             next: 0,
             phase: Phase::First,
             waiting: None,
+            saving: None,
         }
     }
 
@@ -211,11 +224,16 @@ impl Router {
         needs: Demand,
         key: Option<String>,
         started: Instant,
-        events: Vec<DomainEvent>,
+        mut events: Vec<DomainEvent>,
     ) -> Saga {
         let now = self.clock.now();
         if let Err(e) = self.ensure_slot(now) {
             tracing::warn!(error = %e, "could not prepare the capacity slot");
+        }
+        if !self.slot_events.is_empty() {
+            // Deferred writes: a new slot's capacity goes out first in
+            // this order's unit, where the outbox would have had it.
+            events.splice(0..0, self.slot_events.drain(..));
         }
         self.refresh_open_breakers();
         self.rank(&needs);
@@ -483,6 +501,57 @@ impl Router {
         o.attempts = s.log.attempts;
         o.compensations = s.log.compensations;
         Ok(o)
+    }
+
+    /// The write of `s`'s confirmed state failed (deferred writes): cancels
+    /// its booking, refunds its committed capacity and fails the order with
+    /// [`FailureReason::PersistFailed`], recording each as an event after
+    /// the saga's own. Returns the failed outcome.
+    pub(super) fn persist_failed(&mut self, s: &mut Saga) -> Outcome {
+        let reason = FailureReason::PersistFailed;
+        if let Some(p) = s.order.placement.take() {
+            match self.channels.iter().position(|ch| ch.id == p.channel) {
+                Some(c) => {
+                    let booking = Some(BookingRef(p.booking));
+                    self.cancel(&s.order, c, booking, reason, &mut s.events, &mut s.log);
+                    s.log.compensations += 1;
+                    match self.ledger.refund(p.reservation) {
+                        Ok(r) => {
+                            let (id, rid) = (s.order.id, p.reservation);
+                            self.capacity_released(id, c, rid, r.committed, reason, &mut s.events);
+                        }
+                        Err(e) => {
+                            tracing::warn!(order = %s.order.id, error = %e, "refund of an order whose confirmation could not be written")
+                        }
+                    }
+                }
+                None => {
+                    tracing::warn!(order = %s.order.id, channel = %p.channel, "the channel of an unwritten confirmation is no longer known")
+                }
+            }
+        }
+        s.log.last_failure = Some(reason);
+        let attempts = s.log.attempts;
+        let failed = self.set_status_with(
+            &mut s.order,
+            OrderStatus::Failed,
+            &mut s.events,
+            |order_id, from, to| EventPayload::OrderFailed {
+                order_id,
+                reason,
+                attempts,
+                from,
+                to,
+            },
+        );
+        if let Err(e) = failed {
+            tracing::error!(order = %s.order.id, error = %e, "an unwritten confirmation could not be failed");
+        }
+        let mut o = Outcome::new(s.order.id, OrderStatus::Failed);
+        o.failure = Some(reason);
+        o.attempts = attempts;
+        o.compensations = s.log.compensations;
+        o
     }
 
     /// Runs `s` to its end through the synchronous gateway: the blocking

@@ -21,9 +21,26 @@
 //! With a manual clock and a host that answers in a scripted order, a run
 //! replays exactly: the tests drive interleavings of thousands of sagas this
 //! way.
+//!
+//! # Deferred writes
+//!
+//! By default the router writes each unit of work itself, through its
+//! synchronous [`WriteModel`](super::WriteModel), inside `begin` and
+//! `resume`. A router built with
+//! [`RouterBuilder::with_deferred_writes`](super::RouterBuilder::with_deferred_writes)
+//! hands its storage I/O to the host too, as more kinds of step: drive it
+//! with [`Router::start`](super::Router::start), which returns a [`Turn`]
+//! whose [`Action`] is a booking, a [`SaveCall`] (write this unit of work,
+//! then answer [`Router::saved`](super::Router::saved)), a [`LookupCall`]
+//! (find this idempotency key's stored outcome, then answer
+//! [`Router::looked_up`](super::Router::looked_up)) or the outcome. Booking
+//! answers go to [`Router::booked`](super::Router::booked). A host on an
+//! event loop then awaits its database the way it awaits its partners, and
+//! the database may refuse a write: the saga compensates (see
+//! [`Router::saved`](super::Router::saved)).
 
 use super::decision::Outcome;
-use super::ports::{BookingRef, GatewayError};
+use super::ports::{BookingRef, GatewayError, OwnedUnitOfWork, StatusView};
 use crate::events::FailureReason;
 use crate::{ChannelId, ChannelKind, Millis, Order, OrderId};
 
@@ -147,3 +164,166 @@ impl Step {
 
 /// A partner's answer to a [`BookingCall`].
 pub type BookingAnswer = std::result::Result<BookingRef, GatewayError>;
+
+/// A unit of work the host must write, then answer with
+/// [`Router::saved`](super::Router::saved): the order, its events and its
+/// idempotency record in one transaction, then (when that succeeded) the
+/// status view in the read model.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use uoom::engine::{Action, MemoryStore, Router, SimGateway, WriteModel};
+/// # use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis, OrderStatus};
+/// # let clock = Arc::new(ManualClock::new(Millis(0)));
+/// # let k = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+/// #     .with_capacity(10).build().unwrap();
+/// let mut router = Router::builder(vec![k], Arc::new(SimGateway::new(clock.clone(), 1)))
+///     .with_clock(clock).with_deferred_writes(true).build().unwrap();
+/// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+/// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 2, "unitPrice": 15.99}],
+/// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+/// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+/// let turn = router.start(uoom::parse_create_order(body).unwrap(), None).unwrap();
+/// // The order is written before any partner is booked (IntakeWrite::BeforeRouting).
+/// let Action::Save(call) = turn.next else { panic!("a write was expected") };
+/// assert_eq!(call.unit.order.status, OrderStatus::Validated);
+/// assert_eq!(call.view.status, OrderStatus::Validated);
+/// let store = MemoryStore::default();
+/// store.save(call.unit.as_unit()).unwrap();
+/// let next = router.saved(call.ticket, Ok(())).unwrap();
+/// assert!(matches!(next.next, Action::Book(_)));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaveCall {
+    /// Hand this back with the result.
+    pub ticket: Ticket,
+    /// What to write, atomically.
+    pub unit: OwnedUnitOfWork,
+    /// The order's status view to upsert once the unit is written.
+    pub view: StatusView,
+}
+
+/// An idempotency key whose stored outcome the router needs before it may
+/// route a request; answer with [`Router::looked_up`](super::Router::looked_up).
+///
+/// ```
+/// let call = uoom::engine::LookupCall { ticket: uoom::engine::Ticket(1), key: "checkout-1".into() };
+/// assert_eq!(call.key, "checkout-1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupCall {
+    /// Hand this back with the answer.
+    pub ticket: Ticket,
+    /// The key to look up in the write model.
+    pub key: String,
+}
+
+/// What the host must do next for one order, on any router: [`Next`]'s
+/// booking and outcome, plus the storage I/O of a router with deferred
+/// writes.
+///
+/// ```
+/// use uoom::engine::{Action, Outcome};
+/// let a = Action::Done(Outcome::new(uoom::OrderId::from_u128(1), uoom::OrderStatus::Failed));
+/// assert!(matches!(a, Action::Done(_)));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
+pub enum Action {
+    /// Make this booking, then call [`Router::booked`](super::Router::booked).
+    Book(BookingCall),
+    /// Write this unit of work, then call [`Router::saved`](super::Router::saved).
+    Save(SaveCall),
+    /// Look this key up, then call [`Router::looked_up`](super::Router::looked_up).
+    Lookup(LookupCall),
+    /// The order is finished (and written).
+    Done(Outcome),
+}
+
+/// One turn of a saga: the compensations to send now and what comes next.
+/// [`Step`] is the same for hosts that only make bookings.
+///
+/// ```
+/// use uoom::engine::{Action, Outcome, Turn};
+/// let t = Turn { cancels: vec![], next: Action::Done(Outcome::new(uoom::OrderId::from_u128(1), uoom::OrderStatus::Failed)) };
+/// assert!(t.outcome().is_some());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    /// Bookings to cancel with their partners (fire and forget).
+    pub cancels: Vec<CancelCall>,
+    /// The I/O to do, or the outcome.
+    pub next: Action,
+}
+
+impl Turn {
+    /// The outcome, when the order is finished.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        match &self.next {
+            Action::Done(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The same turn as a [`Step`]; a `Conflict` for a save or a lookup,
+    /// which a [`Step`] cannot carry.
+    ///
+    /// ```
+    /// use uoom::engine::{Action, Next, Outcome, Turn};
+    /// let o = Outcome::new(uoom::OrderId::from_u128(1), uoom::OrderStatus::Failed);
+    /// let t = Turn { cancels: vec![], next: Action::Done(o.clone()) };
+    /// assert_eq!(t.into_step().unwrap().next, Next::Done(o));
+    /// ```
+    pub fn into_step(self) -> crate::Result<Step> {
+        let next = match self.next {
+            Action::Book(call) => Next::Book(call),
+            Action::Done(outcome) => Next::Done(outcome),
+            Action::Save(_) | Action::Lookup(_) => {
+                return Err(crate::Error::conflict(
+                    "this router defers its writes: drive it with start, booked, saved and looked_up",
+                ));
+            }
+        };
+        Ok(Step {
+            cancels: self.cancels,
+            next,
+        })
+    }
+}
+
+impl From<Step> for Turn {
+    fn from(step: Step) -> Self {
+        Turn {
+            cancels: step.cancels,
+            next: match step.next {
+                Next::Book(call) => Action::Book(call),
+                Next::Done(outcome) => Action::Done(outcome),
+            },
+        }
+    }
+}
+
+/// What [`Router::advance_unit`](super::Router::advance_unit) asks of a host
+/// that owns its stores: write `unit`, upsert `view`, then send `cancels`.
+///
+/// ```
+/// # use uoom::engine::{Advance, OwnedUnitOfWork, Outcome, StatusView};
+/// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+/// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+/// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+/// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+/// # let order = uoom::Order::from_request(uoom::OrderId::from_u128(1),
+/// #     uoom::parse_create_order(body).unwrap(), uoom::Millis(0)).unwrap();
+/// let view = StatusView::of(&order, &Outcome::new(order.id, order.status));
+/// let change = Advance { unit: OwnedUnitOfWork { order, events: vec![], idempotency: None }, view, cancels: vec![] };
+/// assert!(change.cancels.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Advance {
+    /// The changed order and its events.
+    pub unit: OwnedUnitOfWork,
+    /// The order's new status view.
+    pub view: StatusView,
+    /// Partner bookings to cancel once the unit is written (a cancelled order's).
+    pub cancels: Vec<CancelCall>,
+}
