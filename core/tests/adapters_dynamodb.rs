@@ -39,6 +39,7 @@ fn tables_have_ttl_and_creating_them_twice_is_harmless() {
     s.create_tables().unwrap();
     let ttl = s
         .runtime()
+        .unwrap()
         .block_on(
             s.client()
                 .describe_time_to_live()

@@ -3,10 +3,16 @@
 //! [`outbox`] (the relay engine), [`kafka`] (the publisher) and [`dynamodb`]
 //! (the status read model).
 //!
-//! The engine's ports are synchronous, so every adapter here is too: each owns
-//! a small tokio runtime ([`AdapterRuntime`]) and blocks on it. Calling a
-//! blocking adapter method from inside another tokio runtime would deadlock
-//! that runtime's worker, so it is refused with [`crate::Error::Io`] instead.
+//! The storage adapters serve both kinds of engine port. Opened with their
+//! `connect_async` on the host's tokio runtime, PostgreSQL's and DynamoDB's
+//! implement the async ports ([`crate::engine::AsyncWriteModel`],
+//! [`crate::engine::AsyncOutbox`], [`crate::engine::AsyncStatusReadModel`])
+//! with futures of that runtime, and nothing blocks. Opened with `connect`,
+//! they own a small tokio runtime ([`AdapterRuntime`]) and also implement
+//! the synchronous ports by blocking on it: the façade for plain threads
+//! (`Router::submit`, `uoom simulate`, the relay). A blocking method called
+//! from inside a tokio runtime would stall that runtime's worker, so it is
+//! refused with [`crate::Error::Io`] instead.
 
 mod ports;
 mod record;

@@ -57,18 +57,80 @@ impl EventRecord {
 #[cfg(feature = "postgres")]
 mod pg {
     use crate::adapters::postgres::PgStore;
-    use crate::engine::{Outbox, OutboxEntry, Outcome, UnitOfWork, WriteModel};
+    use crate::engine::{
+        AsyncOutbox, AsyncWriteModel, BoxFuture, Outbox, OutboxEntry, Outcome, OwnedUnitOfWork,
+        UnitOfWork, WriteModel,
+    };
     use crate::events::DomainEvent;
     use crate::{Error, Order, OrderId, Result};
+
+    fn entries(rows: Vec<(i64, crate::adapters::EventRecord)>) -> Vec<OutboxEntry> {
+        rows.into_iter()
+            .filter_map(|(seq, r)| {
+                r.to_domain_event().map(|event| OutboxEntry {
+                    seq: seq.max(0) as u64,
+                    event,
+                })
+            })
+            .collect()
+    }
+
+    fn outcome_json(outcome: &Outcome) -> Result<serde_json::Value> {
+        serde_json::to_value(outcome).map_err(|e| Error::io_with("outcome to JSON", e))
+    }
+
+    /// On the caller's runtime: no call here blocks (see [`PgStore::connect_async`]).
+    impl AsyncWriteModel for PgStore {
+        fn save<'a>(&'a self, unit: &'a OwnedUnitOfWork) -> BoxFuture<'a, Result<()>> {
+            let key = match &unit.idempotency {
+                Some((k, outcome)) => match outcome_json(outcome) {
+                    Ok(v) => Some((k.clone(), v)),
+                    Err(e) => return Box::pin(std::future::ready(Err(e))),
+                },
+                None => None,
+            };
+            Box::pin(self.write_events(Some(&unit.order), &unit.events, key))
+        }
+
+        fn order<'a>(&'a self, id: &'a OrderId) -> BoxFuture<'a, Result<Option<Order>>> {
+            Box::pin(self.read_order(id))
+        }
+
+        fn outcome_for_key<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Outcome>>> {
+            Box::pin(async move {
+                match self.read_outcome(key).await? {
+                    None => Ok(None),
+                    // A record the engine cannot read must not pass for a new key.
+                    Some(v) => serde_json::from_value(v)
+                        .map(Some)
+                        .map_err(|e| Error::io_with("idempotency record is not an outcome", e)),
+                }
+            })
+        }
+    }
+
+    impl AsyncOutbox for PgStore {
+        fn append<'a>(&'a self, events: &'a [DomainEvent]) -> BoxFuture<'a, Result<()>> {
+            Box::pin(self.write_events(None, events, None))
+        }
+
+        fn pending(&self, max: usize) -> BoxFuture<'_, Result<Vec<OutboxEntry>>> {
+            Box::pin(async move { self.read_pending(max).await.map(entries) })
+        }
+
+        fn acknowledge(&self, seq: u64) -> BoxFuture<'_, Result<()>> {
+            Box::pin(self.write_published_through(i64::try_from(seq).unwrap_or(i64::MAX)))
+        }
+
+        fn depth(&self) -> BoxFuture<'_, Result<usize>> {
+            Box::pin(async move { self.read_outbox_depth().await.map(|n| n as usize) })
+        }
+    }
 
     impl WriteModel for PgStore {
         fn save(&self, unit: UnitOfWork<'_>) -> Result<()> {
             let key = match unit.idempotency {
-                Some((k, outcome)) => Some((
-                    k.to_owned(),
-                    serde_json::to_value(outcome)
-                        .map_err(|e| Error::io_with("outcome to JSON", e))?,
-                )),
+                Some((k, outcome)) => Some((k.to_owned(), outcome_json(outcome)?)),
                 None => None,
             };
             self.save_events(Some(unit.order), unit.events, key)
@@ -99,15 +161,7 @@ mod pg {
 
         fn pending(&self, max: usize) -> Vec<OutboxEntry> {
             match self.pending_records(max) {
-                Ok(rows) => rows
-                    .into_iter()
-                    .filter_map(|(seq, r)| {
-                        r.to_domain_event().map(|event| OutboxEntry {
-                            seq: seq.max(0) as u64,
-                            event,
-                        })
-                    })
-                    .collect(),
+                Ok(rows) => entries(rows),
                 Err(e) => {
                     tracing::warn!(error = %e.chain(), "postgres outbox read failed");
                     Vec::new()
@@ -134,9 +188,11 @@ mod pg {
 #[cfg(feature = "dynamodb")]
 mod ddb {
     use crate::adapters::dynamodb::{DynamoStatusStore, StatusRecord};
-    use crate::engine::{DecisionKind, StatusReadModel, StatusView};
+    use crate::engine::{
+        AsyncStatusReadModel, BoxFuture, DecisionKind, StatusReadModel, StatusView,
+    };
     use crate::events::FailureReason;
-    use crate::{ChannelId, CustomerId, OrderId};
+    use crate::{ChannelId, CustomerId, OrderId, Result};
 
     fn to_record(v: &StatusView) -> StatusRecord {
         StatusRecord {
@@ -199,6 +255,54 @@ mod ddb {
                 .into_iter()
                 .map(to_view)
                 .collect()
+        }
+    }
+
+    /// On the caller's runtime (see [`DynamoStatusStore::connect_async`]).
+    impl AsyncStatusReadModel for DynamoStatusStore {
+        fn upsert(&self, view: StatusView) -> BoxFuture<'_, Result<()>> {
+            let rec = to_record(&view);
+            Box::pin(async move { self.put_status(&rec).await.map(|_| ()) })
+        }
+
+        fn get<'a>(&'a self, id: &'a OrderId) -> BoxFuture<'a, Result<Option<StatusView>>> {
+            Box::pin(async move { Ok(self.get_status(id).await?.map(to_view)) })
+        }
+
+        fn by_customer<'a>(
+            &'a self,
+            customer: &'a CustomerId,
+            limit: usize,
+        ) -> BoxFuture<'a, Result<Vec<StatusView>>> {
+            Box::pin(async move {
+                let records = self.query_customer(customer, None, limit).await?;
+                Ok(records.into_iter().map(to_view).collect())
+            })
+        }
+    }
+
+    /// Writes through to DynamoDB; reads fall back to PostgreSQL (and
+    /// repopulate DynamoDB), all on the caller's runtime.
+    #[cfg(feature = "postgres")]
+    impl AsyncStatusReadModel for crate::adapters::dynamodb::StatusWithFallback {
+        fn upsert(&self, view: StatusView) -> BoxFuture<'_, Result<()>> {
+            let rec = to_record(&view);
+            Box::pin(async move { self.dynamo().put_status(&rec).await.map(|_| ()) })
+        }
+
+        fn get<'a>(&'a self, id: &'a OrderId) -> BoxFuture<'a, Result<Option<StatusView>>> {
+            Box::pin(async move { Ok(self.get_async(id).await?.map(to_view)) })
+        }
+
+        fn by_customer<'a>(
+            &'a self,
+            customer: &'a CustomerId,
+            limit: usize,
+        ) -> BoxFuture<'a, Result<Vec<StatusView>>> {
+            Box::pin(async move {
+                let records = self.by_customer_async(customer, limit).await?;
+                Ok(records.into_iter().map(to_view).collect())
+            })
         }
     }
 

@@ -14,7 +14,10 @@ use std::sync::Arc;
 ///
 /// It is also the engine's [`crate::engine::StatusReadModel`]: hand it to
 /// [`crate::engine::RouterBuilder::with_read_model`] and status writes go
-/// through to DynamoDB while reads survive a DynamoDB miss or outage.
+/// through to DynamoDB while reads survive a DynamoDB miss or outage; and
+/// its [`crate::engine::AsyncStatusReadModel`], for
+/// [`crate::engine::AsyncRouter::with_stores`] (both stores opened with
+/// their `connect_async`, so every request is a future of the host's runtime).
 pub struct StatusWithFallback {
     dynamo: Arc<DynamoStatusStore>,
     pg: Arc<PgStore>,
@@ -34,6 +37,54 @@ impl StatusWithFallback {
     /// The PostgreSQL side.
     pub fn postgres(&self) -> &Arc<PgStore> {
         &self.pg
+    }
+
+    /// [`StatusWithFallback::get`] on the caller's runtime (the engine's
+    /// async read model).
+    pub(crate) async fn get_async(&self, id: &OrderId) -> Result<Option<StatusRecord>> {
+        match self.dynamo.get_status(id).await {
+            Ok(Some(r)) => return Ok(Some(r)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(order = %id, error = %e.chain(), "dynamodb read failed; using postgres")
+            }
+        }
+        let Some(order) = self.pg.read_order(id).await? else {
+            return Ok(None);
+        };
+        let rec = StatusRecord::of_order(&order);
+        self.repopulate_async(&rec).await;
+        Ok(Some(rec))
+    }
+
+    /// [`StatusWithFallback::by_customer`] on the caller's runtime.
+    pub(crate) async fn by_customer_async(
+        &self,
+        customer: &CustomerId,
+        limit: usize,
+    ) -> Result<Vec<StatusRecord>> {
+        match self.dynamo.query_customer(customer, None, limit).await {
+            Ok(v) if !v.is_empty() => return Ok(v),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e.chain(), "dynamodb query failed; using postgres"),
+        }
+        let orders = self
+            .pg
+            .orders_by("customer_id", customer.0, None, limit)
+            .await?;
+        let mut records = Vec::with_capacity(orders.len());
+        for o in &orders {
+            let r = StatusRecord::of_order(o);
+            self.repopulate_async(&r).await;
+            records.push(r);
+        }
+        Ok(records)
+    }
+
+    async fn repopulate_async(&self, rec: &StatusRecord) {
+        if let Err(e) = self.dynamo.put_status(rec).await {
+            tracing::warn!(order = %rec.order_id, error = %e.chain(), "status write-back failed");
+        }
     }
 
     fn repopulate(&self, rec: &StatusRecord) {

@@ -3,6 +3,13 @@
 //! queries, the TTL attribute, order details; plus a fallback to the
 //! PostgreSQL write model that repopulates on a miss (with feature `postgres`).
 //!
+//! [`DynamoStatusStore::connect_async`] builds the client on the caller's
+//! runtime, for the engine's async read model
+//! ([`AsyncStatusReadModel`](crate::engine::AsyncStatusReadModel)): its
+//! requests are futures of that runtime. [`DynamoStatusStore::connect`]
+//! gives it an [`AdapterRuntime`] for the blocking methods of the
+//! synchronous façade.
+//!
 //! `aws_sdk_dynamodb` is re-exported for callers that need the raw client.
 //!
 //! ```no_run
@@ -32,6 +39,7 @@ use crate::{CustomerId, Error, Order, OrderId, OrderStatus, RestaurantId, Result
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 /// Which tables, where, and how long items live.
@@ -107,7 +115,9 @@ where
 
 /// The DynamoDB read model.
 pub struct DynamoStatusStore {
-    rt: AdapterRuntime,
+    /// The runtime of the blocking methods; `None` when built on the
+    /// caller's runtime ([`DynamoStatusStore::connect_async`]).
+    rt: Option<AdapterRuntime>,
     client: Client,
     config: DynamoConfig,
 }
@@ -116,21 +126,38 @@ const BATCH_GET_MAX: usize = 100;
 
 impl DynamoStatusStore {
     /// Loads credentials and region from the default chain (environment,
-    /// `~/.aws`, instance role), applying the config's overrides.
+    /// `~/.aws`, instance role), applying the config's overrides; the
+    /// blocking methods run on `rt`.
     pub fn connect(config: DynamoConfig, rt: AdapterRuntime) -> Result<Self> {
-        let c = config.clone();
-        let sdk = rt.block_on(async move {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-            if let Some(e) = c.endpoint {
-                loader = loader.endpoint_url(e);
-            }
-            if let Some(r) = c.region {
-                loader = loader.region(aws_config::Region::new(r));
-            }
-            loader.load().await
-        })?;
+        let mut store = rt.block_on(Self::connect_async(config))??;
+        store.rt = Some(rt);
+        Ok(store)
+    }
+
+    /// [`DynamoStatusStore::connect`] on the caller's runtime, for the
+    /// engine's async read model. The store has no runtime of its own: its
+    /// blocking methods answer `Error::Io`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> uoom::Result<()> {
+    /// use uoom::adapters::dynamodb::{DynamoConfig, DynamoStatusStore};
+    /// let cfg = DynamoConfig::default().with_endpoint("http://127.0.0.1:28000");
+    /// let store = DynamoStatusStore::connect_async(cfg).await?;
+    /// store.create_tables_async().await?;
+    /// assert!(store.runtime().is_none());
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_async(config: DynamoConfig) -> Result<Self> {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(e) = &config.endpoint {
+            loader = loader.endpoint_url(e);
+        }
+        if let Some(r) = &config.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        let sdk = loader.load().await;
         Ok(Self {
-            rt,
+            rt: None,
             client: Client::new(&sdk),
             config,
         })
@@ -141,9 +168,10 @@ impl DynamoStatusStore {
         &self.client
     }
 
-    /// The runtime the store runs on.
-    pub fn runtime(&self) -> &AdapterRuntime {
-        &self.rt
+    /// The runtime the blocking methods run on; `None` for a store built
+    /// with [`DynamoStatusStore::connect_async`].
+    pub fn runtime(&self) -> Option<&AdapterRuntime> {
+        self.rt.as_ref()
     }
 
     /// The configuration.
@@ -151,14 +179,35 @@ impl DynamoStatusStore {
         &self.config
     }
 
+    /// Runs `fut` on the store's own runtime: the blocking façade.
+    fn block<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        match &self.rt {
+            Some(rt) => rt.block_on(fut)?,
+            None => Err(Error::io(
+                "this DynamoStatusStore was built with connect_async on the caller's runtime: use the engine's async read model (DynamoStatusStore::connect gives a store with blocking methods)",
+            )),
+        }
+    }
+
     /// Creates both tables (as `core/migrations/dynamodb/` defines them) if
     /// missing and switches TTL on.
     pub fn create_tables(&self) -> Result<()> {
+        self.block(self.create_tables_async())
+    }
+
+    /// [`DynamoStatusStore::create_tables`] as a future of the caller's runtime.
+    ///
+    /// ```no_run
+    /// # async fn run() -> uoom::Result<()> {
+    /// # let store = uoom::adapters::dynamodb::DynamoStatusStore::connect_async(
+    /// #     uoom::adapters::dynamodb::DynamoConfig::default()).await?;
+    /// store.create_tables_async().await?; // idempotent
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_tables_async(&self) -> Result<()> {
         let c = &self.client;
-        self.rt.block_on(async {
-            tables::create(c, tables::TABLES[0], &self.config.status_table).await?;
-            tables::create(c, tables::TABLES[1], &self.config.details_table).await
-        })?
+        tables::create(c, tables::TABLES[0], &self.config.status_table).await?;
+        tables::create(c, tables::TABLES[1], &self.config.details_table).await
     }
 
     fn expires_at(&self, rec: &StatusRecord) -> u64 {
@@ -167,6 +216,13 @@ impl DynamoStatusStore {
 
     /// Writes a status through, unless the stored item is newer; true when written.
     pub fn upsert(&self, rec: &StatusRecord) -> Result<bool> {
+        self.block(self.put_status(rec))
+    }
+
+    pub(crate) fn put_status(
+        &self,
+        rec: &StatusRecord,
+    ) -> impl Future<Output = Result<bool>> + Send + '_ {
         let item = rec.to_item(self.expires_at(rec));
         let req = self
             .client
@@ -175,40 +231,49 @@ impl DynamoStatusStore {
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(orderId) OR version <= :v")
             .expression_attribute_values(":v", AttributeValue::N(rec.version().to_string()));
-        match self.rt.block_on(req.send())? {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception) =>
-            {
-                Ok(false)
+        async move {
+            match req.send().await {
+                Ok(_) => Ok(true),
+                Err(e)
+                    if e.as_service_error().is_some_and(
+                        aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
+                    ) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(sdk_err("status write", e)),
             }
-            Err(e) => Err(sdk_err("status write", e)),
         }
     }
 
     /// One order's status.
     pub fn get(&self, id: &OrderId) -> Result<Option<StatusRecord>> {
+        self.block(self.get_status(id))
+    }
+
+    pub(crate) fn get_status(
+        &self,
+        id: &OrderId,
+    ) -> impl Future<Output = Result<Option<StatusRecord>>> + Send + '_ {
         let req = self
             .client
             .get_item()
             .table_name(&self.config.status_table)
             .key("orderId", AttributeValue::S(id.to_string()));
-        let out = self
-            .rt
-            .block_on(req.send())?
-            .map_err(|e| sdk_err("status read", e))?;
-        out.item().map(StatusRecord::from_item).transpose()
+        async move {
+            let out = req.send().await.map_err(|e| sdk_err("status read", e))?;
+            out.item().map(StatusRecord::from_item).transpose()
+        }
     }
 
     /// Many orders' statuses with `BatchGetItem` (100 keys a request,
     /// unprocessed keys retried with backoff); missing orders are left out.
     pub fn batch_get(&self, ids: &[OrderId]) -> Result<Vec<StatusRecord>> {
-        let items = self.batch_items(&self.config.status_table, ids)?;
+        let items = self.block(self.batch_items(&self.config.status_table, ids))?;
         items.iter().map(StatusRecord::from_item).collect()
     }
 
-    fn batch_items(
+    async fn batch_items(
         &self,
         table: &str,
         ids: &[OrderId],
@@ -217,51 +282,46 @@ impl DynamoStatusStore {
         unique.sort();
         unique.dedup();
         let client = &self.client;
-        self.rt.block_on(async move {
-            let mut found = Vec::new();
-            for chunk in unique.chunks(BATCH_GET_MAX) {
-                let keys = chunk
-                    .iter()
-                    .map(|id| {
-                        HashMap::from([("orderId".to_string(), AttributeValue::S(id.clone()))])
-                    })
-                    .collect();
-                let mut request = HashMap::from([(
-                    table.to_string(),
-                    KeysAndAttributes::builder()
-                        .set_keys(Some(keys))
-                        .build()
-                        .map_err(|e| Error::io_with("dynamodb batch get", e))?,
-                )]);
-                let mut delay = Duration::from_millis(20);
-                for round in 0.. {
-                    let out = client
-                        .batch_get_item()
-                        .set_request_items(Some(request))
-                        .send()
-                        .await
-                        .map_err(|e| sdk_err("batch get", e))?;
-                    if let Some(items) = out.responses().and_then(|r| r.get(table)) {
-                        found.extend(items.iter().cloned());
-                    }
-                    match out.unprocessed_keys() {
-                        Some(rest) if !rest.is_empty() => {
-                            if round >= 8 {
-                                return Err(Error::Timeout(
-                                    "dynamodb batch get: keys still unprocessed after 8 retries"
-                                        .into(),
-                                ));
-                            }
-                            request = rest.clone();
-                            tokio::time::sleep(delay).await;
-                            delay *= 2;
+        let mut found = Vec::new();
+        for chunk in unique.chunks(BATCH_GET_MAX) {
+            let keys = chunk
+                .iter()
+                .map(|id| HashMap::from([("orderId".to_string(), AttributeValue::S(id.clone()))]))
+                .collect();
+            let mut request = HashMap::from([(
+                table.to_string(),
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .build()
+                    .map_err(|e| Error::io_with("dynamodb batch get", e))?,
+            )]);
+            let mut delay = Duration::from_millis(20);
+            for round in 0.. {
+                let out = client
+                    .batch_get_item()
+                    .set_request_items(Some(request))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("batch get", e))?;
+                if let Some(items) = out.responses().and_then(|r| r.get(table)) {
+                    found.extend(items.iter().cloned());
+                }
+                match out.unprocessed_keys() {
+                    Some(rest) if !rest.is_empty() => {
+                        if round >= 8 {
+                            return Err(Error::Timeout(
+                                "dynamodb batch get: keys still unprocessed after 8 retries".into(),
+                            ));
                         }
-                        _ => break,
+                        request = rest.clone();
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
                     }
+                    _ => break,
                 }
             }
-            Ok(found)
-        })?
+        }
+        Ok(found)
     }
 
     /// A customer's orders (in one status, or all), newest first, through
@@ -272,13 +332,17 @@ impl DynamoStatusStore {
         status: Option<OrderStatus>,
         limit: usize,
     ) -> Result<Vec<StatusRecord>> {
-        self.query_index(
-            "CustomerStatusIndex",
-            "customerId",
-            customer.to_string(),
-            status,
-            limit,
-        )
+        self.block(self.query_customer(customer, status, limit))
+    }
+
+    pub(crate) fn query_customer(
+        &self,
+        customer: &CustomerId,
+        status: Option<OrderStatus>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StatusRecord>>> + Send + '_ {
+        let key = customer.to_string();
+        self.query_index("CustomerStatusIndex", "customerId", key, status, limit)
     }
 
     /// A restaurant's orders (in one status, or all), newest first, through
@@ -289,54 +353,51 @@ impl DynamoStatusStore {
         status: Option<OrderStatus>,
         limit: usize,
     ) -> Result<Vec<StatusRecord>> {
-        self.query_index(
+        self.block(self.query_index(
             "RestaurantStatusIndex",
             "restaurantId",
             restaurant.to_string(),
             status,
             limit,
-        )
+        ))
     }
 
-    fn query_index(
+    async fn query_index(
         &self,
-        index: &str,
-        hash: &str,
+        index: &'static str,
+        hash: &'static str,
         key: String,
         status: Option<OrderStatus>,
         limit: usize,
     ) -> Result<Vec<StatusRecord>> {
         let client = &self.client;
         let table = &self.config.status_table;
-        let mut records = self.rt.block_on(async move {
-            let mut out = Vec::new();
-            let mut start = None;
-            loop {
-                let mut q = client
-                    .query()
-                    .table_name(table)
-                    .index_name(index)
-                    .expression_attribute_names("#h", hash)
-                    .expression_attribute_values(":h", AttributeValue::S(key.clone()))
-                    .set_exclusive_start_key(start.take());
-                q = match status {
-                    Some(s) => q
-                        .key_condition_expression("#h = :h AND #s = :s")
-                        .expression_attribute_names("#s", "status")
-                        .expression_attribute_values(":s", AttributeValue::S(s.as_str().into())),
-                    None => q.key_condition_expression("#h = :h"),
-                };
-                let page = q.send().await.map_err(|e| sdk_err("index query", e))?;
-                for item in page.items() {
-                    out.push(StatusRecord::from_item(item)?);
-                }
-                match page.last_evaluated_key() {
-                    Some(k) if !k.is_empty() => start = Some(k.clone()),
-                    _ => break,
-                }
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let mut q = client
+                .query()
+                .table_name(table)
+                .index_name(index)
+                .expression_attribute_names("#h", hash)
+                .expression_attribute_values(":h", AttributeValue::S(key.clone()))
+                .set_exclusive_start_key(start.take());
+            q = match status {
+                Some(s) => q
+                    .key_condition_expression("#h = :h AND #s = :s")
+                    .expression_attribute_names("#s", "status")
+                    .expression_attribute_values(":s", AttributeValue::S(s.as_str().into())),
+                None => q.key_condition_expression("#h = :h"),
+            };
+            let page = q.send().await.map_err(|e| sdk_err("index query", e))?;
+            for item in page.items() {
+                records.push(StatusRecord::from_item(item)?);
             }
-            Ok::<_, Error>(out)
-        })??;
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
         records.sort_by(|a, b| {
             b.created_at
                 .cmp(&a.created_at)
@@ -357,10 +418,10 @@ impl DynamoStatusStore {
             .item("orderId", AttributeValue::S(order.id.to_string()))
             .item("order", AttributeValue::S(json))
             .item("expiresAt", AttributeValue::N(expires.to_string()));
-        self.rt
-            .block_on(req.send())?
-            .map_err(|e| sdk_err("details write", e))?;
-        Ok(())
+        self.block(async move {
+            req.send().await.map_err(|e| sdk_err("details write", e))?;
+            Ok(())
+        })
     }
 
     /// The stored order details.
@@ -370,10 +431,8 @@ impl DynamoStatusStore {
             .get_item()
             .table_name(&self.config.details_table)
             .key("orderId", AttributeValue::S(id.to_string()));
-        let out = self
-            .rt
-            .block_on(req.send())?
-            .map_err(|e| sdk_err("details read", e))?;
+        let out =
+            self.block(async move { req.send().await.map_err(|e| sdk_err("details read", e)) })?;
         out.item()
             .and_then(|i| i.get("order"))
             .and_then(|v| v.as_s().ok())
@@ -385,7 +444,7 @@ impl DynamoStatusStore {
 
     /// Many orders' details with `BatchGetItem`; missing ones are left out.
     pub fn batch_details(&self, ids: &[OrderId]) -> Result<Vec<Order>> {
-        let items = self.batch_items(&self.config.details_table, ids)?;
+        let items = self.block(self.batch_items(&self.config.details_table, ids))?;
         items
             .iter()
             .filter_map(|i| i.get("order").and_then(|v| v.as_s().ok()))

@@ -2,10 +2,19 @@
 //! transaction (group commit), idempotency records, saga state, the status
 //! fallback queries, and the capacity lease authority ([`PgLeaseAuthority`]).
 //!
-//! Built on tokio-postgres over an owned [`AdapterRuntime`]; every method
-//! blocks the caller. No pool crate: the store holds a fixed set of
+//! Built on tokio-postgres. No pool crate: the store holds a fixed set of
 //! connections, `writers` for the group-commit writers and `readers` for
 //! queries (a tokio-postgres client pipelines concurrent queries).
+//!
+//! Two ways to run it. On an async host, [`PgStore::connect_async`] opens
+//! the connections on the caller's tokio runtime, and the store is the
+//! engine's [`AsyncWriteModel`](crate::engine::AsyncWriteModel) and
+//! [`AsyncOutbox`](crate::engine::AsyncOutbox): its queries are futures of
+//! that runtime, and nothing blocks. From plain threads (the synchronous
+//! façade: `Router::submit`, `uoom simulate --postgres`, the relay binary),
+//! [`PgStore::connect`] opens them on a runtime of the store's own
+//! ([`AdapterRuntime`]) and each blocking method waits on it; such a store
+//! serves the async ports too, from any runtime.
 //!
 //! ```no_run
 //! use uoom::adapters::postgres::{PgConfig, PgStore};
@@ -38,6 +47,7 @@ use crate::adapters::{AdapterRuntime, EventRecord};
 use crate::{CustomerId, Error, Order, OrderId, OrderStatus, RestaurantId, Result};
 use rows::{ORDER_COLUMNS, order_from_row};
 use serde_json::Value;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -170,7 +180,9 @@ pub struct OutboxRow {
 
 /// The PostgreSQL write model. Cheap to share behind an `Arc`.
 pub struct PgStore {
-    rt: AdapterRuntime,
+    /// The runtime of the blocking methods; `None` when connected on the
+    /// caller's runtime ([`PgStore::connect_async`]).
+    rt: Option<AdapterRuntime>,
     queue: mpsc::Sender<Job>,
     readers: Vec<Client>,
     next_reader: AtomicUsize,
@@ -183,49 +195,73 @@ impl std::fmt::Debug for PgStore {
         f.debug_struct("PgStore")
             .field("writers", &self.config.writers)
             .field("readers", &self.readers.len())
+            .field("own_runtime", &self.rt.is_some())
             .finish()
     }
 }
 
 impl PgStore {
-    /// Connects with a runtime of its own (two threads).
+    /// Connects with a runtime of its own (two threads), for the blocking
+    /// methods.
     pub fn connect(config: PgConfig) -> Result<Self> {
         Self::connect_with(config, AdapterRuntime::new(2)?)
     }
 
-    /// Connects on a shared runtime.
+    /// Connects on a shared runtime, for the blocking methods.
     pub fn connect_with(config: PgConfig, rt: AdapterRuntime) -> Result<Self> {
-        let cfg = config.clone();
+        let mut store = rt.block_on(Self::open(config))??;
+        store.rt = Some(rt);
+        Ok(store)
+    }
+
+    /// Connects on the caller's tokio runtime: the writer tasks and the
+    /// connections are spawned there, and the store is used through its
+    /// async methods and the engine's async ports
+    /// ([`AsyncWriteModel`](crate::engine::AsyncWriteModel),
+    /// [`AsyncOutbox`](crate::engine::AsyncOutbox)). It has no runtime of
+    /// its own: its blocking methods answer `Error::Io`, so no call on it
+    /// ever blocks the host's threads.
+    ///
+    /// ```no_run
+    /// # async fn run() -> uoom::Result<()> {
+    /// use uoom::adapters::postgres::{PgConfig, PgStore};
+    /// let store = PgStore::connect_async(PgConfig::new("postgres://uoom:uoom@127.0.0.1:25432/uoom")).await?;
+    /// store.migrate_async().await?;
+    /// assert!(store.runtime().is_none());
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_async(config: PgConfig) -> Result<Self> {
+        Self::open(config).await
+    }
+
+    /// Opens the connections and spawns the writers on the current runtime.
+    async fn open(config: PgConfig) -> Result<Self> {
         let written = Arc::new(AtomicU64::new(0));
-        let counter = written.clone();
-        let (queue, readers) = rt.block_on(async move {
-            let (tx, rx) = mpsc::channel::<Job>(cfg.queue.max(1));
-            let rx = Arc::new(Mutex::new(rx));
-            for _ in 0..cfg.writers.max(1) {
-                let client = connect_client(&cfg.url).await?;
-                if !cfg.synchronous_commit {
-                    client
-                        .batch_execute("SET synchronous_commit = off")
-                        .await
-                        .map_err(io("session set-up"))?;
-                }
-                tokio::spawn(writer::run_writer(
-                    client,
-                    rx.clone(),
-                    cfg.group_max.max(1),
-                    cfg.group_wait,
-                    counter.clone(),
-                ));
+        let (tx, rx) = mpsc::channel::<Job>(config.queue.max(1));
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..config.writers.max(1) {
+            let client = connect_client(&config.url).await?;
+            if !config.synchronous_commit {
+                client
+                    .batch_execute("SET synchronous_commit = off")
+                    .await
+                    .map_err(io("session set-up"))?;
             }
-            let mut readers = Vec::new();
-            for _ in 0..cfg.readers.max(1) {
-                readers.push(connect_client(&cfg.url).await?);
-            }
-            Ok::<_, Error>((tx, readers))
-        })??;
+            tokio::spawn(writer::run_writer(
+                client,
+                rx.clone(),
+                config.group_max.max(1),
+                config.group_wait,
+                written.clone(),
+            ));
+        }
+        let mut readers = Vec::new();
+        for _ in 0..config.readers.max(1) {
+            readers.push(connect_client(&config.url).await?);
+        }
         Ok(Self {
-            rt,
-            queue,
+            rt: None,
+            queue: tx,
             readers,
             next_reader: AtomicUsize::new(0),
             config,
@@ -233,9 +269,10 @@ impl PgStore {
         })
     }
 
-    /// The runtime the store runs on (share it with other adapters).
-    pub fn runtime(&self) -> &AdapterRuntime {
-        &self.rt
+    /// The runtime the blocking methods run on; `None` for a store opened
+    /// with [`PgStore::connect_async`].
+    pub fn runtime(&self) -> Option<&AdapterRuntime> {
+        self.rt.as_ref()
     }
 
     /// The configuration it was built with.
@@ -248,25 +285,47 @@ impl PgStore {
         &self.readers[i]
     }
 
+    /// Runs `fut` to completion on the store's own runtime: the blocking
+    /// façade. A store without one (opened on the caller's runtime) refuses.
+    fn block<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        match &self.rt {
+            Some(rt) => rt.block_on(fut)?,
+            None => Err(Error::io(
+                "this PgStore was opened with connect_async on the caller's runtime: use its async methods or the engine's async ports (PgStore::connect gives a store with blocking methods)",
+            )),
+        }
+    }
+
     /// Applies the embedded migrations (`core/migrations/postgres/`) not yet
     /// applied; returns their file names. Safe to run from several processes.
     pub fn migrate(&self) -> Result<Vec<&'static str>> {
-        let client = self.reader();
-        self.rt.block_on(migrate::migrate(client))?
+        self.block(self.migrate_async())
     }
 
-    fn submit(&self, unit: Unit) -> Result<()> {
-        let queue = self.queue.clone();
-        self.rt.block_on(async move {
-            let (reply, answer) = oneshot::channel();
-            queue
-                .send(Job { unit, reply })
-                .await
-                .map_err(|_| Error::io("postgres writer stopped"))?;
-            answer
-                .await
-                .map_err(|_| Error::io("postgres writer stopped"))?
-        })?
+    /// [`PgStore::migrate`] as a future of the caller's runtime.
+    ///
+    /// ```no_run
+    /// # async fn run() -> uoom::Result<()> {
+    /// # let store = uoom::adapters::postgres::PgStore::connect_async(
+    /// #     uoom::adapters::postgres::PgConfig::new("postgres://u:p@127.0.0.1/db")).await?;
+    /// let applied = store.migrate_async().await?;
+    /// assert!(store.migrate_async().await?.is_empty() || applied.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub async fn migrate_async(&self) -> Result<Vec<&'static str>> {
+        migrate::migrate(self.reader()).await
+    }
+
+    /// Queues a unit for a group-commit writer and waits for its commit.
+    async fn submit(&self, unit: Unit) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Job { unit, reply })
+            .await
+            .map_err(|_| Error::io("postgres writer stopped"))?;
+        answer
+            .await
+            .map_err(|_| Error::io("postgres writer stopped"))?
     }
 
     /// Writes an order's new state and its events in one transaction (shared
@@ -285,35 +344,62 @@ impl PgStore {
         events: &[EventRecord],
         key: Option<(&str, &Value)>,
     ) -> Result<()> {
-        self.submit(Unit::new(
+        let unit = Unit::new(
             Some(OrderRow::of(order)?),
             events
                 .iter()
                 .map(EventRow::of_record)
                 .collect::<Result<_>>()?,
             key.map(|(k, v)| (k.to_owned(), v.clone())),
-        )?)
+        )?;
+        self.block(self.submit(unit))
     }
 
     /// The engine's unit of work, its events encoded straight from their
-    /// typed payloads.
+    /// typed payloads (on the calling thread, before the future is awaited).
     pub(crate) fn save_events(
         &self,
         order: Option<&Order>,
         events: &[crate::events::DomainEvent],
         key: Option<(String, Value)>,
     ) -> Result<()> {
-        if order.is_none() && events.is_empty() {
-            return Ok(());
+        self.block(self.write_events(order, events, key))
+    }
+
+    /// [`PgStore::save_events`] as a future: the rows are encoded at the
+    /// call, so the future holds only them.
+    pub(crate) fn write_events(
+        &self,
+        order: Option<&Order>,
+        events: &[crate::events::DomainEvent],
+        key: Option<(String, Value)>,
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
+        let unit = if order.is_none() && events.is_empty() {
+            Ok(None)
+        } else {
+            Self::unit_of(order, events, key).map(Some)
+        };
+        async move {
+            match unit? {
+                Some(unit) => self.submit(unit).await,
+                None => Ok(()),
+            }
         }
-        self.submit(Unit::new(
+    }
+
+    fn unit_of(
+        order: Option<&Order>,
+        events: &[crate::events::DomainEvent],
+        key: Option<(String, Value)>,
+    ) -> Result<Unit> {
+        Unit::new(
             order.map(OrderRow::of).transpose()?,
             events
                 .iter()
                 .map(EventRow::of_event)
                 .collect::<Result<_>>()?,
             key,
-        )?)
+        )
     }
 
     /// Appends events that belong to no order write (e.g. `CapacityUpdated`).
@@ -321,36 +407,45 @@ impl PgStore {
         if events.is_empty() {
             return Ok(());
         }
-        self.submit(Unit::new(
+        let unit = Unit::new(
             None,
             events
                 .iter()
                 .map(EventRow::of_record)
                 .collect::<Result<_>>()?,
             None,
-        )?)
+        )?;
+        self.block(self.submit(unit))
     }
 
     /// The stored order, if any.
     pub fn order(&self, id: &OrderId) -> Result<Option<Order>> {
-        let client = self.reader();
+        self.block(self.read_order(id))
+    }
+
+    pub(crate) async fn read_order(&self, id: &OrderId) -> Result<Option<Order>> {
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
         let row = self
-            .rt
-            .block_on(client.query_opt(&sql, &[&id.0]))?
+            .reader()
+            .query_opt(&sql, &[&id.0])
+            .await
             .map_err(io("order read"))?;
         row.as_ref().map(order_from_row).transpose()
     }
 
     /// The outcome stored under an idempotency key.
     pub fn outcome_for_key(&self, key: &str) -> Result<Option<Value>> {
-        let client = self.reader();
+        self.block(self.read_outcome(key))
+    }
+
+    pub(crate) async fn read_outcome(&self, key: &str) -> Result<Option<Value>> {
         let row = self
-            .rt
-            .block_on(client.query_opt(
+            .reader()
+            .query_opt(
                 "SELECT outcome FROM idempotency_keys WHERE key = $1",
                 &[&key],
-            ))?
+            )
+            .await
             .map_err(io("idempotency read"))?;
         row.map(|r| r.try_get(0).map_err(io("idempotency read")))
             .transpose()
@@ -364,7 +459,7 @@ impl PgStore {
         status: Option<OrderStatus>,
         limit: usize,
     ) -> Result<Vec<Order>> {
-        self.orders_by("customer_id", customer.0, status, limit)
+        self.block(self.orders_by("customer_id", customer.0, status, limit))
     }
 
     /// A restaurant's orders, newest first, optionally in one status: the
@@ -375,17 +470,16 @@ impl PgStore {
         status: Option<OrderStatus>,
         limit: usize,
     ) -> Result<Vec<Order>> {
-        self.orders_by("restaurant_id", restaurant.0, status, limit)
+        self.block(self.orders_by("restaurant_id", restaurant.0, status, limit))
     }
 
-    fn orders_by(
+    pub(crate) async fn orders_by(
         &self,
         column: &str,
         key: uuid::Uuid,
         status: Option<OrderStatus>,
         limit: usize,
     ) -> Result<Vec<Order>> {
-        let client = self.reader();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE {column} = $1 \
@@ -393,43 +487,59 @@ impl PgStore {
         );
         let status = status.map(super::super::model::order::OrderStatus::as_str);
         let rows = self
-            .rt
-            .block_on(client.query(&sql, &[&key, &status, &limit]))?
+            .reader()
+            .query(&sql, &[&key, &status, &limit])
+            .await
             .map_err(io("status fallback query"))?;
         rows.iter().map(order_from_row).collect()
     }
 
     /// Inserts or replaces an order's saga state.
     pub fn save_saga(&self, state: &SagaState) -> Result<()> {
-        let client = self.reader();
-        self.rt.block_on(saga::save(client, state))?
+        self.block(saga::save(self.reader(), state))
     }
 
     /// An order's saga state.
     pub fn saga(&self, id: &OrderId) -> Result<Option<SagaState>> {
-        let client = self.reader();
-        self.rt.block_on(saga::load(client, id))?
+        self.block(saga::load(self.reader(), id))
     }
 
     /// Runs administrative SQL (several statements, no parameters): schema
     /// set-up, operators' repairs. Not for the hot path.
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
-        let client = self.reader();
-        self.rt
-            .block_on(client.batch_execute(sql))?
+        self.block(self.execute_batch_async(sql))
+    }
+
+    /// [`PgStore::execute_batch`] as a future of the caller's runtime.
+    ///
+    /// ```no_run
+    /// # async fn run() -> uoom::Result<()> {
+    /// # let store = uoom::adapters::postgres::PgStore::connect_async(
+    /// #     uoom::adapters::postgres::PgConfig::new("postgres://u:p@127.0.0.1/db")).await?;
+    /// store.execute_batch_async("CREATE SCHEMA IF NOT EXISTS tenant_7").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn execute_batch_async(&self, sql: &str) -> Result<()> {
+        self.reader()
+            .batch_execute(sql)
+            .await
             .map_err(io("admin statement"))
     }
 
     /// Events neither published nor parked.
     pub fn outbox_depth(&self) -> Result<u64> {
-        let client = self.reader();
+        self.block(self.read_outbox_depth())
+    }
+
+    pub(crate) async fn read_outbox_depth(&self) -> Result<u64> {
         let row = self
-            .rt
-            .block_on(client.query_one(
+            .reader()
+            .query_one(
                 "SELECT coalesce(sum(1 + coalesce(json_array_length(tail), 0)), 0)::bigint \
                  FROM outbox_events WHERE published_at IS NULL AND NOT dead",
                 &[],
-            ))?
+            )
+            .await
             .map_err(io("outbox depth"))?;
         let n: i64 = row.try_get(0).map_err(io("outbox depth"))?;
         Ok(n.max(0) as u64)
@@ -451,17 +561,21 @@ impl PgStore {
     /// in-process `Outbox::pending`, for callers that relay without
     /// [`PgOutboxStore`]'s claims (one relay only).
     pub fn pending_records(&self, max: usize) -> Result<Vec<(i64, EventRecord)>> {
-        let client = self.reader();
+        self.block(self.read_pending(max))
+    }
+
+    pub(crate) async fn read_pending(&self, max: usize) -> Result<Vec<(i64, EventRecord)>> {
         let max = i64::try_from(max).unwrap_or(i64::MAX);
         let rows = self
-            .rt
-            .block_on(client.query(
+            .reader()
+            .query(
                 "SELECT seq, id, aggregate_type, aggregate_id, event_type, schema_version, payload, \
                  occurred_at, pos \
                  FROM outbox_event_list WHERE published_at IS NULL AND NOT dead \
                  ORDER BY seq, pos LIMIT $1",
                 &[&max],
-            ))?
+            )
+            .await
             .map_err(io("outbox read"))?;
         rows.iter()
             .map(|r| {
@@ -493,17 +607,21 @@ impl PgStore {
     /// acknowledged only part way stays pending, and its events are handed
     /// out again (at least once).
     pub fn mark_published_through(&self, position: i64) -> Result<()> {
-        let client = self.reader();
+        self.block(self.write_published_through(position))
+    }
+
+    pub(crate) async fn write_published_through(&self, position: i64) -> Result<()> {
         let (seq, index) = bundle::split_position(position);
         let index = i32::try_from(index).unwrap_or(i32::MAX);
-        self.rt
-            .block_on(client.execute(
+        self.reader()
+            .execute(
                 "UPDATE outbox_events SET published_at = now() \
                  WHERE published_at IS NULL AND NOT dead \
                    AND (seq < $1 OR (seq = $1 \
                         AND first_pos + coalesce(json_array_length(tail), 0) <= $2))",
                 &[&seq, &index],
-            ))?
+            )
+            .await
             .map_err(io("outbox acknowledge"))?;
         Ok(())
     }
@@ -511,14 +629,18 @@ impl PgStore {
     /// Every event of one aggregate with its delivery state, in the order of
     /// delivery (`outbox_event_list`).
     pub fn outbox_events_of(&self, aggregate_id: &str) -> Result<Vec<OutboxRow>> {
-        let client = self.reader();
+        self.block(self.read_outbox_events_of(aggregate_id))
+    }
+
+    async fn read_outbox_events_of(&self, aggregate_id: &str) -> Result<Vec<OutboxRow>> {
         let rows = self
-            .rt
-            .block_on(client.query(
+            .reader()
+            .query(
                 "SELECT id, seq, event_type, attempts, published_at IS NOT NULL, dead, last_error \
                  FROM outbox_event_list WHERE aggregate_id = $1 ORDER BY seq, pos",
                 &[&aggregate_id],
-            ))?
+            )
+            .await
             .map_err(io("outbox read"))?;
         rows.iter()
             .map(|r| {
