@@ -428,3 +428,32 @@ fn an_order_written_with_its_outcome_is_one_transaction_with_all_its_events() {
     ))
     .unwrap();
 }
+
+#[test]
+fn an_orders_final_outcome_replaces_its_pending_one_and_no_other_orders() {
+    let s = migrated();
+    let mut o = order(5, 10, None, 1_000);
+    use uoom::engine::Outcome;
+    let pending = Outcome::new(o.id, OrderStatus::Validated);
+    let pending = serde_json::to_value(&pending).unwrap();
+    s.save_with_key(&o, &events_for(&o, 500, 1), Some(("req-5", &pending)))
+        .unwrap();
+    o.updated_at = Millis(2_000);
+    let mut done = Outcome::new(o.id, OrderStatus::Confirmed);
+    done.channel = Some("k1".into());
+    let done = serde_json::to_value(&done).unwrap();
+    s.save_with_key(&o, &events_for(&o, 510, 1), Some(("req-5", &done)))
+        .unwrap();
+    assert_eq!(s.outcome_for_key("req-5").unwrap(), Some(done.clone()));
+    // Another order under the same key (a race between replicas) takes
+    // nothing over.
+    let other = order(6, 10, None, 3_000);
+    let theirs = serde_json::to_value(Outcome::new(other.id, OrderStatus::Validated)).unwrap();
+    s.save_with_key(
+        &other,
+        &events_for(&other, 520, 1),
+        Some(("req-5", &theirs)),
+    )
+    .unwrap();
+    assert_eq!(s.outcome_for_key("req-5").unwrap(), Some(done));
+}

@@ -337,7 +337,10 @@ impl PgStore {
     }
 
     /// [`PgStore::save`] plus an idempotency record: `outcome` is stored under
-    /// `key` in the same transaction (a key already present is kept as is).
+    /// `key` in the same transaction. A key already present keeps its outcome,
+    /// unless both are of the same order (an `order_id` field equal in both):
+    /// then the new one replaces it, as an order's final outcome replaces its
+    /// pending one.
     pub fn save_with_key(
         &self,
         order: &Order,

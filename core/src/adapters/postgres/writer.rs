@@ -368,8 +368,13 @@ const INSERT_EVENTS: &str = "INSERT INTO outbox_events (id, aggregate_type, aggr
           WITH ORDINALITY AS u(id, ty, ag, ev, sv, pa, oc, tl, n) \
      ORDER BY u.n";
 
+/// A key already present keeps its outcome unless the new one is of the same
+/// order (its final outcome after its pending one): another order's write
+/// under the same key never takes it over.
 const INSERT_KEYS: &str = "INSERT INTO idempotency_keys (key, outcome) \
-     SELECT * FROM UNNEST($1::text[], $2::jsonb[]) ON CONFLICT (key) DO NOTHING";
+     SELECT * FROM UNNEST($1::text[], $2::jsonb[]) \
+     ON CONFLICT (key) DO UPDATE SET outcome = EXCLUDED.outcome \
+     WHERE idempotency_keys.outcome->>'order_id' = EXCLUDED.outcome->>'order_id'";
 
 /// Writes `units` in one transaction: orders first (their row locks order
 /// `seq` within an aggregate), then the events, then the idempotency records.
