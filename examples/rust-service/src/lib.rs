@@ -1,7 +1,11 @@
 //! An order-routing service as a team would write it on axum: `POST /orders`
 //! routes a create-order request through uoom's [`AsyncRouter`], booking the
 //! chosen channel with a partner over HTTP ([`HttpPartner`]); `GET
-//! /orders/{id}/status` answers from the status read model; `GET /health`.
+//! /orders/{id}/status` answers from the status read model (and from the
+//! write model for an order the read model does not hold, such as one
+//! written before a restart); `GET /health`. With PostgreSQL (the
+//! binary's `DATABASE_URL`), orders, their events and idempotency records
+//! are written there on the service's own tokio runtime.
 //!
 //! HTTP status codes: 201 for a confirmed order, 422 with the reason when it
 //! could not be routed, 400 with `{field, code, message}` errors for an
@@ -175,16 +179,28 @@ async fn order_status(State(router): State<Arc<AsyncRouter>>, Path(id): Path<Str
         let e = Error::not_found(format!("order {id}"));
         return error_response(&e);
     };
-    let view = router.router().lock().read_model().get(&id);
-    match view {
-        Some(v) => Json(json!({
+    match router.status(&id).await {
+        Ok(Some(v)) => Json(json!({
             "orderId": v.order_id.to_string(),
             "status": v.status.as_str(),
             "channelId": v.channel.map(|c| c.0),
             "reason": v.failure.map(uoom::events::FailureReason::as_str),
         }))
         .into_response(),
-        None => error_response(&Error::not_found(format!("order {id}"))),
+        Ok(None) => match router.order(&id).await {
+            // Written, but not in this process's read model: what the
+            // write model knows (its channel, from its placement).
+            Ok(Some(o)) => Json(json!({
+                "orderId": o.id.to_string(),
+                "status": o.status.as_str(),
+                "channelId": o.placement.map(|p| p.channel.0),
+                "reason": null,
+            }))
+            .into_response(),
+            Ok(None) => error_response(&Error::not_found(format!("order {id}"))),
+            Err(e) => error_response(&e),
+        },
+        Err(e) => error_response(&e),
     }
 }
 
@@ -193,6 +209,7 @@ fn error_response(e: &Error) -> Response {
         ErrorKind::Validation => StatusCode::BAD_REQUEST,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Io | ErrorKind::Timeout => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let errors: Vec<_> = e

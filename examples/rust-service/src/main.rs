@@ -4,11 +4,15 @@
 //! - `PORT` (default 8080), bound on 127.0.0.1 unless `HOST` says otherwise;
 //! - `PARTNER_URL`: the partners' booking API (required);
 //! - `CHANNEL_CAPACITY`: units per channel per slot of the demo channels (default 50);
-//! - `BOOKING_TIMEOUT_MS`: how long a partner may take (default 2000).
+//! - `BOOKING_TIMEOUT_MS`: how long a partner may take (default 2000);
+//! - `DATABASE_URL`: PostgreSQL for orders, their events (the outbox) and
+//!   idempotency records, migrated at start and written on this service's
+//!   tokio runtime; without it they are kept in memory.
 
 use anyhow::Context;
 use std::sync::Arc;
-use uoom::engine::{AsyncRouter, Router, SimGateway, TokioRuntime};
+use uoom::adapters::postgres::{PgConfig, PgStore};
+use uoom::engine::{AsyncRouter, MemoryReadModel, Router, SimGateway, TokioRuntime};
 use uoom::{Channel, ChannelKind, GeoPoint, SystemClock, Vehicle};
 use uoom_example_service::{HttpPartner, app};
 
@@ -62,11 +66,23 @@ async fn main() -> anyhow::Result<()> {
     .with_clock(clock)
     .with_booking_timeout_ms(timeout_ms)
     .build()?;
-    let router = Arc::new(AsyncRouter::new(
+    let mut router = AsyncRouter::new(
         router,
         Arc::new(HttpPartner::new(partner)),
         Arc::new(TokioRuntime),
-    ));
+    );
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        // Opened on this runtime: every write and lookup is a future here,
+        // and no request holds a thread while PostgreSQL commits.
+        let pg = PgStore::connect_async(PgConfig::new(url))
+            .await
+            .context("DATABASE_URL: cannot connect")?;
+        pg.migrate_async()
+            .await
+            .context("DATABASE_URL: migrations")?;
+        router = router.with_stores(Arc::new(pg), Arc::new(MemoryReadModel::default()))?;
+    }
+    let router = Arc::new(router);
     let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
     println!("listening on {}", listener.local_addr()?);
     axum::serve(listener, app(router))

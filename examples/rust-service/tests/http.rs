@@ -197,3 +197,109 @@ async fn orders_route_through_a_partner_over_http() {
     assert_eq!(body["code"], "UOOM_VALIDATION");
     assert!(!body["errors"].as_array().unwrap().is_empty());
 }
+
+/// The same service with `DATABASE_URL`: its orders, events and idempotency
+/// records are written to PostgreSQL on its own runtime, and a restarted
+/// service answers from them. Needs the test server (the
+/// `UOOM_TEST_POSTGRES_URL` that `scripts/servers/all.sh env` prints);
+/// without it the test says so and checks nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_are_written_to_postgres_when_database_url_is_set() {
+    use uoom::adapters::postgres::{PgConfig, PgStore};
+    use uoom::engine::AsyncWriteModel;
+    let Ok(base) = std::env::var("UOOM_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "skipped: UOOM_TEST_POSTGRES_URL is not set (scripts/servers/all.sh start, then eval \"$(scripts/servers/all.sh env)\")"
+        );
+        return;
+    };
+    let admin = PgStore::connect_async(PgConfig::new(&base).with_writers(1).with_readers(1))
+        .await
+        .expect("the PostgreSQL test server answers");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!("svc_{}_{nanos}", std::process::id());
+    admin
+        .execute_batch_async(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let db = format!("{base}{sep}options=-csearch_path%3D{schema}");
+
+    let (_partner, partner_url) = start(
+        env!("CARGO_BIN_EXE_uoom-example-partner"),
+        &[("LATENCY_MS", "20".into())],
+    );
+    let env = [
+        ("PARTNER_URL", partner_url.clone()),
+        ("CHANNEL_CAPACITY", "40".into()),
+        ("DATABASE_URL", db.clone()),
+    ];
+    let (service, url) = start(env!("CARGO_BIN_EXE_uoom-example-service"), &env);
+    let http = reqwest::Client::new();
+    let post = |i: usize, key: Option<String>| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let mut req = http.post(format!("{url}/orders")).json(&order(i));
+            if let Some(k) = key {
+                req = req.header("Idempotency-Key", k);
+            }
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let tasks: Vec<_> = (0..60)
+        .map(|i| tokio::spawn(post(i, (i % 2 == 0).then(|| format!("pg-{i}")))))
+        .collect();
+    let mut confirmed = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        confirmed.push(body);
+    }
+
+    // Every order is in PostgreSQL as the service answered it.
+    let store = PgStore::connect_async(PgConfig::new(&db)).await.unwrap();
+    for o in &confirmed {
+        let id = uoom::OrderId::parse(o["orderId"].as_str().unwrap()).unwrap();
+        let stored = AsyncWriteModel::order(&store, &id).await.unwrap().unwrap();
+        assert_eq!(stored.status, uoom::OrderStatus::Confirmed);
+        let placement = stored.placement.unwrap();
+        assert_eq!(o["bookingReference"], placement.booking.as_str());
+        assert_eq!(o["channelId"], placement.channel.as_str());
+    }
+    let kept = AsyncWriteModel::outcome_for_key(&store, "pg-0")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.order_id.to_string(), confirmed[0]["orderId"]);
+
+    // A restarted service answers from PostgreSQL: the status of an order
+    // it never saw, and a retry of a key it never saw.
+    drop(service);
+    let (_service, url) = start(env!("CARGO_BIN_EXE_uoom-example-service"), &env);
+    let id = confirmed[1]["orderId"].as_str().unwrap();
+    let s: Value = http
+        .get(format!("{url}/orders/{id}/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["status"], "CONFIRMED");
+    assert_eq!(s["channelId"], confirmed[1]["channelId"]);
+    let r = http
+        .post(format!("{url}/orders"))
+        .header("Idempotency-Key", "pg-0")
+        .json(&order(0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again["replayed"], true);
+    assert_eq!(again["orderId"], confirmed[0]["orderId"]);
+}
