@@ -297,7 +297,7 @@ async fn a_route_dropped_mid_write_still_writes_its_order() {
     assert_eq!(router.router().lock().in_flight(), 1);
     route.abort();
     assert!(route.await.unwrap_err().is_cancelled());
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(router.router().lock().in_flight(), 0);
     let orders = router
         .by_customer(&uoom::CustomerId::from_u128(1), 5)
