@@ -179,7 +179,8 @@ impl AsyncRouter {
     /// ([`AsyncRouter::order`], [`AsyncRouter::status`], ...) go to them.
     /// The router's synchronous stores are then left alone; a
     /// [`Error::Conflict`] for a router with a batch window or orders in
-    /// flight.
+    /// flight. Call it before cloning the router: a handle cloned earlier
+    /// keeps the stores it had.
     ///
     /// ```
     /// use std::sync::Arc;
