@@ -102,6 +102,9 @@ impl ErrorKind {
     }
 }
 
+/// How the message of a stale-lease [`Error::Conflict`] starts.
+pub(crate) const STALE_LEASE_PREFIX: &str = "stale lease:";
+
 /// Every error uoom returns.
 ///
 /// ```
@@ -233,6 +236,25 @@ impl Error {
             context: context.into(),
             source: Some(Arc::new(source)),
         }
+    }
+
+    /// Whether this is a lease fence's refusal: a commit (or a write that
+    /// carried one) presented a lease that had expired, been revoked or
+    /// been superseded at the authority. It is a [`Error::Conflict`] whose
+    /// message starts with `stale lease:`, the form
+    /// `From<uoom::ledger::lease::LeaseError>` gives it, so bindings keep
+    /// mapping it as a conflict; a router on leases fails such an order
+    /// with `stale_lease` instead of `persist_failed`.
+    ///
+    /// ```
+    /// use uoom::ledger::lease::{Epoch, FenceReason, LeaseError, LeaseId, StaleLease};
+    /// let stale = StaleLease { lease: LeaseId(1), epoch: Epoch(2), reason: FenceReason::Revoked };
+    /// let e: uoom::Error = LeaseError::Stale(stale).into();
+    /// assert!(e.is_stale_lease());
+    /// assert!(!uoom::Error::conflict("duplicate key").is_stale_lease());
+    /// ```
+    pub fn is_stale_lease(&self) -> bool {
+        matches!(self, Error::Conflict(m) if m.starts_with(STALE_LEASE_PREFIX))
     }
 
     /// The stable code of this error's category, e.g. `UOOM_IO`.

@@ -132,6 +132,12 @@ pub enum FailureReason {
     /// the order (a router with deferred writes): its booking was cancelled,
     /// its capacity given back, and the order failed.
     PersistFailed,
+    /// The order's capacity was reserved on a lease that the authority no
+    /// longer honoured when the order was confirmed (the replica was paused
+    /// or cut off past the lease's expiry, or a newer incarnation took the
+    /// lease over): the fenced commit was refused, its booking cancelled
+    /// and the order failed — never overbooked.
+    StaleLease,
 }
 
 impl FailureReason {
@@ -147,6 +153,7 @@ impl FailureReason {
             FailureReason::Internal => "internal",
             FailureReason::OrderCancelled => "order_cancelled",
             FailureReason::PersistFailed => "persist_failed",
+            FailureReason::StaleLease => "stale_lease",
         }
     }
 }

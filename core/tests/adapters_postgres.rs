@@ -332,6 +332,7 @@ fn the_engine_ports_write_and_read_through_postgres() {
             order: &o,
             events: std::slice::from_ref(&created),
             idempotency: Some(("key-31", &outcome)),
+            capacity: None,
         },
     )
     .unwrap();

@@ -53,6 +53,11 @@ pub trait AsyncWriteModel: Send + Sync + 'static {
     fn order<'a>(&'a self, id: &'a OrderId) -> BoxFuture<'a, Result<Option<Order>>>;
     /// The outcome stored under an idempotency key, if any.
     fn outcome_for_key<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Outcome>>>;
+    /// Whether [`AsyncWriteModel::save`] applies a unit's lease commit in
+    /// its own transaction; see [`WriteModel::applies_lease_commits`](super::WriteModel::applies_lease_commits).
+    fn applies_lease_commits(&self) -> bool {
+        false
+    }
 }
 
 /// The relay's side of the outbox for asynchronous hosts: read what is
@@ -148,6 +153,9 @@ impl<T: WriteModel + ?Sized + 'static> AsyncWriteModel for ReadyStore<T> {
     }
     fn outcome_for_key<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Outcome>>> {
         ready(Ok(self.0.outcome_for_key(key)))
+    }
+    fn applies_lease_commits(&self) -> bool {
+        self.0.applies_lease_commits()
     }
 }
 

@@ -233,7 +233,11 @@ impl AsyncRouter {
         write: Arc<dyn AsyncWriteModel>,
         read: Arc<dyn AsyncStatusReadModel>,
     ) -> Result<Self> {
-        self.router.lock().set_deferred_writes(true)?;
+        {
+            let mut router = self.router.lock();
+            router.set_deferred_writes(true)?;
+            router.config.lease_commits_in_writes = write.applies_lease_commits();
+        }
         Ok(Self {
             write,
             read,

@@ -9,6 +9,8 @@
 
 use super::decision::{DecisionKind, Outcome};
 use crate::events::{DomainEvent, FailureReason};
+use crate::ledger::SlotId;
+use crate::ledger::lease::CommitCall;
 use crate::{
     Channel, ChannelId, CustomerId, Millis, Order, OrderId, OrderStatus, RestaurantId, Result,
 };
@@ -26,6 +28,37 @@ pub struct UnitOfWork<'a> {
     pub events: &'a [DomainEvent],
     /// Idempotency key and the outcome to return for it from now on.
     pub idempotency: Option<(&'a str, &'a Outcome)>,
+    /// The capacity the order took, on the unit that confirms it (its
+    /// channel is the order's placement).
+    pub capacity: Option<CapacityPlacement>,
+}
+
+/// The capacity a confirmed order took, carried by the unit of work that
+/// confirms it: where a database keeps it beside the order (so an audit can
+/// add up what each channel's slot committed) and, when the router reserves
+/// on leases ([`super::RouterBuilder::with_leases`]) and the write model
+/// applies lease commits ([`WriteModel::applies_lease_commits`]), the
+/// fenced commit to run in the same transaction as the order.
+///
+/// ```
+/// use uoom::engine::CapacityPlacement;
+/// use uoom::ledger::SlotId;
+/// use uoom::Millis;
+/// let p = CapacityPlacement { slot: SlotId(4), slot_start: Millis(3_600_000), units: 2, lease: None };
+/// assert_eq!(p.slot_start.0, 4 * 900_000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapacityPlacement {
+    /// The capacity slot.
+    pub slot: SlotId,
+    /// When the slot starts (ms since the epoch of the engine's clock).
+    pub slot_start: Millis,
+    /// Units committed for the order.
+    pub units: u32,
+    /// The fenced commit the write must apply with the order, if any: the
+    /// write is refused with a stale-lease error
+    /// ([`crate::Error::is_stale_lease`]) when the fence refuses it.
+    pub lease: Option<CommitCall>,
 }
 
 /// A [`UnitOfWork`] that owns its parts: what a router with deferred writes
@@ -41,7 +74,7 @@ pub struct UnitOfWork<'a> {
 /// let req = uoom::parse_create_order(body).unwrap();
 /// let order = uoom::Order::from_request(uoom::OrderId::from_u128(1), req, uoom::Millis(0)).unwrap();
 /// let outcome = Outcome::new(order.id, order.status);
-/// let unit = OwnedUnitOfWork { order, events: vec![], idempotency: Some(("k1".into(), outcome)) };
+/// let unit = OwnedUnitOfWork { order, events: vec![], idempotency: Some(("k1".into(), outcome)), capacity: None };
 /// let store = MemoryStore::default();
 /// store.save(unit.as_unit()).unwrap();
 /// assert_eq!(store.outcome_for_key("k1").unwrap().order_id, unit.order.id);
@@ -55,6 +88,8 @@ pub struct OwnedUnitOfWork {
     pub events: Vec<DomainEvent>,
     /// Idempotency key and the outcome to return for it from now on.
     pub idempotency: Option<(String, Outcome)>,
+    /// The capacity the order took, on the unit that confirms it.
+    pub capacity: Option<CapacityPlacement>,
 }
 
 impl OwnedUnitOfWork {
@@ -64,6 +99,7 @@ impl OwnedUnitOfWork {
             order: &self.order,
             events: &self.events,
             idempotency: self.idempotency.as_ref().map(|(k, o)| (k.as_str(), o)),
+            capacity: self.capacity,
         }
     }
 }
@@ -82,6 +118,18 @@ pub trait WriteModel: Send + Sync {
     fn order(&self, id: &OrderId) -> Option<Order>;
     /// The outcome stored under an idempotency key, if any.
     fn outcome_for_key(&self, key: &str) -> Option<Outcome>;
+    /// Whether [`WriteModel::save`] applies a unit's lease commit
+    /// ([`CapacityPlacement::lease`]) in its own transaction (a database
+    /// that is also the lease authority). When it does not (the default),
+    /// a router on leases commits with the authority just before the save.
+    ///
+    /// ```
+    /// use uoom::engine::{MemoryStore, WriteModel};
+    /// assert!(!MemoryStore::default().applies_lease_commits());
+    /// ```
+    fn applies_lease_commits(&self) -> bool {
+        false
+    }
 }
 
 /// One event waiting in the outbox, with its position.

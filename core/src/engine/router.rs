@@ -17,12 +17,14 @@ use super::memory::{MemoryReadModel, MemoryStore};
 use super::metrics::{Gauges, Metrics};
 use super::needs::DEFAULT_DEADLINE_MIN;
 use super::ports::{
-    ChannelGateway, Outbox, OwnedUnitOfWork, StatusReadModel, StatusView, UnitOfWork, WriteModel,
+    CapacityPlacement, ChannelGateway, Outbox, OwnedUnitOfWork, StatusReadModel, StatusView,
+    UnitOfWork, WriteModel,
 };
 use super::saga::Saga;
 use super::step::{Advance, CancelCall};
 use super::turns::Lookup;
 use crate::events::{Aggregate, DomainEvent, EventPayload};
+use crate::ledger::lease::LeasedLedger;
 use crate::ledger::{AccountHandle, Ledger, SlotId};
 use crate::rank::{RankWeights, Ranked, Ranker};
 use crate::solve::{Demand, Weights};
@@ -121,6 +123,12 @@ pub struct RouterConfig {
     /// the host as steps ([`Router::start`]) instead of calling the
     /// synchronous ports (see [`super::step`]).
     pub deferred_writes: bool,
+    /// On leases: the write model applies each confirmed order's lease
+    /// commit in the order's own transaction (the router settles it once
+    /// written) instead of the router committing with the authority just
+    /// before the save. Set from [`WriteModel::applies_lease_commits`] (or
+    /// the host's asynchronous write model) unless given.
+    pub lease_commits_in_writes: bool,
 }
 
 impl Default for RouterConfig {
@@ -140,6 +148,7 @@ impl Default for RouterConfig {
             capacity_from_channels: true,
             intake_write: IntakeWrite::BeforeRouting,
             deferred_writes: false,
+            lease_commits_in_writes: false,
         }
     }
 }
@@ -169,6 +178,8 @@ pub struct RouterBuilder {
     gateway: Arc<dyn ChannelGateway>,
     clock: Arc<dyn Clock>,
     ledger: Option<Arc<Ledger>>,
+    leases: Option<Arc<LeasedLedger>>,
+    lease_commits_in_writes: Option<bool>,
     slot_ms: u64,
     store: Option<(Arc<dyn WriteModel>, Arc<dyn Outbox>)>,
     read: Option<Arc<dyn StatusReadModel>>,
@@ -185,6 +196,56 @@ impl RouterBuilder {
     /// A shared ledger (default: a private one with [`RouterBuilder::with_slot_ms`] slots).
     pub fn with_ledger(mut self, ledger: Arc<Ledger>) -> Self {
         self.ledger = Some(ledger);
+        self
+    }
+    /// Reserves, releases, expires and commits capacity through `leases`,
+    /// a replica's quota of capacity leased from an authority shared with
+    /// other replicas, instead of the router's own [`Ledger`] (which then
+    /// only names the slots: see [`RouterBuilder::with_slot_ms`]; every
+    /// replica must use the same slot length). The authority holds the
+    /// capacity, so the router seeds none; ranking sees the quota's
+    /// headroom. A confirmed order's capacity is committed fenced by its
+    /// lease's epoch, in the order's own transaction when the write model
+    /// applies lease commits ([`WriteModel::applies_lease_commits`]); a
+    /// fence refusal fails the order with
+    /// [`FailureReason::StaleLease`](crate::events::FailureReason::StaleLease)
+    /// and cancels its booking. Not with a batch window. Cancelling a
+    /// confirmed order does not give its committed units back (the
+    /// authority takes no refunds).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::engine::{Router, SimGateway};
+    /// use uoom::ledger::lease::{LeaseAuthority, LeaseSettings, LeasedLedger, MemoryAuthority};
+    /// use uoom::ledger::SlotId;
+    /// use uoom::{Channel, ChannelKind, GeoPoint, ManualClock, Millis};
+    /// let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// let authority = Arc::new(MemoryAuthority::new(clock.clone()));
+    /// let k = Channel::builder("k1", ChannelKind::InternalKitchen, GeoPoint::new(40.71, -74.0))
+    ///     .with_capacity(10).build().unwrap();
+    /// authority.set_capacity(&k.id, SlotId(0), 1).unwrap();
+    /// let leases = Arc::new(LeasedLedger::new("api-1", authority.clone(), clock.clone(), LeaseSettings::default()).unwrap());
+    /// let mut router = Router::builder(vec![k], Arc::new(SimGateway::new(clock.clone(), 1)))
+    ///     .with_clock(clock).with_leases(leases).build().unwrap();
+    /// # let body = br#"{"customerId": "123e4567-e89b-12d3-a456-426614174000",
+    /// #   "items": [{"itemId": "i1", "name": "Pizza", "quantity": 1, "unitPrice": 15.99}],
+    /// #   "deliveryAddress": {"street": "1 Main St", "city": "New York", "postalCode": "10001",
+    /// #                       "latitude": 40.712, "longitude": -74.006}}"#;
+    /// assert!(router.submit_json(body, None).unwrap().is_confirmed());
+    /// // The authority's capacity, not the channel's nominal 10, decides.
+    /// assert!(!router.submit_json(body, None).unwrap().is_confirmed());
+    /// assert_eq!(authority.state(&"k1".into(), SlotId(0)).unwrap().committed, 1);
+    /// ```
+    pub fn with_leases(mut self, leases: Arc<LeasedLedger>) -> Self {
+        self.leases = Some(leases);
+        self
+    }
+    /// Whether the write model applies lease commits in the order's
+    /// transaction (default: what the write model says; see
+    /// [`RouterConfig::lease_commits_in_writes`]). For a host that drives a
+    /// router with deferred writes over its own store.
+    pub fn with_lease_commits_in_writes(mut self, on: bool) -> Self {
+        self.lease_commits_in_writes = Some(on);
         self
     }
     /// Slot length of the private ledger, in ms (default 15 minutes).
@@ -302,6 +363,13 @@ impl RouterBuilder {
         for (i, c) in self.channels.iter().enumerate() {
             errs.extend(c.check(&format!("channels[{i}]")));
         }
+        if self.leases.is_some() && self.config.batch_window_ms.is_some() {
+            errs.push(crate::FieldError::new(
+                "leases",
+                "batch_window",
+                "a router on leases routes in real time; batches solve over one process's ledger",
+            ));
+        }
         if self.config.deferred_writes && self.config.batch_window_ms.is_some() {
             errs.push(crate::FieldError::new(
                 "deferred_writes",
@@ -327,10 +395,14 @@ impl RouterBuilder {
         });
         let n = self.channels.len();
         let ranker = Ranker::new(self.channels.clone(), self.clock.clone())?;
+        let mut config = self.config;
+        config.lease_commits_in_writes = self
+            .lease_commits_in_writes
+            .unwrap_or_else(|| write.applies_lease_commits());
         Ok(Router {
             ranker,
-            ranked: Vec::with_capacity(self.config.top_k),
-            breakers: vec![Breaker::new(self.config.breaker); n],
+            ranked: Vec::with_capacity(config.top_k),
+            breakers: vec![Breaker::new(config.breaker); n],
             open: Vec::new(),
             rr: RoundRobin::default(),
             ids: self.ids.unwrap_or_else(IdGen::random),
@@ -351,12 +423,14 @@ impl RouterBuilder {
             gateway: self.gateway,
             clock: self.clock,
             ledger,
+            leases: self.leases,
+            lease_sync_at: Millis(0),
             write,
             outbox,
             read: self
                 .read
                 .unwrap_or_else(|| Arc::new(MemoryReadModel::default())),
-            config: self.config,
+            config,
         })
     }
 }
@@ -386,6 +460,10 @@ pub struct Router {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) channels: Vec<Channel>,
     pub(super) ledger: Arc<Ledger>,
+    /// The replica's leased quota, when capacity is leased.
+    pub(super) leases: Option<Arc<LeasedLedger>>,
+    /// When a router on leases next re-reads every channel's headroom.
+    pub(super) lease_sync_at: Millis,
     pub(super) gateway: Arc<dyn ChannelGateway>,
     pub(super) write: Arc<dyn WriteModel>,
     pub(super) outbox: Arc<dyn Outbox>,
@@ -440,6 +518,8 @@ impl Router {
             gateway,
             clock: Arc::new(SystemClock),
             ledger: None,
+            leases: None,
+            lease_commits_in_writes: None,
             slot_ms: 15 * 60 * 1000,
             store: None,
             read: None,
@@ -461,6 +541,12 @@ impl Router {
     /// The capacity ledger.
     pub fn ledger(&self) -> &Arc<Ledger> {
         &self.ledger
+    }
+
+    /// The replica's leased quota, when capacity is leased
+    /// ([`RouterBuilder::with_leases`]).
+    pub fn leases(&self) -> Option<&Arc<LeasedLedger>> {
+        self.leases.as_ref()
     }
 
     /// The write model.
@@ -681,10 +767,11 @@ impl Router {
         }
         let mut s = self.saga_realtime(order, needs, None, started, events);
         let outcome = self.run_saga(&mut s);
-        let saved = self.finish(&s.order, &mut s.events, key, &outcome, started);
-        self.events = s.events;
-        self.give_back_candidates(s.candidates);
-        saved.map(|()| outcome)
+        let saved = self.finish_saga(&mut s, key, outcome);
+        self.send_cancels(&s.order);
+        self.events = std::mem::take(&mut s.events);
+        self.give_back_candidates(std::mem::take(&mut s.candidates));
+        saved
     }
 
     /// Validates a request into an order, records its first events and,
@@ -849,6 +936,7 @@ impl Router {
                 order,
                 events,
                 idempotency: None,
+                capacity: None,
             },
             cancels: std::mem::take(&mut self.cancels),
         })
@@ -940,10 +1028,23 @@ impl Router {
         key: Option<&str>,
         outcome: &Outcome,
     ) -> Result<()> {
+        self.save_with(order, events, key, outcome, None)
+    }
+
+    /// [`Router::save`] of a unit that carries the capacity its order took.
+    pub(super) fn save_with(
+        &self,
+        order: &Order,
+        events: &mut Vec<DomainEvent>,
+        key: Option<&str>,
+        outcome: &Outcome,
+        capacity: Option<CapacityPlacement>,
+    ) -> Result<()> {
         self.write.save(UnitOfWork {
             order,
             events,
             idempotency: key.map(|k| (k, outcome)),
+            capacity,
         })?;
         events.clear();
         self.read.upsert(StatusView::of(order, outcome));
@@ -962,6 +1063,62 @@ impl Router {
         self.save(order, events, key, outcome)?;
         self.count(outcome, started);
         Ok(())
+    }
+
+    /// Saves the final state of saga `s` (with the capacity it took), settles
+    /// its lease commit if the write carried one, and counts it; returns the
+    /// outcome. A write whose lease commit was fenced off undoes the
+    /// confirmation (the booking's cancellation queued for the caller to
+    /// send, the hold given back) and writes the order failed with
+    /// `stale_lease`.
+    pub(super) fn finish_saga(
+        &mut self,
+        s: &mut Saga,
+        key: Option<&str>,
+        outcome: Outcome,
+    ) -> Result<Outcome> {
+        let capacity = s.capacity;
+        let saved = self.save_with(&s.order, &mut s.events, key, &outcome, capacity);
+        let refused = self.settle_lease(capacity, saved.as_ref().err());
+        match saved {
+            Ok(()) => {
+                self.count(&outcome, s.started);
+                Ok(outcome)
+            }
+            Err(e) if refused && outcome.is_confirmed() => {
+                tracing::warn!(order = %s.order.id, error = %e, "the lease fence refused a confirmed order's commit");
+                let failed = self.persist_failed(s, crate::events::FailureReason::StaleLease);
+                self.finish(&s.order, &mut s.events, key, &failed, s.started)?;
+                Ok(failed)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Settles the lease commit a unit carried, given how its write ended
+    /// (`None`: written). Returns whether the fence refused it.
+    pub(super) fn settle_lease(
+        &self,
+        capacity: Option<CapacityPlacement>,
+        failed: Option<&Error>,
+    ) -> bool {
+        let (Some(leases), Some(call)) = (&self.leases, capacity.and_then(|p| p.lease)) else {
+            return false;
+        };
+        let stale = failed.is_some_and(Error::is_stale_lease);
+        let result = match failed {
+            None => Ok(()),
+            Some(e) if stale => Err(crate::ledger::lease::LeaseError::Stale(
+                crate::ledger::lease::StaleLease::from_refusal(call.lease, call.epoch, e),
+            )),
+            Some(e) => Err(e.clone().into()),
+        };
+        if let Err(e) = leases.settle_written(call, result)
+            && !e.is_stale()
+        {
+            tracing::warn!(hold = %call.hold, error = %e, "settling a written lease commit");
+        }
+        stale
     }
 
     /// Counts a finished order in the metrics.
@@ -984,6 +1141,12 @@ impl Router {
     pub(super) fn ensure_slot(&mut self, now: Millis) -> Result<()> {
         let slot = self.ledger.slot_of(now);
         if self.slot == Some(slot) {
+            return Ok(());
+        }
+        if self.leases.is_some() {
+            // The authority holds the capacity; ranking sees the quota.
+            self.slot = Some(slot);
+            self.lease_sync_at = Millis(0);
             return Ok(());
         }
         self.accounts.clear();

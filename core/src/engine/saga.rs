@@ -13,15 +13,20 @@
 //! confirmed only by the attempt whose commit succeeded.
 
 use super::decision::{DecisionKind, Outcome};
-use super::ports::{BookingRef, GatewayError};
+use super::ports::{BookingRef, CapacityPlacement, GatewayError};
 use super::router::Router;
 use super::step::{BookingAnswer, CancelCall};
 use crate::events::{Aggregate, DomainEvent, EventPayload, FailureReason};
-use crate::ledger::ReservationId;
+use crate::ledger::lease::LeaseError;
+use crate::ledger::{ReservationId, SlotId};
 use crate::rank::RankQuery;
 use crate::solve::Demand;
 use crate::{ErrorKind, Millis, Order, OrderId, OrderStatus, Placement};
 use std::time::Instant;
+
+/// How often a router on leases re-reads every channel's headroom from its
+/// replica's quota (other replicas and the background refresh move it).
+const LEASE_HEADROOM_SYNC_MS: u64 = 250;
 
 /// What one saga run over a candidate list left behind.
 #[derive(Debug, Default)]
@@ -92,6 +97,8 @@ pub(super) struct Saga {
     pub(super) phase: Phase,
     pub(super) waiting: Option<Waiting>,
     pub(super) saving: Option<Saving>,
+    /// The capacity the order took once confirmed (its final unit carries it).
+    pub(super) capacity: Option<CapacityPlacement>,
 }
 
 /// Where [`Router::step_saga`] stopped.
@@ -131,11 +138,32 @@ impl Router {
 
     /// Tells the ranker what channel `c` has left, after the ledger moved.
     fn refresh_headroom(&mut self, c: usize) {
+        if self.leases.is_some() {
+            self.lease_headroom(c);
+            return;
+        }
         if let Some(Some(h)) = self.accounts.get(c) {
             let b = self.ledger.balance_of(h);
             if let Err(e) = self.ranker.update_headroom(c, b.available(), b.capacity) {
                 tracing::warn!(error = %e, "ranker refused a headroom update");
             }
+        }
+    }
+
+    /// Tells the ranker what channel `c` may still take on leases: the
+    /// local quota's free units plus the authority's free pool as last
+    /// seen; the channel's nominal capacity while nothing is known yet (the
+    /// first reserve then asks the authority).
+    pub(super) fn lease_headroom(&mut self, c: usize) {
+        let (Some(leases), Some(slot)) = (&self.leases, self.slot) else {
+            return;
+        };
+        let ch = &self.channels[c];
+        let (available, capacity) = leases
+            .headroom(&ch.id, slot)
+            .unwrap_or((ch.capacity, ch.capacity));
+        if let Err(e) = self.ranker.update_headroom(c, available, capacity) {
+            tracing::warn!(error = %e, "ranker refused a headroom update");
         }
     }
 
@@ -213,6 +241,7 @@ impl Router {
             phase: Phase::First,
             waiting: None,
             saving: None,
+            capacity: None,
         }
     }
 
@@ -229,6 +258,13 @@ impl Router {
         let now = self.clock.now();
         if let Err(e) = self.ensure_slot(now) {
             tracing::warn!(error = %e, "could not prepare the capacity slot");
+        }
+        if self.leases.is_some() && now >= self.lease_sync_at {
+            // Other replicas and the background refresh move the pool.
+            self.lease_sync_at = now.plus_ms(LEASE_HEADROOM_SYNC_MS);
+            for c in 0..self.channels.len() {
+                self.lease_headroom(c);
+            }
         }
         if !self.slot_events.is_empty() {
             // Deferred writes: a new slot's capacity goes out first in
@@ -325,6 +361,9 @@ impl Router {
             s.log.breaker_refusals += 1;
             return Ok(false);
         }
+        if self.leases.is_some() {
+            return self.reserve_leased(s, c, now);
+        }
         let Some(account) = self.accounts.get(c).cloned().flatten() else {
             s.log.capacity_refusals += 1;
             return Ok(false);
@@ -342,26 +381,64 @@ impl Router {
             Err(e) => return Err(e),
         };
         self.refresh_headroom(c);
+        Ok(self.reserved(s, c, rid, account.key().slot, reservation.expires_at, now))
+    }
+
+    /// [`Router::reserve_for`] on leases: a hold on the replica's local
+    /// quota (a round trip to the authority only when it is short).
+    fn reserve_leased(&mut self, s: &mut Saga, c: usize, now: Millis) -> crate::Result<bool> {
+        let (Some(leases), Some(slot)) = (&self.leases, self.slot) else {
+            s.log.capacity_refusals += 1;
+            return Ok(false);
+        };
+        let units = s.needs.units;
+        let rid = ReservationId(self.ids.uuid_v7(now).as_u128());
+        let ttl = self.config.reservation_ttl_ms;
+        let held = leases.reserve(rid, &self.channels[c].id, slot, units, ttl);
+        self.lease_headroom(c);
+        match held {
+            Ok(hold) => Ok(self.reserved(s, c, rid, slot, hold.expires_at, now)),
+            Err(e) if e.is_stale() || e.kind() == ErrorKind::Capacity => {
+                s.log.capacity_refusals += 1;
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Capacity is held for `s` on channel `c` under `rid`: records it,
+    /// takes the channel's breaker and waits for the booking; false (the
+    /// hold released) when the breaker refuses.
+    fn reserved(
+        &mut self,
+        s: &mut Saga,
+        c: usize,
+        rid: ReservationId,
+        slot: SlotId,
+        expires_at: Millis,
+        now: Millis,
+    ) -> bool {
+        let units = s.needs.units;
         let channel_id = self.channels[c].id.clone();
         let reserved = EventPayload::CapacityReserved {
             reservation: rid,
             order_id: s.order.id,
             channel: channel_id.clone(),
-            slot: account.key().slot,
+            slot,
             units,
-            expires_at: reservation.expires_at,
+            expires_at,
         };
         self.push_event(&mut s.events, Aggregate::Channel(channel_id), reserved);
         if !self.breakers[c].try_acquire(now) {
             s.log.breaker_refusals += 1;
             let reason = FailureReason::BreakerOpen;
             self.release(s.order.id, c, rid, units, reason, &mut s.events, &mut s.log);
-            return Ok(false);
+            return false;
         }
         s.log.attempts += 1;
         let deadline = Millis(now.0.saturating_add(self.config.booking_timeout_ms));
         s.waiting = Some(Waiting { c, rid, deadline });
-        Ok(true)
+        true
     }
 
     /// Takes the partner's answer for the booking `s` waits for: on success
@@ -424,8 +501,28 @@ impl Router {
                 to,
             },
         )?;
-        match self.ledger.commit(rid, None) {
-            Ok(_) => {
+        let commit = if self.leases.is_some() {
+            self.commit_leased(rid, units)
+        } else {
+            match self.ledger.commit(rid, None) {
+                Ok(_) => Ok(None),
+                Err(e) => {
+                    // The hold lapsed (or was released) under us.
+                    tracing::warn!(order = %s.order.id, error = %e, "commit failed after booking");
+                    Err(FailureReason::CommitFailed)
+                }
+            }
+        };
+        match commit {
+            Ok(lease) => {
+                if let Some(slot) = self.slot {
+                    s.capacity = Some(CapacityPlacement {
+                        slot,
+                        slot_start: Millis(u64::from(slot.0).saturating_mul(self.ledger.slot_ms())),
+                        units,
+                        lease,
+                    });
+                }
                 let committed = EventPayload::CapacityCommitted {
                     reservation: rid,
                     order_id: s.order.id,
@@ -455,10 +552,8 @@ impl Router {
                 )?;
                 Ok(Some(c))
             }
-            Err(e) => {
-                // The hold lapsed (or was released) under us: undo the booking.
-                tracing::warn!(order = %s.order.id, error = %e, "commit failed after booking");
-                let reason = FailureReason::CommitFailed;
+            Err(reason) => {
+                // Undo the booking.
                 s.log.last_failure = Some(reason);
                 self.cancel(
                     &s.order,
@@ -474,6 +569,37 @@ impl Router {
                 Ok(None)
             }
         }
+    }
+
+    /// The commit of hold `rid` at confirmation, on leases. When the write
+    /// model applies lease commits, only prepared: the call travels in the
+    /// order's final unit (`Ok(Some(call))`) and is settled once written.
+    /// Otherwise completed with the authority now, just before the save
+    /// (`Ok(None)`). A fence refusal is `stale_lease`; any other failure
+    /// `commit_failed` (the hold is then released).
+    fn commit_leased(
+        &mut self,
+        rid: ReservationId,
+        units: u32,
+    ) -> Result<Option<crate::ledger::lease::CommitCall>, FailureReason> {
+        let Some(leases) = &self.leases else {
+            return Err(FailureReason::CommitFailed);
+        };
+        let answer = match leases.prepare_commit(rid, Some(units)) {
+            Ok(call) if self.config.lease_commits_in_writes => return Ok(Some(call)),
+            Ok(call) => leases.complete_commit(call).map(|_| None),
+            Err(e) => Err(e),
+        };
+        answer.map_err(|e| match e {
+            LeaseError::Stale(stale) => {
+                tracing::warn!(hold = %rid, %stale, "lease fence refused the commit");
+                FailureReason::StaleLease
+            }
+            LeaseError::Other(e) => {
+                tracing::warn!(hold = %rid, error = %e, "lease commit failed after booking");
+                FailureReason::CommitFailed
+            }
+        })
     }
 
     /// Nothing booked: marks the order `FAILED` with the reason.
@@ -503,22 +629,37 @@ impl Router {
         Ok(o)
     }
 
-    /// The write of `s`'s confirmed state failed (deferred writes): cancels
-    /// its booking, refunds its committed capacity and fails the order with
-    /// [`FailureReason::PersistFailed`], recording each as an event after
-    /// the saga's own. Returns the failed outcome.
-    pub(super) fn persist_failed(&mut self, s: &mut Saga) -> Outcome {
-        let reason = FailureReason::PersistFailed;
+    /// The write of `s`'s confirmed state failed: cancels its booking,
+    /// gives its capacity back and fails the order with `reason`
+    /// ([`FailureReason::PersistFailed`], or [`FailureReason::StaleLease`]
+    /// when the write's lease commit was fenced off), recording each as an
+    /// event after the saga's own. Returns the failed outcome.
+    pub(super) fn persist_failed(&mut self, s: &mut Saga, reason: FailureReason) -> Outcome {
+        let capacity = s.capacity.take();
         if let Some(p) = s.order.placement.take() {
             match self.channels.iter().position(|ch| ch.id == p.channel) {
                 Some(c) => {
                     let booking = Some(BookingRef(p.booking));
                     self.cancel(&s.order, c, booking, reason, &mut s.events, &mut s.log);
                     s.log.compensations += 1;
-                    match self.ledger.refund(p.reservation) {
-                        Ok(r) => {
+                    let refund = match &self.leases {
+                        // The unit's commit was not written: the hold (if
+                        // its lease still lives) goes back to the quota.
+                        Some(leases) if capacity.is_some_and(|p| p.lease.is_some()) => {
+                            if let Err(e) = leases.release(p.reservation) {
+                                tracing::debug!(error = %e, "release of a hold whose commit was refused");
+                            }
+                            Ok(capacity.map_or(s.needs.units, |p| p.units))
+                        }
+                        Some(_) => Err(crate::Error::conflict(
+                            "the units are committed at the lease authority, which takes no refunds",
+                        )),
+                        None => self.ledger.refund(p.reservation).map(|r| r.committed),
+                    };
+                    match refund {
+                        Ok(units) => {
                             let (id, rid) = (s.order.id, p.reservation);
-                            self.capacity_released(id, c, rid, r.committed, reason, &mut s.events);
+                            self.capacity_released(id, c, rid, units, reason, &mut s.events);
                         }
                         Err(e) => {
                             tracing::warn!(order = %s.order.id, error = %e, "refund of an order whose confirmation could not be written")
@@ -671,8 +812,13 @@ impl Router {
         log: &mut Attempts,
     ) {
         log.compensations += 1;
-        if let Err(e) = self.ledger.release(rid) {
-            // Already expired or released: the units are back either way.
+        let released = match &self.leases {
+            Some(leases) => leases.release(rid).map(|_| ()).map_err(crate::Error::from),
+            None => self.ledger.release(rid).map(|_| ()),
+        };
+        if let Err(e) = released {
+            // Already expired, released or lost with its lease: the units
+            // are back either way.
             tracing::debug!(error = %e, "release of a finished reservation");
         }
         self.capacity_released(order_id, c, rid, units, reason, events);

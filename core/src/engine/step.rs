@@ -315,7 +315,7 @@ impl From<Step> for Turn {
 /// # let order = uoom::Order::from_request(uoom::OrderId::from_u128(1),
 /// #     uoom::parse_create_order(body).unwrap(), uoom::Millis(0)).unwrap();
 /// let view = StatusView::of(&order, &Outcome::new(order.id, order.status));
-/// let change = Advance { unit: OwnedUnitOfWork { order, events: vec![], idempotency: None }, view, cancels: vec![] };
+/// let change = Advance { unit: OwnedUnitOfWork { order, events: vec![], idempotency: None, capacity: None }, view, cancels: vec![] };
 /// assert!(change.cancels.is_empty());
 /// ```
 #[derive(Debug, Clone, PartialEq)]

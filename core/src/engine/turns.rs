@@ -16,6 +16,7 @@ use super::ports::{OwnedUnitOfWork, StatusView};
 use super::router::{Intake, IntakeWrite, Router};
 use super::saga::{Phase, Saga, SagaStep, Saving};
 use super::step::{Action, BookingAnswer, BookingCall, LookupCall, SaveCall, Step, Ticket, Turn};
+use crate::events::FailureReason;
 use crate::{CreateOrderRequest, Error, Millis, Result};
 use std::time::Instant;
 
@@ -398,6 +399,7 @@ impl Router {
                 self.drive(s, None)
             }
             (Saving::Final(outcome) | Saving::Compensation(outcome), Ok(())) => {
+                self.settle_lease(s.capacity.take(), None);
                 self.count(&outcome, s.started);
                 self.release_key(s.key.as_deref());
                 Ok(done(outcome))
@@ -412,7 +414,12 @@ impl Router {
             (Saving::Final(outcome), Err(e)) if outcome.is_confirmed() => {
                 tracing::warn!(order = %s.order.id, error = %e.chain(),
                     "the write of a confirmed order failed; undoing the confirmation");
-                let failed = self.persist_failed(&mut s);
+                let reason = if self.settle_lease(s.capacity, Some(&e)) {
+                    FailureReason::StaleLease
+                } else {
+                    FailureReason::PersistFailed
+                };
+                let failed = self.persist_failed(&mut s, reason);
                 let cancels = std::mem::take(&mut self.cancels);
                 Ok(self.save_turn(s, cancels, Saving::Compensation(failed)))
             }
@@ -559,6 +566,10 @@ impl Router {
                 order: s.order.clone(),
                 events,
                 idempotency: s.key.clone().map(|k| (k, outcome)),
+                capacity: match saving {
+                    Saving::Final(_) => s.capacity,
+                    Saving::Intake | Saving::Compensation(_) => None,
+                },
             },
         };
         s.saving = Some(saving);
@@ -597,7 +608,9 @@ impl Router {
                     return Ok(self.save_turn(s, cancels, Saving::Final(outcome)));
                 }
                 let key = s.key.take();
-                self.finish(&s.order, &mut s.events, key.as_deref(), &outcome, s.started)?;
+                let outcome = self.finish_saga(&mut s, key.as_deref(), outcome)?;
+                let mut cancels = cancels;
+                cancels.append(&mut self.cancels);
                 Ok(Turn {
                     cancels,
                     next: Action::Done(outcome),

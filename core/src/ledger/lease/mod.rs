@@ -314,6 +314,39 @@ pub struct StaleLease {
     pub reason: FenceReason,
 }
 
+impl StaleLease {
+    /// The refusal of `lease` at `epoch` that a store reported as `error`
+    /// (a stale-lease [`Error::Conflict`], see [`Error::is_stale_lease`]):
+    /// the reason is read from its message (expired, revoked, else
+    /// superseded); the message itself keeps the details.
+    ///
+    /// ```
+    /// use uoom::ledger::lease::{Epoch, FenceReason, LeaseError, LeaseId, StaleLease};
+    /// let sent = StaleLease { lease: LeaseId(3), epoch: Epoch(4), reason: FenceReason::Revoked };
+    /// let e: uoom::Error = LeaseError::Stale(sent).into();
+    /// let back = StaleLease::from_refusal(LeaseId(3), Epoch(4), &e);
+    /// assert_eq!(back.reason, FenceReason::Revoked);
+    /// ```
+    pub fn from_refusal(lease: LeaseId, epoch: Epoch, error: &Error) -> StaleLease {
+        let text = error.to_string();
+        let reason = if text.contains("expired") {
+            FenceReason::Expired {
+                expires_at: Millis(0),
+                now: Millis(0),
+            }
+        } else if text.contains("revoked") {
+            FenceReason::Revoked
+        } else {
+            FenceReason::Superseded { current: epoch }
+        };
+        StaleLease {
+            lease,
+            epoch,
+            reason,
+        }
+    }
+}
+
 impl fmt::Display for StaleLease {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -45,6 +45,8 @@ struct Local {
     pool_low: bool,
     /// Free units above the low-water mark at the last reply.
     spare_free: u32,
+    /// The account's free units and capacity at the last reply.
+    seen: Option<(u32, u32)>,
 }
 
 impl Local {
@@ -319,6 +321,7 @@ impl LeasedLedger {
             .account
             .free()
             .saturating_sub(self.low_water(reply.account.capacity));
+        local.seen = Some((reply.account.free(), reply.account.capacity));
         local.recount();
     }
 
@@ -670,6 +673,17 @@ impl LeasedLedger {
         call: CommitCall,
         answer: Result<LeaseReply, LeaseError>,
     ) -> Result<Committed, LeaseError> {
+        self.settle(call, answer.map(Some))?
+            .ok_or_else(|| Error::conflict("a commit settled without the authority's reply").into())
+    }
+
+    /// Applies a commit's outcome: the authority's reply when there is one
+    /// (`Ok(Some(_))`), `Ok(None)` when it was written elsewhere without one.
+    fn settle(
+        &self,
+        call: CommitCall,
+        answer: Result<Option<LeaseReply>, LeaseError>,
+    ) -> Result<Option<Committed>, LeaseError> {
         let mut inner = self.inner.lock();
         let inner = &mut *inner;
         let key = inner
@@ -696,17 +710,20 @@ impl LeasedLedger {
                 inner.index.remove(&call.hold);
                 if on_current {
                     if let Some(l) = local.lease.as_mut() {
-                        l.units = reply.lease.units;
+                        l.units = match &reply {
+                            Some(r) => r.lease.units,
+                            None => l.units.saturating_sub(call.units),
+                        };
                     }
                     local.held -= h.units;
                 }
                 inner.stats.commits += 1;
                 inner.stats.committed_units += u64::from(call.units);
-                Ok(Committed {
+                Ok(reply.map(|reply| Committed {
                     hold: call.hold,
                     units: call.units,
                     reply,
-                })
+                }))
             }
             Err(LeaseError::Stale(s)) => {
                 local.holds.remove(&call.hold);
@@ -727,6 +744,72 @@ impl LeasedLedger {
                 Err(e)
             }
         }
+    }
+
+    /// Second half of a commit that a write model applied in the order's
+    /// own transaction (it ran the fenced commit there and knows only
+    /// whether it held): [`LeasedLedger::settle_commit`] without the
+    /// authority's reply. `Ok(())` once written: the hold is gone and the
+    /// lease keeps what it had minus the committed units. The
+    /// [`LeaseError::Stale`] refusal: the hold and its lease are gone. Any
+    /// other error: nothing was written, the hold stays (not committing).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::ledger::SlotId;
+    /// use uoom::ledger::lease::{LeaseAuthority, LeaseSettings, LeasedLedger, MemoryAuthority};
+    /// use uoom::{ChannelId, ManualClock, Millis};
+    /// let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// let auth = Arc::new(MemoryAuthority::new(clock.clone()));
+    /// let c = ChannelId::from("c1");
+    /// auth.set_capacity(&c, SlotId(0), 3).unwrap();
+    /// let r = LeasedLedger::new("r1", auth.clone(), clock, LeaseSettings::default().with_headroom(0)).unwrap();
+    /// r.reserve(1u128.into(), &c, SlotId(0), 2, 60_000).unwrap();
+    /// let call = r.prepare_commit(1u128.into(), None).unwrap();
+    /// // The write model commits it with the order, in one transaction.
+    /// auth.commit(call.lease, call.epoch, call.units).unwrap();
+    /// r.settle_written(call, Ok(())).unwrap();
+    /// assert_eq!(r.quotas()[0].units, 0);
+    /// assert_eq!(r.stats().commits, 1);
+    /// ```
+    pub fn settle_written(
+        &self,
+        call: CommitCall,
+        result: Result<(), LeaseError>,
+    ) -> Result<(), LeaseError> {
+        self.settle(call, result.map(|()| None)).map(|_| ())
+    }
+
+    /// What the replica last knew of `channel`'s account in `slot`: units
+    /// it may still take (its lease's free units plus the authority's free
+    /// pool at the last reply) and the account's capacity. `None` before
+    /// any reply about that account (or once it was let go as idle).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use uoom::ledger::SlotId;
+    /// use uoom::ledger::lease::{LeaseAuthority, LeaseSettings, LeasedLedger, MemoryAuthority};
+    /// use uoom::{ChannelId, ManualClock, Millis};
+    /// let clock = Arc::new(ManualClock::new(Millis(0)));
+    /// let auth = Arc::new(MemoryAuthority::new(clock.clone()));
+    /// let c = ChannelId::from("c1");
+    /// auth.set_capacity(&c, SlotId(0), 10).unwrap();
+    /// let r = LeasedLedger::new("r1", auth, clock, LeaseSettings::default().with_headroom(0)).unwrap();
+    /// assert_eq!(r.headroom(&c, SlotId(0)), None);
+    /// r.reserve(1u128.into(), &c, SlotId(0), 4, 60_000).unwrap();
+    /// assert_eq!(r.headroom(&c, SlotId(0)), Some((6, 10)));
+    /// ```
+    pub fn headroom(&self, channel: &ChannelId, slot: SlotId) -> Option<(u32, u32)> {
+        let key = AccountKey {
+            channel: channel.clone(),
+            slot,
+        };
+        let now = self.clock.now();
+        let mut inner = self.inner.lock();
+        inner.sweep(&key, now);
+        let local = inner.accounts.get(&key)?;
+        let (free, capacity) = local.seen?;
+        Some((local.free().saturating_add(free).min(capacity), capacity))
     }
 
     /// Commits a hold: [`LeasedLedger::prepare_commit`] then
