@@ -89,7 +89,14 @@ mod pg {
                 },
                 None => None,
             };
+            if unit.capacity.is_some() {
+                return Box::pin(self.write_placed(&unit.order, &unit.events, key, unit.capacity));
+            }
             Box::pin(self.write_events(Some(&unit.order), &unit.events, key))
+        }
+
+        fn applies_lease_commits(&self) -> bool {
+            self.config().lease_commits
         }
 
         fn order<'a>(&'a self, id: &'a OrderId) -> BoxFuture<'a, Result<Option<Order>>> {
@@ -133,7 +140,14 @@ mod pg {
                 Some((k, outcome)) => Some((k.to_owned(), outcome_json(outcome)?)),
                 None => None,
             };
+            if unit.capacity.is_some() {
+                return self.save_placed(unit.order, unit.events, key, unit.capacity);
+            }
             self.save_events(Some(unit.order), unit.events, key)
+        }
+
+        fn applies_lease_commits(&self) -> bool {
+            self.config().lease_commits
         }
 
         fn order(&self, id: &OrderId) -> Option<Order> {

@@ -37,8 +37,8 @@ pub use memory::{MemoryReadModel, MemoryStore};
 pub use metrics::{DURATION_BUCKETS_S, DurationHistogram, Gauges, Metrics};
 pub use needs::DEFAULT_DEADLINE_MIN;
 pub use ports::{
-    BookingRef, ChannelGateway, GatewayError, Outbox, OutboxEntry, OwnedUnitOfWork,
-    StatusReadModel, StatusView, UnitOfWork, WriteModel,
+    BookingRef, CapacityPlacement, ChannelGateway, GatewayError, Outbox, OutboxEntry,
+    OwnedUnitOfWork, StatusReadModel, StatusView, UnitOfWork, WriteModel,
 };
 pub use router::{IntakeWrite, Router, RouterBuilder, RouterConfig};
 #[cfg(feature = "sim")]

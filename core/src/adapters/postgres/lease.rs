@@ -627,41 +627,7 @@ impl AsyncPgLeaseAuthority {
         if col::<bool>(row, "f_ok")? {
             return Ok(self.reply_of(row)?);
         }
-        let current = Epoch(u64_col(row, "f_epoch")?);
-        let stale = |reason| {
-            LeaseError::Stale(StaleLease {
-                lease,
-                epoch,
-                reason,
-            })
-        };
-        if epoch < current {
-            return Err(stale(FenceReason::Superseded { current }));
-        }
-        if epoch > current {
-            return Err(Error::not_found(format!("{lease} at {epoch}")).into());
-        }
-        if col::<bool>(row, "f_revoked")? {
-            return Err(stale(FenceReason::Revoked));
-        }
-        let expires_at = millis(col(row, "f_expires_at")?);
-        let now = millis(col(row, "f_now")?);
-        let units = u32_col(row, "f_units")?;
-        match op {
-            Fenced::Commit { units: n } if n > units && now < expires_at => Err(Error::Capacity(
-                format!("{lease} at {epoch} holds {units} units, commit of {n} refused"),
-            )
-            .into()),
-            Fenced::Return { units: n } if n > units && now < expires_at => Err(Error::invalid(
-                "units",
-                "out_of_range",
-                format!("{lease} holds {units} units, cannot return {n}"),
-            )
-            .into()),
-            // Past its expiry, or released by a statement that saw it expired
-            // (a database clock that went back would make that look live).
-            _ => Err(stale(FenceReason::Expired { expires_at, now })),
-        }
+        Err(fenced_refusal(lease, epoch, op, row))
     }
 
     /// Extends a live lease to the database's now + `ttl_ms`, as
@@ -965,6 +931,86 @@ fn not_found_account(channel: &ChannelId, slot: SlotId) -> LeaseError {
         }
     ))
     .into()
+}
+
+/// Why the fenced statement (`sql::FENCED`) refused, from its row, judged
+/// as `MemoryAuthority` judges: an older epoch is superseded, a newer one
+/// unknown, then revoked, then expired (on the database's clock), then too
+/// few units.
+fn fenced_refusal(lease: LeaseId, epoch: Epoch, op: Fenced, row: &Row) -> LeaseError {
+    match refusal_of(lease, epoch, op, row) {
+        Ok(e) | Err(e) => e,
+    }
+}
+
+fn refusal_of(
+    lease: LeaseId,
+    epoch: Epoch,
+    op: Fenced,
+    row: &Row,
+) -> Result<LeaseError, LeaseError> {
+    let current = Epoch(u64_col(row, "f_epoch")?);
+    let stale = |reason| {
+        LeaseError::Stale(StaleLease {
+            lease,
+            epoch,
+            reason,
+        })
+    };
+    if epoch < current {
+        return Ok(stale(FenceReason::Superseded { current }));
+    }
+    if epoch > current {
+        return Ok(Error::not_found(format!("{lease} at {epoch}")).into());
+    }
+    if col::<bool>(row, "f_revoked")? {
+        return Ok(stale(FenceReason::Revoked));
+    }
+    let expires_at = millis(col(row, "f_expires_at")?);
+    let now = millis(col(row, "f_now")?);
+    let units = u32_col(row, "f_units")?;
+    match op {
+        Fenced::Commit { units: n } if n > units && now < expires_at => Ok(Error::Capacity(
+            format!("{lease} at {epoch} holds {units} units, commit of {n} refused"),
+        )
+        .into()),
+        Fenced::Return { units: n } if n > units && now < expires_at => Ok(Error::invalid(
+            "units",
+            "out_of_range",
+            format!("{lease} holds {units} units, cannot return {n}"),
+        )
+        .into()),
+        // Past its expiry, or released by a statement that saw it expired
+        // (a database clock that went back would make that look live).
+        _ => Ok(stale(FenceReason::Expired { expires_at, now })),
+    }
+}
+
+/// The fenced commit of `units` of `lease` at `epoch` on `client`, inside
+/// the transaction the caller began there (the group-commit writer's, on
+/// its own connection): locks the lease's account, then commits only if
+/// the lease is live at `epoch` on the database's clock. Nothing is written
+/// on a refusal; the caller rolls back.
+pub(super) async fn commit_fenced_on(
+    client: &Client,
+    lease: LeaseId,
+    epoch: Epoch,
+    units: u32,
+) -> Result<(), LeaseError> {
+    let op = Fenced::Commit { units };
+    op.check()?;
+    let lock = lock_by_lease(lease);
+    let commit = op.stmt(lease, epoch);
+    let (locked, rows) = futures_util::future::join(lock.run(client), commit.run(client)).await;
+    locked.map_err(|e| pg_error("lease account lock", e))?;
+    let rows = rows.map_err(|e| pg_error("fenced commit", e))?;
+    let Some(row) = rows.first() else {
+        return Err(Error::not_found(format!("{lease}")).into());
+    };
+    if col::<bool>(row, "f_ok")? {
+        return Ok(());
+    }
+    Err(fenced_refusal(lease, epoch, op, row))
 }
 
 #[cfg(test)]

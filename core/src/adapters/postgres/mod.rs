@@ -86,6 +86,13 @@ pub struct PgConfig {
     /// last fraction of a second of acknowledged units. A throughput knob
     /// for deployments that accept that; never the default.
     pub synchronous_commit: bool,
+    /// Whether this database is also the capacity lease authority
+    /// ([`PgLeaseAuthority`] on the same database) and the store runs each
+    /// confirmed order's fenced lease commit in the order's transaction
+    /// (default off; see [`crate::engine::WriteModel::applies_lease_commits`]).
+    /// Either way a confirmed order's `channel_id`, `slot_start` and
+    /// `units` are written when its unit carries them.
+    pub lease_commits: bool,
 }
 
 impl PgConfig {
@@ -99,7 +106,19 @@ impl PgConfig {
             readers: 2,
             queue: 10_000,
             synchronous_commit: true,
+            lease_commits: false,
         }
+    }
+
+    /// Sets whether the store applies lease commits (see the field).
+    ///
+    /// ```
+    /// let c = uoom::adapters::postgres::PgConfig::new("postgres://u:p@h/db").with_lease_commits(true);
+    /// assert!(c.lease_commits);
+    /// ```
+    pub fn with_lease_commits(mut self, on: bool) -> Self {
+        self.lease_commits = on;
+        self
     }
 
     /// Sets the number of writer connections (at least 1).
@@ -152,6 +171,31 @@ pub(crate) fn io(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ 
 
 /// Opens one connection (TLS when the URL says `sslmode=require`, see
 /// [`tls`]) and drives it on the runtime.
+/// The capacity columns (and lease commit) of a confirmed order's unit:
+/// none without a placement (its channel names the account).
+fn capacity_row(
+    order: &Order,
+    capacity: Option<crate::engine::CapacityPlacement>,
+) -> Result<Option<writer::CapacityRow>> {
+    let (Some(c), Some(placed)) = (capacity, order.placement.as_ref()) else {
+        return Ok(None);
+    };
+    let units = i32::try_from(c.units).map_err(|_| {
+        Error::invalid(
+            "units",
+            "out_of_range",
+            format!("{} units do not fit a row", c.units),
+        )
+    })?;
+    Ok(Some(writer::CapacityRow {
+        order: order.id.0,
+        channel: placed.channel.as_str().to_owned(),
+        slot_start: rows::at(c.slot_start),
+        units,
+        lease: c.lease.map(|l| (l.lease, l.epoch, l.units)),
+    }))
+}
+
 pub(crate) async fn connect_client(url: &str) -> Result<Client> {
     let (client, conn) = tls::connect(url).await?;
     tokio::spawn(tls::drive(conn));
@@ -388,6 +432,34 @@ impl PgStore {
                 None => Ok(()),
             }
         }
+    }
+
+    /// [`PgStore::write_placed`], blocking on the store's runtime.
+    pub(crate) fn save_placed(
+        &self,
+        order: &Order,
+        events: &[crate::events::DomainEvent],
+        key: Option<(String, Value)>,
+        capacity: Option<crate::engine::CapacityPlacement>,
+    ) -> Result<()> {
+        self.block(self.write_placed(order, events, key, capacity))
+    }
+
+    /// [`PgStore::write_events`] of a confirmed order's unit that carries
+    /// the capacity it took: its `orders` row gets `channel_id`,
+    /// `slot_start` and `units`, and the lease commit, if any, is run fenced
+    /// in the same transaction (refused: a stale-lease `Conflict`, nothing
+    /// of the unit written).
+    pub(crate) fn write_placed(
+        &self,
+        order: &Order,
+        events: &[crate::events::DomainEvent],
+        key: Option<(String, Value)>,
+        capacity: Option<crate::engine::CapacityPlacement>,
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
+        let unit = Self::unit_of(Some(order), events, key)
+            .and_then(|u| Ok(u.with_capacity(capacity_row(order, capacity)?)));
+        async move { self.submit(unit?).await }
     }
 
     fn unit_of(

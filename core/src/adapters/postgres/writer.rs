@@ -13,6 +13,7 @@ use super::bundle::{self, MAX_EVENTS_PER_ROW};
 use super::rows::{ItemRow, at};
 use crate::adapters::EventRecord;
 use crate::events::DomainEvent;
+use crate::ledger::lease::{Epoch, LeaseId};
 use crate::{Error, Millis, Order, Result};
 use serde::Serialize;
 use serde_json::Value;
@@ -34,6 +35,19 @@ pub(crate) struct Unit {
     /// Outbox rows: the unit's events, one row per aggregate ([`bundle`]).
     pub events: Vec<EventRow>,
     pub idempotency: Option<(String, Value)>,
+    /// The capacity a confirmed order took, and its fenced lease commit.
+    pub capacity: Option<CapacityRow>,
+}
+
+/// What a confirmed order took: written to its `orders` row
+/// (`channel_id`, `slot_start`, `units`), with the fenced commit of the
+/// lease it was held on run in the same transaction, if any.
+pub(crate) struct CapacityRow {
+    pub order: Uuid,
+    pub channel: String,
+    pub slot_start: SystemTime,
+    pub units: i32,
+    pub lease: Option<(LeaseId, Epoch, u32)>,
 }
 
 impl Unit {
@@ -66,7 +80,14 @@ impl Unit {
             order,
             events: bundle(events),
             idempotency,
+            capacity: None,
         })
+    }
+
+    /// The unit with the capacity its confirmed order took.
+    pub(crate) fn with_capacity(mut self, capacity: Option<CapacityRow>) -> Self {
+        self.capacity = capacity;
+        self
     }
 
     /// The events it holds (not its outbox rows).
@@ -224,6 +245,7 @@ pub(crate) struct Statements {
     upsert: Statement,
     events: Statement,
     keys: Statement,
+    capacity: Statement,
 }
 
 pub(crate) async fn prepare(client: &Client) -> Result<Statements> {
@@ -238,6 +260,10 @@ pub(crate) async fn prepare(client: &Client) -> Result<Statements> {
             .map_err(|e| db_err("prepare", e))?,
         keys: client
             .prepare(INSERT_KEYS)
+            .await
+            .map_err(|e| db_err("prepare", e))?,
+        capacity: client
+            .prepare(SET_CAPACITY_COLUMNS)
             .await
             .map_err(|e| db_err("prepare", e))?,
     })
@@ -368,6 +394,13 @@ const INSERT_EVENTS: &str = "INSERT INTO outbox_events (id, aggregate_type, aggr
           WITH ORDINALITY AS u(id, ty, ag, ev, sv, pa, oc, tl, n) \
      ORDER BY u.n";
 
+/// The capacity columns of confirmed orders (their rows written just before,
+/// in the same transaction).
+const SET_CAPACITY_COLUMNS: &str = "UPDATE orders SET channel_id = u.ch, slot_start = u.ss, \
+     units = u.un \
+     FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[], $4::int4[]) AS u(id, ch, ss, un) \
+     WHERE orders.id = u.id";
+
 /// A key already present keeps its outcome unless the new one is of the same
 /// order (its final outcome after its pending one): another order's write
 /// under the same key never takes it over.
@@ -398,8 +431,15 @@ pub(crate) async fn write_tx(client: &Client, st: &Statements, units: &[&Unit]) 
     let key_names: Vec<&str> = keys.iter().map(|k| k.0).collect();
     let key_values: Vec<&Value> = keys.iter().map(|k| k.1).collect();
     let expected = orders.len() as i64;
+    let placed: Vec<&CapacityRow> = units.iter().filter_map(|u| u.capacity.as_ref()).collect();
+    let began = fenced_commits(client, &placed).await?;
 
-    let begin = client.batch_execute("BEGIN");
+    let begin = async {
+        if began {
+            return Ok(());
+        }
+        client.batch_execute("BEGIN").await
+    };
     let upsert = async {
         if orders.is_empty() {
             return Ok(());
@@ -463,13 +503,70 @@ pub(crate) async fn write_tx(client: &Client, st: &Statements, units: &[&Unit]) 
             .map(|_| ())
             .map_err(|e| db_err("idempotency write", e))
     };
+    let capacity = async {
+        if placed.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = placed.iter().map(|c| c.order).collect();
+        let channels: Vec<&str> = placed.iter().map(|c| c.channel.as_str()).collect();
+        let starts: Vec<SystemTime> = placed.iter().map(|c| c.slot_start).collect();
+        let n: Vec<i32> = placed.iter().map(|c| c.units).collect();
+        client
+            .execute(&st.capacity, &[&ids, &channels, &starts, &n])
+            .await
+            .map(|_| ())
+            .map_err(|e| db_err("order capacity write", e))
+    };
     let commit = client.batch_execute("COMMIT");
-    let (b, u, i, k, c) = futures_util::future::join5(begin, upsert, insert, idem, commit).await;
+    let tail = futures_util::future::join(idem, commit);
+    let (b, u, cap, i, (k, c)) =
+        futures_util::future::join5(begin, upsert, capacity, insert, tail).await;
     b.map_err(|e| db_err("begin", e))?;
     u?;
+    cap?;
     i?;
     k?;
     c.map_err(|e| db_err("commit", e))
+}
+
+/// Begins the transaction and runs the fenced lease commits of `placed`
+/// (accounts locked in key order, as the authority locks them), before
+/// anything else of the group is sent. Returns whether it began one. A
+/// refusal rolls it back and fails the group with the stale-lease error
+/// (a `Conflict`, [`Error::is_stale_lease`]): the group is then written
+/// unit by unit, so only the refused unit sees it.
+async fn fenced_commits(client: &Client, placed: &[&CapacityRow]) -> Result<bool> {
+    let mut fenced: Vec<(&str, SystemTime, LeaseId, Epoch, u32)> = placed
+        .iter()
+        .filter_map(|c| {
+            c.lease
+                .map(|(l, e, n)| (c.channel.as_str(), c.slot_start, l, e, n))
+        })
+        .collect();
+    if fenced.is_empty() {
+        return Ok(false);
+    }
+    fenced.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    let begin = client.batch_execute("BEGIN");
+    let commits = futures_util::future::join_all(
+        fenced
+            .iter()
+            .map(|&(_, _, l, e, n)| super::lease::commit_fenced_on(client, l, e, n)),
+    );
+    let (b, answers) = futures_util::future::join(begin, commits).await;
+    let refused = match b.map_err(|e| db_err("begin", e)) {
+        Err(e) => Some(e),
+        Ok(()) => answers.into_iter().find_map(Result::err).map(Error::from),
+    };
+    match refused {
+        None => Ok(true),
+        Some(e) => {
+            if let Err(rb) = client.batch_execute("ROLLBACK").await {
+                tracing::debug!(error = %rb, "rollback after a refused lease commit");
+            }
+            Err(e)
+        }
+    }
 }
 
 struct OrderColumns<'a> {
