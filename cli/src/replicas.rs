@@ -12,17 +12,30 @@
 //! - `kill`: SIGKILL of a replica; what it had not answered is sent again,
 //!   with the same idempotency key, to another replica (what a client that
 //!   retries does), and the replica is started again.
-//! - `pause`: SIGSTOP of a replica for `--pause-ms`, then SIGCONT; the load
-//!   balancer sends it nothing meanwhile, and what it held completes late.
+//! - `pause`: SIGSTOP of the replica with the most orders in flight for
+//!   `--pause-ms`, then SIGCONT; the load balancer sends it nothing
+//!   meanwhile, and what it held completes late (past its leases: refused).
 //! - `pg-restart`: `--pg-restart-cmd` (an immediate restart of the server);
 //!   an order that fails on the lost connections is sent again, and a
 //!   replica whose store stays down exits and is started again.
+//!
+//! Capacity (`--ledger`): with `leases` (the default) every replica reserves
+//! on one `LeasedLedger` shared by its routers, leased from PostgreSQL
+//! (`PgLeaseAuthority`, the same schema), and commits each confirmed order's
+//! units fenced, in the order's own transaction; a background thread
+//! refreshes the leases every quarter of `--lease-ttl-ms`. The harness sets
+//! every channel's capacity at the authority (the current slot and the
+//! next) before the replicas start. With `local` each replica counts
+//! capacity in its own in-process ledgers, as one process would: replicas
+//! then overbook, and the audit shows it.
 //!
 //! Afterwards an audit reads the orders table alone: the `capacity_audit`
 //! view (committed units per channel and slot against capacity) and every
 //! order the harness saw confirmed.
 
-use crate::simulate::SimulateArgs;
+use crate::simulate::{
+    DEFAULT_LEASE_HEADROOM, DEFAULT_LEASE_TTL_MS, Intake, LedgerMode, SimulateArgs,
+};
 use anyhow::{Context, Result, bail};
 use hdrhistogram::Histogram;
 use serde::Deserialize;
@@ -35,9 +48,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use uoom::adapters::AdapterRuntime;
-use uoom::adapters::postgres::{PgConfig, PgStore};
+use uoom::adapters::postgres::{PgConfig, PgLeaseAuthority, PgLeaseConfig, PgStore};
 use uoom::engine::{Metrics, Outbox, Scenario, ScenarioConfig, WriteModel};
-use uoom::ledger::Ledger;
+use uoom::ledger::lease::{LeaseAuthority, LeaseSettings, LeasedLedger};
+use uoom::ledger::{DEFAULT_SLOT_MS, Ledger, SlotId};
 use uoom::{Clock, ErrorKind, SystemClock};
 
 /// Options of the hidden `uoom replica` command: one replica process.
@@ -71,6 +85,18 @@ pub struct ReplicaArgs {
     /// concurrent callers).
     #[arg(long, default_value_t = 32)]
     pub workers: usize,
+    /// How capacity is counted.
+    #[arg(long, value_enum, default_value_t = LedgerMode::Leases)]
+    pub ledger: LedgerMode,
+    /// Lease TTL in ms (leases are refreshed every quarter of it).
+    #[arg(long, default_value_t = DEFAULT_LEASE_TTL_MS)]
+    pub lease_ttl_ms: u64,
+    /// Lease headroom in refresh periods.
+    #[arg(long, default_value_t = DEFAULT_LEASE_HEADROOM)]
+    pub lease_headroom: u32,
+    /// When an order is first written.
+    #[arg(long, value_enum, default_value_t = Intake::BeforeRouting)]
+    pub intake_write: Intake,
 }
 
 /// The scenario both sides generate from the same options.
@@ -126,11 +152,45 @@ pub fn run_replica(a: &ReplicaArgs) -> Result<()> {
     );
     let scenario = Arc::new(Scenario::generate(&config));
     let rt = AdapterRuntime::new(2).context("starting the adapters' runtime")?;
+    let leased = a.ledger == LedgerMode::Leases;
     let store = Arc::new(
-        PgStore::connect_with(PgConfig::new(&a.postgres).with_writers(2), rt)
-            .context("connecting to PostgreSQL")?,
+        PgStore::connect_with(
+            PgConfig::new(&a.postgres)
+                .with_writers(2)
+                .with_lease_commits(leased),
+            rt.clone(),
+        )
+        .context("connecting to PostgreSQL")?,
     );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // One quota per process, under a name of its own per incarnation: a
+    // restarted replica's predecessor's holds die with its leases.
+    let leases = if leased {
+        let authority = Arc::new(
+            PgLeaseAuthority::connect_with(PgLeaseConfig::new(&a.postgres), rt)
+                .context("connecting the lease authority")?,
+        );
+        let settings = LeaseSettings::default()
+            .with_lease_ttl_ms(a.lease_ttl_ms)
+            .with_margin_ms(a.lease_ttl_ms / 10)
+            .with_headroom(a.lease_headroom);
+        let name = format!("{}-{}", a.replica_id, std::process::id());
+        let leases = Arc::new(LeasedLedger::new(name, authority, clock.clone(), settings)?);
+        leases.recover().map_err(uoom::Error::from)?;
+        let refresher = leases.clone();
+        let period = Duration::from_millis((a.lease_ttl_ms / 4).max(1));
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(period);
+                if let Err(e) = refresher.refresh() {
+                    eprintln!("replica: lease refresh failed: {e}");
+                }
+            }
+        });
+        Some(leases)
+    } else {
+        None
+    };
     // One ledger per city in this process, shared by its workers: capacity
     // is counted once per replica.
     let ledgers: Vec<Arc<Ledger>> = (0..scenario.cities.len())
@@ -154,6 +214,8 @@ pub fn run_replica(a: &ReplicaArgs) -> Result<()> {
         let failed = failed.clone();
         let (scenario, store, clock) = (scenario.clone(), store.clone(), clock.clone());
         let (ledgers, work, answers) = (ledgers.clone(), work.clone(), answers.clone());
+        let leases = leases.clone();
+        let intake = a.intake_write;
         let broken = broken.clone();
         let seed = a.seed ^ (incarnation << 24) ^ ((w as u64) << 48);
         workers.push(std::thread::spawn(move || -> Result<Metrics> {
@@ -161,18 +223,19 @@ pub fn run_replica(a: &ReplicaArgs) -> Result<()> {
                 let mut routers = Vec::with_capacity(scenario.cities.len());
                 for (ci, ledger) in ledgers.iter().enumerate() {
                     let gateway = Arc::new(scenario.gateway(ci, clock.clone()));
-                    routers.push(
-                        scenario
-                            .router(ci, clock.clone(), gateway)
-                            .with_store(
-                                store.clone() as Arc<dyn WriteModel>,
-                                store.clone() as Arc<dyn Outbox>,
-                            )
-                            .with_ledger(ledger.clone())
-                            .with_id_seed(seed ^ (ci as u64).wrapping_mul(0x9e37_79b9))
-                            .build()
-                            .context("building a router")?,
-                    );
+                    let builder = scenario
+                        .router(ci, clock.clone(), gateway)
+                        .with_store(
+                            store.clone() as Arc<dyn WriteModel>,
+                            store.clone() as Arc<dyn Outbox>,
+                        )
+                        .with_id_seed(seed ^ (ci as u64).wrapping_mul(0x9e37_79b9))
+                        .with_intake_write(intake.into());
+                    let builder = match &leases {
+                        Some(l) => builder.with_leases(l.clone()),
+                        None => builder.with_ledger(ledger.clone()),
+                    };
+                    routers.push(builder.build().context("building a router")?);
                 }
                 loop {
                     let next = work.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.recv();
@@ -274,13 +337,18 @@ pub fn run_replica(a: &ReplicaArgs) -> Result<()> {
     writer
         .join()
         .map_err(|_| anyhow::anyhow!("the replica's writer panicked"))??;
+    let lease = leases.as_ref().map(|l| l.stats()).unwrap_or_default();
     let stats = json!({"stats": {
         "replica": a.replica_id,
         "routed": metrics.routed,
         "unrouted": metrics.unrouted,
-        "ledger": "per-process",
-        "lease_round_trips": 0,
-        "stale_commits_refused": 0,
+        "ledger": a.ledger.name(),
+        "reserves": lease.reserves,
+        "served_locally": lease.local,
+        "lease_round_trips": lease.lease_round_trips,
+        "stale_commits_refused": lease.stale_commits_refused,
+        "lost_holds": lease.lost_holds,
+        "local_quota_share": leases.as_ref().map(|_| lease.local_quota_share()),
     }});
     let mut out = std::io::stdout().lock();
     writeln!(out, "{stats}")?;
@@ -391,6 +459,10 @@ impl Harness {
             .args(["--cities", &a.cities.to_string()])
             .args(["--rps", &a.rps.unwrap_or(DEFAULT_RPS).to_string()])
             .args(["--capacity-headroom", &headroom.to_string()])
+            .args(["--ledger", a.ledger.name()])
+            .args(["--lease-ttl-ms", &a.lease_ttl_ms.to_string()])
+            .args(["--lease-headroom", &a.lease_headroom.to_string()])
+            .args(["--intake-write", &a.intake_write.name()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -518,6 +590,8 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         .migrate()
         .context("applying the migrations")?;
 
+    set_capacities(args, &url, headroom, rt.clone())?;
+
     let (events, inbox) = mpsc::channel();
     let mut h = Harness {
         args: args.clone(),
@@ -617,11 +691,20 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
                     restart_pending.push((i, now));
                 }
                 Fault::Pause => {
+                    // The busiest replica: a pause that catches commits in
+                    // flight is the one the fence must stop.
+                    let i = (0..n)
+                        .filter(|&j| {
+                            h.replicas[j].stdin.is_some() && h.replicas[j].paused_until.is_none()
+                        })
+                        .max_by_key(|&j| (h.replicas[j].holding.len(), j == i))
+                        .unwrap_or(i);
                     let r = &mut h.replicas[i];
                     signal(&r.child, libc::SIGSTOP)?;
                     r.paused_until = Some(now + pause);
                     fault_log.push(json!({"fault": fault.name(), "replica": format!("r{i}"),
-                        "at_ms": at_ms, "for_ms": pause.as_millis() as u64}));
+                        "at_ms": at_ms, "for_ms": pause.as_millis() as u64,
+                        "in_flight": r.holding.len()}));
                 }
                 Fault::PgRestart => {
                     let cmd = restart_cmd.clone().expect("checked at start");
@@ -828,6 +911,9 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             .sum()
     };
     let round_trips = sum_stat("lease_round_trips");
+    let reserves = sum_stat("reserves");
+    let served_locally = sum_stat("served_locally");
+    let leased = args.ledger == LedgerMode::Leases;
     let report = json!({
         "orders": total,
         "replicas": n,
@@ -838,10 +924,14 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         "failed_by_reason": failed_by_reason,
         "overbooked_slots": audit.overbooked_slots,
         "lost_confirmed": audit.lost_confirmed,
-        "stale_commits_refused": sum_stat("stale_commits_refused"),
+        "stale_commits_refused": failed_by_reason.get("stale_lease").copied().unwrap_or(0),
+        "stale_commits_fenced_by_postgres": sum_stat("stale_commits_refused"),
+        "lease_round_trips": round_trips,
         "lease_round_trips_per_s": round_trips as f64 / wall.as_secs_f64(),
-        "local_quota_share": h.replicas.iter().filter_map(|r| r.stats.as_ref()?.get("local_quota_share")?.as_f64()).fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.min(x)))),
-        "ledger": h.replicas.first().and_then(|r| r.stats.as_ref()?.get("ledger").cloned()),
+        "lease_round_trips_per_100_orders": if total > 0 { round_trips as f64 * 100.0 / total as f64 } else { 0.0 },
+        "local_quota_share": leased.then(|| if reserves > 0 { served_locally as f64 / reserves as f64 } else { 0.0 }),
+        "ledger": args.ledger.name(),
+        "lease_ttl_ms": leased.then_some(args.lease_ttl_ms),
         "errors_retried": errors_retried,
         "replayed": replayed,
         "unanswered": total - done,
@@ -858,6 +948,35 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         writeln!(out, "{report}")?;
     } else {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    }
+    Ok(())
+}
+
+/// Every channel's capacity at the authority, for the current slot and the
+/// next (a run may cross a slot's end): what the leases split between the
+/// replicas, and what `capacity_audit` checks the orders against.
+fn set_capacities(args: &SimulateArgs, url: &str, headroom: f64, rt: AdapterRuntime) -> Result<()> {
+    let config = scenario_config(
+        args.orders,
+        args.seed,
+        args.channels,
+        args.cities,
+        args.rps.unwrap_or(DEFAULT_RPS),
+        headroom,
+    );
+    let scenario = Scenario::generate(&config);
+    let authority = PgLeaseAuthority::connect_with(PgLeaseConfig::new(url), rt)
+        .context("connecting the lease authority")?;
+    let now = SystemClock.now().0 / DEFAULT_SLOT_MS;
+    let slot = u32::try_from(now).context("a slot number")?;
+    for city in &scenario.cities {
+        for c in &city.channels {
+            for s in [slot, slot + 1] {
+                authority
+                    .set_capacity(&c.id, SlotId(s), c.capacity)
+                    .map_err(uoom::Error::from)?;
+            }
+        }
     }
     Ok(())
 }

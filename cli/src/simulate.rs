@@ -78,6 +78,19 @@ pub struct SimulateArgs {
     /// PostgreSQL server (default: `$UOOM_PG_RESTART_CMD`).
     #[arg(long, help_heading = "Replicas")]
     pub pg_restart_cmd: Option<String>,
+    /// How each replica counts capacity: `leases` (fenced leases from
+    /// PostgreSQL, shared by the replicas) or `local` (a ledger per
+    /// process, which overbooks across replicas: for comparison).
+    #[arg(long, value_enum, default_value_t = LedgerMode::Leases, help_heading = "Replicas")]
+    pub ledger: LedgerMode,
+    /// TTL of the replicas' capacity leases, ms (refreshed every quarter of it).
+    #[arg(long, default_value_t = DEFAULT_LEASE_TTL_MS, help_heading = "Replicas")]
+    pub lease_ttl_ms: u64,
+    /// Refresh periods of recent demand each replica keeps leased beyond
+    /// what it holds (more: fewer round trips, more units parked in idle
+    /// quotas).
+    #[arg(long, default_value_t = DEFAULT_LEASE_HEADROOM, help_heading = "Replicas")]
+    pub lease_headroom: u32,
     /// Kafka bootstrap brokers the outbox relay publishes to (a fresh topic per run).
     #[arg(long, requires = "postgres", help_heading = "Adapters")]
     pub kafka: Option<String>,
@@ -696,3 +709,31 @@ fn report(
     )?;
     Ok(())
 }
+
+/// How a replica counts capacity (`--ledger`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LedgerMode {
+    /// Fenced leases from PostgreSQL, one quota per replica process.
+    #[default]
+    Leases,
+    /// One in-process ledger per city in each replica (overbooks across
+    /// replicas: for comparison).
+    Local,
+}
+
+impl LedgerMode {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            LedgerMode::Leases => "leases",
+            LedgerMode::Local => "local",
+        }
+    }
+}
+
+/// The default lease TTL of `--replicas` runs: shorter than the default
+/// `--pause-ms` (3 s), so a paused replica outlives its leases.
+pub const DEFAULT_LEASE_TTL_MS: u64 = 2_000;
+
+/// The default lease headroom of `--replicas` runs, in refresh periods.
+pub const DEFAULT_LEASE_HEADROOM: u32 = 4;

@@ -407,6 +407,9 @@ impl LeasedLedger {
         }
         if local.free() < units {
             inner.stats.refused += 1;
+            // The authority had nothing left to grant: until a reply says
+            // otherwise, this account has no headroom beyond the lease.
+            local.seen = Some((0, local.seen.map_or(0, |s| s.1)));
             if !served_locally {
                 self.give_back(local, &mut inner.stats);
             }
@@ -782,8 +785,9 @@ impl LeasedLedger {
 
     /// What the replica last knew of `channel`'s account in `slot`: units
     /// it may still take (its lease's free units plus the authority's free
-    /// pool at the last reply) and the account's capacity. `None` before
-    /// any reply about that account (or once it was let go as idle).
+    /// pool at the last reply, none after a refusal) and the account's
+    /// capacity. `None` before any reply about that account (or once it was
+    /// let go as idle): what a router on leases ranks channels by.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -798,6 +802,8 @@ impl LeasedLedger {
     /// assert_eq!(r.headroom(&c, SlotId(0)), None);
     /// r.reserve(1u128.into(), &c, SlotId(0), 4, 60_000).unwrap();
     /// assert_eq!(r.headroom(&c, SlotId(0)), Some((6, 10)));
+    /// assert!(r.reserve(2u128.into(), &c, SlotId(0), 7, 60_000).is_err());
+    /// assert_eq!(r.headroom(&c, SlotId(0)), Some((0, 10))); // refused: none left
     /// ```
     pub fn headroom(&self, channel: &ChannelId, slot: SlotId) -> Option<(u32, u32)> {
         let key = AccountKey {
