@@ -252,7 +252,7 @@ pub fn run_replica(a: &ReplicaArgs) -> Result<()> {
                             "order_id": out.order_id.to_string(),
                             "status": out.status.as_str(),
                             "channel": out.channel.as_ref().map(|c| c.0.clone()),
-                            "failure": out.failure.map(|f| f.as_str()),
+                            "failure": out.failure.map(uoom::events::FailureReason::as_str),
                             "replayed": out.replayed,
                             "us": t0.elapsed().as_micros() as u64,
                         }),
