@@ -55,7 +55,9 @@ impl PgLeaseAuthority {
     /// use uoom::adapters::postgres::{PgConfig, PgLeaseAuthority, PgLeaseConfig, PgStore};
     /// let url = "postgres://uoom:uoom@127.0.0.1:25432/uoom";
     /// let store = PgStore::connect(PgConfig::new(url))?;
-    /// let auth = PgLeaseAuthority::connect_with(PgLeaseConfig::new(url), store.runtime().clone())?;
+    /// // A store opened with `connect` has a runtime of its own.
+    /// let rt = store.runtime().expect("a blocking store").clone();
+    /// let auth = PgLeaseAuthority::connect_with(PgLeaseConfig::new(url), rt)?;
     /// # Ok::<(), uoom::Error>(())
     /// ```
     pub fn connect_with(config: PgLeaseConfig, rt: AdapterRuntime) -> Result<Self> {
