@@ -277,9 +277,9 @@ fn three_replicas_on_leases_never_overbook_through_a_kill_and_a_pause() {
         "--replicas",
         "3",
         "--orders",
-        "1800",
+        "3000",
         "--rps",
-        "300",
+        "600",
         "--cities",
         "1",
         "--channels",
@@ -292,7 +292,7 @@ fn three_replicas_on_leases_never_overbook_through_a_kill_and_a_pause() {
         "with-outcome",
     ]);
     assert_eq!(v["ledger"], "leases", "{v}");
-    assert_eq!(v["orders"], 1800);
+    assert_eq!(v["orders"], 3000);
     assert_eq!(v["unanswered"], 0, "{v}");
     assert_eq!(v["overbooked_slots"].as_i64(), Some(0), "{v}");
     assert_eq!(v["lost_confirmed"].as_i64(), Some(0), "{v}");

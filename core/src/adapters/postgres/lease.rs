@@ -986,31 +986,79 @@ fn refusal_of(
     }
 }
 
+/// [`sql::FENCED`] with a check that raises when the lease is refused, so
+/// that a refusal aborts the caller's transaction by itself: the whole
+/// transaction (begin, fenced commits, rows, commit) can then go out in one
+/// flight, and no account row stays locked while the client waits — a
+/// client stopped mid-transaction (a paused replica) holds nothing.
+fn fenced_checked_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        sql::FENCED.replacen(
+            "SELECT cur.ok AS f_ok,",
+            &format!(
+                "SELECT CASE WHEN cur.ok THEN 1 ELSE uoom_expect_rows(0, {FENCE_REFUSED}) END AS f_check, \
+                 cur.ok AS f_ok,"
+            ),
+            1,
+        )
+    })
+}
+
+/// The `expected` count of the check that refuses a fenced commit, so the
+/// error names it (`stale order write: 0 of … orders changed` otherwise).
+const FENCE_REFUSED: i64 = -1;
+
+/// Whether a database error is [`fenced_checked_sql`]'s refusal.
+pub(super) fn is_fence_refusal(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error()
+        .is_some_and(|db| db.message().starts_with("stale order write: 0 of -1 "))
+}
+
 /// The fenced commit of `units` of `lease` at `epoch` on `client`, inside
 /// the transaction the caller began there (the group-commit writer's, on
 /// its own connection): locks the lease's account, then commits only if
-/// the lease is live at `epoch` on the database's clock. Nothing is written
-/// on a refusal; the caller rolls back.
+/// the lease is live at `epoch` on the database's clock, and raises
+/// otherwise (see [`is_fence_refusal`]; the transaction is then aborted).
+/// Returns the statements' futures' outcome; nothing is awaited in between,
+/// so the caller can pipeline the rest of its transaction behind it.
 pub(super) async fn commit_fenced_on(
     client: &Client,
     lease: LeaseId,
     epoch: Epoch,
     units: u32,
-) -> Result<(), LeaseError> {
-    let op = Fenced::Commit { units };
-    op.check()?;
+) -> Result<(), tokio_postgres::Error> {
     let lock = lock_by_lease(lease);
-    let commit = op.stmt(lease, epoch);
+    let mut commit = Fenced::Commit { units }.stmt(lease, epoch);
+    commit.sql = fenced_checked_sql();
     let (locked, rows) = futures_util::future::join(lock.run(client), commit.run(client)).await;
-    locked.map_err(|e| pg_error("lease account lock", e))?;
-    let rows = rows.map_err(|e| pg_error("fenced commit", e))?;
-    let Some(row) = rows.first() else {
-        return Err(Error::not_found(format!("{lease}")).into());
-    };
-    if col::<bool>(row, "f_ok")? {
-        return Ok(());
+    locked?;
+    rows.map(|_| ())
+}
+
+/// Why the fence refused `lease` at `epoch` (after the refusing transaction
+/// rolled back): read from its row, judged as the fenced statement judges.
+pub(super) async fn refusal_on(
+    client: &Client,
+    lease: LeaseId,
+    epoch: Epoch,
+    units: u32,
+) -> LeaseError {
+    let read = client
+        .query(
+            "SELECT false AS f_ok, clock_timestamp() AS f_now, epoch AS f_epoch, \
+                    revoked AS f_revoked, expires_at AS f_expires_at, units AS f_units \
+             FROM capacity_leases WHERE id = $1",
+            &[&sql::id_param(lease.0)],
+        )
+        .await;
+    match read {
+        Ok(rows) => match rows.first() {
+            Some(row) => fenced_refusal(lease, epoch, Fenced::Commit { units }, row),
+            None => Error::not_found(format!("{lease}")).into(),
+        },
+        Err(e) => pg_error("reading a refused lease", e).into(),
     }
-    Err(fenced_refusal(lease, epoch, op, row))
 }
 
 #[cfg(test)]

@@ -432,14 +432,16 @@ pub(crate) async fn write_tx(client: &Client, st: &Statements, units: &[&Unit]) 
     let key_values: Vec<&Value> = keys.iter().map(|k| k.1).collect();
     let expected = orders.len() as i64;
     let placed: Vec<&CapacityRow> = units.iter().filter_map(|u| u.capacity.as_ref()).collect();
-    let began = fenced_commits(client, &placed).await?;
+    let fenced = fenced_of(&placed);
 
-    let begin = async {
-        if began {
-            return Ok(());
-        }
-        client.batch_execute("BEGIN").await
-    };
+    let begin = client.batch_execute("BEGIN");
+    // A refused commit raises: the transaction is aborted, nothing of the
+    // group is written, and the group is then written unit by unit.
+    let commits = futures_util::future::join_all(
+        fenced
+            .iter()
+            .map(|&(l, e, n)| super::lease::commit_fenced_on(client, l, e, n)),
+    );
     let upsert = async {
         if orders.is_empty() {
             return Ok(());
@@ -518,10 +520,20 @@ pub(crate) async fn write_tx(client: &Client, st: &Statements, units: &[&Unit]) 
             .map_err(|e| db_err("order capacity write", e))
     };
     let commit = client.batch_execute("COMMIT");
+    let head = futures_util::future::join(begin, commits);
     let tail = futures_util::future::join(idem, commit);
-    let (b, u, cap, i, (k, c)) =
-        futures_util::future::join5(begin, upsert, capacity, insert, tail).await;
+    let ((b, fenced_answers), u, cap, i, (k, c)) =
+        futures_util::future::join5(head, upsert, capacity, insert, tail).await;
     b.map_err(|e| db_err("begin", e))?;
+    for (&(l, e, n), answer) in fenced.iter().zip(fenced_answers) {
+        match answer {
+            Ok(()) => {}
+            Err(err) if super::lease::is_fence_refusal(&err) => {
+                return Err(super::lease::refusal_on(client, l, e, n).await.into());
+            }
+            Err(err) => return Err(db_err("fenced lease commit", err)),
+        }
+    }
     u?;
     cap?;
     i?;
@@ -529,13 +541,9 @@ pub(crate) async fn write_tx(client: &Client, st: &Statements, units: &[&Unit]) 
     c.map_err(|e| db_err("commit", e))
 }
 
-/// Begins the transaction and runs the fenced lease commits of `placed`
-/// (accounts locked in key order, as the authority locks them), before
-/// anything else of the group is sent. Returns whether it began one. A
-/// refusal rolls it back and fails the group with the stale-lease error
-/// (a `Conflict`, [`Error::is_stale_lease`]): the group is then written
-/// unit by unit, so only the refused unit sees it.
-async fn fenced_commits(client: &Client, placed: &[&CapacityRow]) -> Result<bool> {
+/// The fenced lease commits of `placed`, accounts in key order (as the
+/// authority locks them), to run right after `BEGIN`, ahead of the rows.
+fn fenced_of(placed: &[&CapacityRow]) -> Vec<(LeaseId, Epoch, u32)> {
     let mut fenced: Vec<(&str, SystemTime, LeaseId, Epoch, u32)> = placed
         .iter()
         .filter_map(|c| {
@@ -543,30 +551,11 @@ async fn fenced_commits(client: &Client, placed: &[&CapacityRow]) -> Result<bool
                 .map(|(l, e, n)| (c.channel.as_str(), c.slot_start, l, e, n))
         })
         .collect();
-    if fenced.is_empty() {
-        return Ok(false);
-    }
     fenced.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
-    let begin = client.batch_execute("BEGIN");
-    let commits = futures_util::future::join_all(
-        fenced
-            .iter()
-            .map(|&(_, _, l, e, n)| super::lease::commit_fenced_on(client, l, e, n)),
-    );
-    let (b, answers) = futures_util::future::join(begin, commits).await;
-    let refused = match b.map_err(|e| db_err("begin", e)) {
-        Err(e) => Some(e),
-        Ok(()) => answers.into_iter().find_map(Result::err).map(Error::from),
-    };
-    match refused {
-        None => Ok(true),
-        Some(e) => {
-            if let Err(rb) = client.batch_execute("ROLLBACK").await {
-                tracing::debug!(error = %rb, "rollback after a refused lease commit");
-            }
-            Err(e)
-        }
-    }
+    fenced
+        .into_iter()
+        .map(|(_, _, l, e, n)| (l, e, n))
+        .collect()
 }
 
 struct OrderColumns<'a> {
