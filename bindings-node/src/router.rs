@@ -84,7 +84,7 @@ pub struct RouteOutcome {
     pub decision: Option<String>,
     /// Why it failed: `no_feasible_channel` | `capacity_exhausted` | `partner_failed` | ….
     #[napi(
-        ts_type = "'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'persist_failed' | 'internal'"
+        ts_type = "'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'persist_failed' | 'stale_lease' | 'internal'"
     )]
     pub failure: Option<String>,
     /// Channels tried.
@@ -137,7 +137,7 @@ pub struct OrderStatusView {
     pub decision: Option<String>,
     /// Why it failed, if it did.
     #[napi(
-        ts_type = "'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'persist_failed' | 'internal'"
+        ts_type = "'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'persist_failed' | 'stale_lease' | 'internal'"
     )]
     pub failure: Option<String>,
     /// Creation time, ms since the epoch.
