@@ -751,7 +751,7 @@ export interface OrderStatusView {
   /** How it was routed. */
   decision?: 'realtime' | 'batch_optimal' | 'batch_improved' | 'batch_greedy' | 'fallback'
   /** Why it failed, if it did. */
-  failure?: 'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'internal'
+  failure?: 'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'persist_failed' | 'stale_lease' | 'internal'
   /** Creation time, ms since the epoch. */
   createdAtMs: number
   /** Last change, ms since the epoch. */
@@ -896,7 +896,7 @@ export interface RouteOutcome {
   /** How the decision was made: `realtime` | `batch_optimal` | `batch_improved` | `batch_greedy` | `fallback`. */
   decision?: 'realtime' | 'batch_optimal' | 'batch_improved' | 'batch_greedy' | 'fallback'
   /** Why it failed: `no_feasible_channel` | `capacity_exhausted` | `partner_failed` | …. */
-  failure?: 'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'internal'
+  failure?: 'no_feasible_channel' | 'capacity_exhausted' | 'partner_failed' | 'partner_timeout' | 'breaker_open' | 'commit_failed' | 'persist_failed' | 'stale_lease' | 'internal'
   /** Channels tried. */
   attempts: number
   /** Compensations run (booking cancelled, reservation released). */
