@@ -722,7 +722,8 @@ pub enum LedgerMode {
 }
 
 impl LedgerMode {
-    /// Its name on the command line.
+    /// Its name on the command line (the replicas run, with the adapters).
+    #[cfg_attr(not(feature = "adapters"), allow(dead_code))]
     pub fn name(self) -> &'static str {
         match self {
             LedgerMode::Leases => "leases",

@@ -602,13 +602,8 @@ impl Router {
         })
     }
 
-    /// Nothing booked: marks the order `FAILED` with the reason.
-    fn fail_order(&mut self, s: &mut Saga) -> crate::Result<Outcome> {
-        let log = &mut s.log;
-        if log.attempts == 0 && log.capacity_refusals == 0 && log.breaker_refusals == 0 {
-            self.classify_refusals(&s.needs, &mut s.log);
-        }
-        let reason = s.log.reason();
+    /// Moves the order to `FAILED` with an `OrderFailed` event naming `reason`.
+    fn mark_failed(&mut self, s: &mut Saga, reason: FailureReason) -> crate::Result<()> {
         let attempts = s.log.attempts;
         self.set_status_with(
             &mut s.order,
@@ -621,7 +616,17 @@ impl Router {
                 from,
                 to,
             },
-        )?;
+        )
+    }
+
+    /// Nothing booked: marks the order `FAILED` with the reason.
+    fn fail_order(&mut self, s: &mut Saga) -> crate::Result<Outcome> {
+        let log = &mut s.log;
+        if log.attempts == 0 && log.capacity_refusals == 0 && log.breaker_refusals == 0 {
+            self.classify_refusals(&s.needs, &mut s.log);
+        }
+        let reason = s.log.reason();
+        self.mark_failed(s, reason)?;
         let mut o = Outcome::new(s.order.id, s.order.status);
         o.failure = Some(reason);
         o.attempts = s.log.attempts;
@@ -672,25 +677,12 @@ impl Router {
             }
         }
         s.log.last_failure = Some(reason);
-        let attempts = s.log.attempts;
-        let failed = self.set_status_with(
-            &mut s.order,
-            OrderStatus::Failed,
-            &mut s.events,
-            |order_id, from, to| EventPayload::OrderFailed {
-                order_id,
-                reason,
-                attempts,
-                from,
-                to,
-            },
-        );
-        if let Err(e) = failed {
+        if let Err(e) = self.mark_failed(s, reason) {
             tracing::error!(order = %s.order.id, error = %e, "an unwritten confirmation could not be failed");
         }
         let mut o = Outcome::new(s.order.id, OrderStatus::Failed);
         o.failure = Some(reason);
-        o.attempts = attempts;
+        o.attempts = s.log.attempts;
         o.compensations = s.log.compensations;
         o
     }
