@@ -183,10 +183,14 @@ test('/health is up; /ready is up while the router takes orders', async () => {
 
 test('SIGTERM drains: /ready turns 503, new orders are refused, the one booking finishes, then the process exits', async () => {
   const { spawn } = await import('node:child_process')
-  // A partner that takes 600 ms, so the order is mid-booking at SIGTERM.
+  // A partner that takes 600 ms, so the order is mid-booking at SIGTERM
+  // (sent once the partner has the booking request).
+  let booking
+  const asked = new Promise((resolve) => (booking = resolve))
   const slow = http.createServer((req, res) => {
     let body = ''
     req.on('data', (c) => (body += c))
+    req.on('end', () => booking())
     req.on('end', () => setTimeout(() => {
       const msg = JSON.parse(body || '{}')
       res.writeHead(200, { 'content-type': 'application/json' })
@@ -213,10 +217,15 @@ test('SIGTERM drains: /ready turns 503, new orders are refused, the one booking 
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
     })
     const inFlight = post(SAMPLE).then(async (r) => ({ status: r.status, body: await r.json(), at: Date.now() }))
-    await new Promise((resolve) => setTimeout(resolve, 150))
+    await asked
     child.kill('SIGTERM')
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    const ready = await fetch(`${url}/ready`)
+    // The signal is handled on the service's loop: poll until it drains.
+    let ready
+    for (let i = 0; i < 100; i++) {
+      ready = await fetch(`${url}/ready`)
+      if (ready.status === 503) break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
     assert.equal(ready.status, 503, 'not ready while draining')
     const refused = await post(SAMPLE)
     assert.equal(refused.status, 503, 'a new order goes to another instance')
