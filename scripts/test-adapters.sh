@@ -49,4 +49,7 @@ t3=$SECONDS
 # core/tests/adapters_*.rs, the CLI's unit tests with the adapters and
 # `uoom simulate` over the real servers (cli/tests/simulate_adapters.rs).
 nice -n 19 "$CARGO" test "${PKGS[@]}" --features "$FEATURES" "${TESTS[@]}"
+# The example service over PostgreSQL (its feature `postgres`; the
+# workspace's default tests build it without).
+nice -n 19 "$CARGO" test -p uoom-example-service --features postgres --test http
 echo "test-adapters: integration tests took $((SECONDS - t3))s"

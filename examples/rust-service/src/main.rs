@@ -5,14 +5,18 @@
 //! - `PARTNER_URL`: the partners' booking API (required);
 //! - `CHANNEL_CAPACITY`: units per channel per slot of the demo channels (default 50);
 //! - `BOOKING_TIMEOUT_MS`: how long a partner may take (default 2000);
-//! - `DATABASE_URL`: PostgreSQL for orders, their events (the outbox) and
-//!   idempotency records, migrated at start and written on this service's
-//!   tokio runtime; without it they are kept in memory.
+//! - `DATABASE_URL` (built with the feature `postgres`): PostgreSQL for
+//!   orders, their events (the outbox) and idempotency records, migrated at
+//!   start and written on this service's tokio runtime; without it they are
+//!   kept in memory.
 
 use anyhow::Context;
 use std::sync::Arc;
+#[cfg(feature = "postgres")]
 use uoom::adapters::postgres::{PgConfig, PgStore};
-use uoom::engine::{AsyncRouter, MemoryReadModel, Router, SimGateway, TokioRuntime};
+#[cfg(feature = "postgres")]
+use uoom::engine::MemoryReadModel;
+use uoom::engine::{AsyncRouter, Router, SimGateway, TokioRuntime};
 use uoom::{Channel, ChannelKind, GeoPoint, SystemClock, Vehicle};
 use uoom_example_service::{HttpPartner, app};
 
@@ -66,11 +70,17 @@ async fn main() -> anyhow::Result<()> {
     .with_clock(clock)
     .with_booking_timeout_ms(timeout_ms)
     .build()?;
+    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
     let mut router = AsyncRouter::new(
         router,
         Arc::new(HttpPartner::new(partner)),
         Arc::new(TokioRuntime),
     );
+    #[cfg(not(feature = "postgres"))]
+    if std::env::var_os("DATABASE_URL").is_some() {
+        anyhow::bail!("DATABASE_URL needs a build with `--features postgres`");
+    }
+    #[cfg(feature = "postgres")]
     if let Ok(url) = std::env::var("DATABASE_URL") {
         // Opened on this runtime: every write and lookup is a future here,
         // and no request holds a thread while PostgreSQL commits.

@@ -203,6 +203,7 @@ async fn orders_route_through_a_partner_over_http() {
 /// service answers from them. Needs the test server (the
 /// `UOOM_TEST_POSTGRES_URL` that `scripts/servers/all.sh env` prints);
 /// without it the test says so and checks nothing.
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_are_written_to_postgres_when_database_url_is_set() {
     use uoom::adapters::postgres::{PgConfig, PgStore};
