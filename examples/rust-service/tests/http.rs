@@ -231,7 +231,12 @@ async fn orders_are_written_to_postgres_when_database_url_is_set() {
 
     let (_partner, partner_url) = start(
         env!("CARGO_BIN_EXE_uoom-example-partner"),
-        &[("LATENCY_MS", "20".into())],
+        // A partner that always books: this test is about what is written.
+        &[
+            ("LATENCY_MS", "20".into()),
+            ("FAIL_PERCENT", "0".into()),
+            ("HANG_PERCENT", "0".into()),
+        ],
     );
     let env = [
         ("PARTNER_URL", partner_url.clone()),
