@@ -69,7 +69,7 @@ use crate::ledger::DEFAULT_SLOT_MS;
 use crate::ledger::lease::LeaseAuthority;
 use crate::ledger::lease::{
     AccountState, Epoch, FenceReason, Lease, LeaseError, LeaseId, LeaseReply, LeaseRequest,
-    ReplicaId, StaleLease, check_ttl,
+    ReplicaId, StaleLease, check_grant,
 };
 use crate::ledger::{AccountKey, SlotId};
 use crate::model::ids::ChannelId;
@@ -537,12 +537,7 @@ impl AsyncPgLeaseAuthority {
         want: u32,
         ttl_ms: u64,
     ) -> Result<Stmt, LeaseError> {
-        if want == 0 {
-            return Err(
-                Error::invalid("want", "out_of_range", "a grant wants at least 1 unit").into(),
-            );
-        }
-        check_ttl(ttl_ms)?;
+        check_grant(want, ttl_ms)?;
         Ok(Stmt::new(GRANT)
             .arg(replica.0.clone(), Type::TEXT)
             .arg(channel.as_str().to_owned(), Type::TEXT)

@@ -5,7 +5,7 @@
 use super::authority::LeaseAuthority;
 use super::{
     AccountState, Epoch, FenceReason, Lease, LeaseError, LeaseId, LeaseReply, ReplicaId,
-    StaleLease, check_ttl,
+    StaleLease, check_grant, check_ttl,
 };
 use crate::clock::{Clock, Millis};
 use crate::error::Error;
@@ -264,12 +264,7 @@ impl LeaseAuthority for MemoryAuthority {
         want: u32,
         ttl_ms: u64,
     ) -> Result<LeaseReply, LeaseError> {
-        if want == 0 {
-            return Err(
-                Error::invalid("want", "out_of_range", "a grant wants at least 1 unit").into(),
-            );
-        }
-        check_ttl(ttl_ms)?;
+        check_grant(want, ttl_ms)?;
         let now = self.clock.now();
         let key = AccountKey {
             channel: channel.clone(),

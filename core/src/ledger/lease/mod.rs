@@ -416,6 +416,18 @@ impl From<LeaseError> for Error {
 }
 
 /// Checks a TTL given to a lease operation.
+/// The arguments of a grant, checked alike by every authority.
+pub(crate) fn check_grant(want: u32, ttl_ms: u64) -> Result<(), Error> {
+    if want == 0 {
+        return Err(Error::invalid(
+            "want",
+            "out_of_range",
+            "a grant wants at least 1 unit",
+        ));
+    }
+    check_ttl(ttl_ms)
+}
+
 pub(crate) fn check_ttl(ttl_ms: u64) -> Result<(), Error> {
     if ttl_ms == 0 || ttl_ms > MAX_LEASE_TTL_MS {
         return Err(Error::invalid(
